@@ -1,0 +1,220 @@
+"""The ``partsflow`` command line.
+
+Bad input ends with one line on stderr naming the file/field and the problem
+and a non-zero exit, never a traceback. Heavy imports (Prefect, polars) happen
+inside the sub-commands so ``partsflow --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_BAD_INPUT = 2
+
+# Prefect's ephemeral server takes 15-40 s to start on a fresh home.
+_PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from settings import Settings
+
+    return Settings()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate
+
+    summary = generate(Path(args.out), scale=args.scale, seed=args.seed)
+    counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
+    print(f"generated {summary.scale} network (seed {summary.seed}) into {args.out}")
+    print(f"  {summary.start} .. {summary.end}: {counts}")
+    print(f"  {len(summary.files)} files in {summary.elapsed_s:.1f} s")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.ingest import ingest, retry_quarantine
+    from warehouse.schema import connect
+
+    db = Path(args.db) if args.db else _settings().db_path
+    if not args.paths and not args.retry_quarantine:
+        raise _usage("ingest: give files or folders to load, or --retry-quarantine")
+    for path in args.paths:
+        if not Path(path).exists():
+            raise _input_error(f"{path}: no such file or folder")
+    con = connect(db)
+    try:
+        failed = False
+        if args.paths:
+            report = ingest(con, [Path(p) for p in args.paths], kind=args.kind)
+            print(report.render())
+            for file in report.files:
+                if file.error:
+                    print(f"partsflow ingest: {file.error}", file=sys.stderr)
+                    failed = True
+        if args.retry_quarantine:
+            print(retry_quarantine(con).render())
+    finally:
+        con.close()
+    return 1 if failed else 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    settings = _settings()
+    result = _run_nightly(
+        db=Path(args.db) if args.db else settings.db_path,
+        landing=Path(args.landing) if args.landing else settings.landing_dir,
+        as_of=args.as_of,
+    )
+    _print_nightly(result)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the medium network (once), then run the nightly job on it."""
+    from pipelines.generate import generate
+
+    settings = _settings()
+    landing = settings.landing_dir
+    if not (landing / "manifest.json").exists():
+        print(f"generating the {args.scale} network into {landing} ...", flush=True)
+        summary = generate(landing, scale=args.scale, seed=args.seed)
+        print(f"  {sum(summary.counts.values()):,} rows in {summary.elapsed_s:.0f} s")
+    else:
+        print(f"using the network already in {landing}")
+    started = time.perf_counter()
+    result = _run_nightly(db=settings.db_path, landing=landing, as_of=None)
+    _print_nightly(result)
+    print(f"nightly job finished in {time.perf_counter() - started:.0f} s")
+    print(f"database: {settings.db_path}   published plan: {result.snapshot}")
+    print("look at: tables runs, forecasts, replenishment_plan, quarantine "
+          f"(e.g. duckdb {settings.db_path} \"FROM replenishment_plan LIMIT 10\")")
+    return 0
+
+
+def _run_nightly(db: Path, landing: Path, as_of: date | None):  # type: ignore[no-untyped-def]
+    for key, value in _PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    from flows import nightly
+
+    settings = _settings()
+    return nightly(
+        db_path=db,
+        landing_dir=landing,
+        snapshot_dir=settings.snapshot_dir,
+        as_of=as_of,
+        horizon=settings.forecast_horizon_days,
+        history_days=settings.history_days,
+        service_level=settings.service_level,
+        review_period_days=settings.review_period_days,
+    )
+
+
+def _print_nightly(result) -> None:  # type: ignore[no-untyped-def]
+    classes = ", ".join(f"{k} {v:,}" for k, v in result.series_by_class.items())
+    print(f"nightly run {result.run_id} as of {result.as_of}")
+    print(f"  ingested {result.files_ingested} files: {result.rows_loaded:,} rows loaded, "
+          f"{result.rows_quarantined:,} quarantined")
+    print(f"  forecast {result.series_forecast:,} series ({classes})")
+    print(f"  proposed {result.lines_proposed:,} replenishment lines, "
+          f"{result.units_proposed:,} units")
+
+
+class _CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _usage(message: str) -> _CliError:
+    return _CliError(message, EXIT_BAD_INPUT)
+
+
+def _input_error(message: str) -> _CliError:
+    return _CliError(message, EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="partsflow", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="write a synthetic network and its history")
+    gen.add_argument("--out", required=True, help="folder to write the landing files into")
+    gen.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.set_defaults(func=cmd_generate)
+
+    ing = sub.add_parser("ingest", help="validate and load landing files into the database")
+    ing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
+    ing.add_argument("--db", help="database file (default data/warehouse.duckdb)")
+    ing.add_argument("--kind", help="kind of every file given, instead of the name prefix")
+    ing.add_argument("--retry-quarantine", action="store_true",
+                     help="re-check quarantined rows whose master data may have arrived")
+    ing.set_defaults(func=cmd_ingest)
+
+    night = sub.add_parser("nightly", help="ingest, forecast, plan and publish (Prefect flow)")
+    night.add_argument("--db", help="database file (default data/warehouse.duckdb)")
+    night.add_argument("--landing", help="landing folder (default data/landing)")
+    night.add_argument("--as-of", type=_iso_date, help="planning day (default: last order day)")
+    night.set_defaults(func=cmd_nightly)
+
+    demo = sub.add_parser("demo", help="generate a network and run the nightly job on it")
+    demo.add_argument("--scale", choices=["small", "medium", "large"], default="medium")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import duckdb
+
+    from pipelines.errors import InputError
+    from warehouse.schema import SchemaError
+
+    try:
+        code: int = args.func(args)
+    except _CliError as error:
+        print(f"partsflow {args.command}: {error}", file=sys.stderr)
+        return error.code
+    except (InputError, SchemaError) as error:
+        print(f"partsflow {args.command}: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, duckdb.IOException) as error:
+        # E.g. DuckDB's "could not set lock on file": another process has it open.
+        print(f"partsflow {args.command}: {_one_line(error)}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The one settings object, read at the edges (CLI, flows, API) and passed down as values.
+
+Every field can be set from the environment with the ``PARTSFLOW_`` prefix,
+e.g. ``PARTSFLOW_DB_PATH=/srv/partsflow/warehouse.duckdb``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where partsflow keeps its data and the defaults of the nightly run."""
+
+    model_config = SettingsConfigDict(env_prefix="PARTSFLOW_", frozen=True)
+
+    db_path: Path = Path("data/warehouse.duckdb")
+    landing_dir: Path = Path("data/landing")
+    snapshot_dir: Path = Path("data/published")
+    forecast_horizon_days: int = Field(default=14, ge=1, le=366)
+    history_days: int = Field(default=365, ge=28)
+    service_level: float = Field(default=0.95, gt=0, lt=1)
+    review_period_days: int = Field(default=1, ge=1)
+
+    @field_validator("db_path", "landing_dir", "snapshot_dir")
+    @classmethod
+    def _not_empty(cls, value: Path) -> Path:
+        if str(value).strip() in {"", "."}:
+            raise ValueError("must name a file or folder, got an empty path")
+        return value

@@ -1,0 +1,69 @@
+"""Queries that feed the nightly run: demand history, stock positions, SKU parameters.
+
+Each returns a polars frame with exactly the schema the consuming pure code
+declares (``models.schemas`` / ``optimization.replenishment``); tests check it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from models.schemas import DEMAND_HISTORY
+from optimization.replenishment import SKU_PARAMS, STOCK_POSITION
+
+
+def last_demand_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last demand day with an order line (the default ``--as-of``)."""
+    value = con.execute("SELECT max(demand_date) FROM order_lines").fetchall()[0][0]
+    return value if isinstance(value, date) else None
+
+
+def daily_demand(
+    con: duckdb.DuckDBPyConnection, as_of: date, history_days: int
+) -> pl.DataFrame:
+    """Daily demand per (forward warehouse, sku), sparse: only days with demand.
+
+    Demand is the quantity of *completed* order lines by Asia/Shanghai demand
+    day in the ``history_days`` ending on ``as_of``. Cancelled lines are not
+    demand. Returns are not subtracted: the part was asked for on that day
+    (the demand signal), and the returned unit flows back into stock, which
+    replenishment sees through the stock counts. Zero days are implicit.
+    """
+    start = as_of - timedelta(days=history_days - 1)
+    frame = con.execute(
+        """
+        SELECT warehouse_id, sku, demand_date AS ds, sum(quantity)::DOUBLE AS y
+        FROM order_lines
+        WHERE status = 'completed' AND demand_date BETWEEN ? AND ?
+        GROUP BY ALL
+        ORDER BY warehouse_id, sku, ds
+        """,
+        [start, as_of],
+    ).pl()
+    return frame.cast(dict(DEMAND_HISTORY)).select(DEMAND_HISTORY.names())
+
+
+def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """The latest known stock level on or before ``as_of`` per forward warehouse and sku."""
+    frame = con.execute(
+        """
+        SELECT s.warehouse_id, s.sku, s.on_hand, s.reserved, s.in_transit
+        FROM stock_levels s JOIN warehouses w USING (warehouse_id)
+        WHERE w.kind = 'forward' AND s.as_of <= ?
+        QUALIFY row_number() OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
+        ORDER BY s.warehouse_id, s.sku
+        """,
+        [as_of],
+    ).pl()
+    return frame.cast(dict(STOCK_POSITION)).select(STOCK_POSITION.names())
+
+
+def sku_parameters(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Replenishment parameters from the SKU master."""
+    frame = con.execute(
+        "SELECT sku, category, pack_size, lead_time_days, do_not_stock FROM skus ORDER BY sku"
+    ).pl()
+    return frame.cast(dict(SKU_PARAMS)).select(SKU_PARAMS.names())
