@@ -1,0 +1,23 @@
+"""Session-wide test set-up: an isolated Prefect home and one Prefect test server."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+# Each test run gets its own Prefect home, set before Prefect is imported anywhere.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="partsflow-prefect-")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One Prefect test server for the whole session (it takes 15-40 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
