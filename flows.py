@@ -61,7 +61,9 @@ def ingest_landing(db_path: Path, landing_dir: Path) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE)
-def start_nightly_run(db_path: Path, as_of: date | None, params: dict[str, Any]) -> tuple[str, date]:
+def start_nightly_run(
+    db_path: Path, as_of: date | None, params: dict[str, Any]
+) -> tuple[str, date]:
     """Resolve the as-of date (default: the last demand day) and record the run."""
     con = connect(db_path)
     try:
@@ -116,7 +118,11 @@ def plan_replenishment(
 
 @task(cache_policy=NO_CACHE)
 def save_plan(
-    db_path: Path, run_id: str, forecasts: pl.DataFrame, proposals: pl.DataFrame, summary: dict[str, Any]
+    db_path: Path,
+    run_id: str,
+    forecasts: pl.DataFrame,
+    proposals: pl.DataFrame,
+    summary: dict[str, Any],
 ) -> None:
     """Write forecasts and plan and mark the run succeeded, in one transaction."""
     con = connect(db_path)

@@ -14,7 +14,11 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from flows import NightlyResult
+    from settings import Settings
 
 EXIT_BAD_INPUT = 2
 
@@ -39,7 +43,7 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from settings import Settings
 
     return Settings()
@@ -111,12 +115,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print_nightly(result)
     print(f"nightly job finished in {time.perf_counter() - started:.0f} s")
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
-    print("look at: tables runs, forecasts, replenishment_plan, quarantine "
-          f"(e.g. duckdb {settings.db_path} \"FROM replenishment_plan LIMIT 10\")")
+    print(
+        "look at: tables runs, forecasts, replenishment_plan, quarantine "
+        f'(e.g. duckdb {settings.db_path} "FROM replenishment_plan LIMIT 10")'
+    )
     return 0
 
 
-def _run_nightly(db: Path, landing: Path, as_of: date | None):  # type: ignore[no-untyped-def]
+def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
     for key, value in _PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from flows import nightly
@@ -134,14 +140,17 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None):  # type: ignore[n
     )
 
 
-def _print_nightly(result) -> None:  # type: ignore[no-untyped-def]
+def _print_nightly(result: NightlyResult) -> None:
     classes = ", ".join(f"{k} {v:,}" for k, v in result.series_by_class.items())
     print(f"nightly run {result.run_id} as of {result.as_of}")
-    print(f"  ingested {result.files_ingested} files: {result.rows_loaded:,} rows loaded, "
-          f"{result.rows_quarantined:,} quarantined")
+    print(
+        f"  ingested {result.files_ingested} files: {result.rows_loaded:,} rows loaded, "
+        f"{result.rows_quarantined:,} quarantined"
+    )
     print(f"  forecast {result.series_forecast:,} series ({classes})")
-    print(f"  proposed {result.lines_proposed:,} replenishment lines, "
-          f"{result.units_proposed:,} units")
+    print(
+        f"  proposed {result.lines_proposed:,} replenishment lines, {result.units_proposed:,} units"
+    )
 
 
 class _CliError(Exception):
@@ -172,8 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     ing.add_argument("--db", help="database file (default data/warehouse.duckdb)")
     ing.add_argument("--kind", help="kind of every file given, instead of the name prefix")
-    ing.add_argument("--retry-quarantine", action="store_true",
-                     help="re-check quarantined rows whose master data may have arrived")
+    ing.add_argument(
+        "--retry-quarantine",
+        action="store_true",
+        help="re-check quarantined rows whose master data may have arrived",
+    )
     ing.set_defaults(func=cmd_ingest)
 
     night = sub.add_parser("nightly", help="ingest, forecast, plan and publish (Prefect flow)")

@@ -72,7 +72,9 @@ def daily_rates(
 def poisson_quantiles(mean: pl.Series, levels: Sequence[int]) -> dict[str, pl.Series]:
     """Smallest integer k with P(D <= k) >= level/100 for D ~ Poisson(mean)."""
     values = mean.to_numpy()
-    return {f"q{level}": pl.Series(poisson.ppf(level / 100, values)).fill_nan(0.0) for level in levels}
+    return {
+        f"q{level}": pl.Series(poisson.ppf(level / 100, values)).fill_nan(0.0) for level in levels
+    }
 
 
 def forecast_baseline(
@@ -109,7 +111,11 @@ def forecast_baseline(
     quantiles = poisson_quantiles(per_series["rate"], params.quantiles)
     per_series = per_series.with_columns(**quantiles)
     days = pl.DataFrame(
-        {"ds": pl.date_range(as_of + timedelta(days=1), as_of + timedelta(days=params.horizon), eager=True)}
+        {
+            "ds": pl.date_range(
+                as_of + timedelta(days=1), as_of + timedelta(days=params.horizon), eager=True
+            )
+        }
     )
     out = per_series.join(days, how="cross").with_columns(
         unique_id=pl.concat_str("warehouse_id", "sku", separator="/"),
@@ -119,4 +125,4 @@ def forecast_baseline(
     for level in QUANTILE_LEVELS:
         if f"q{level}" not in out.columns:
             out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"q{level}"))
-    return out.select(NETWORK_FORECAST.names()).cast(dict(NETWORK_FORECAST))
+    return out.select(NETWORK_FORECAST.names()).cast(NETWORK_FORECAST)

@@ -76,9 +76,7 @@ class PolicyParams:
         if not 0 < self.service_level < 1:
             raise ValueError(f"service level must be in (0, 1), got {self.service_level}")
         if self.review_period_days < 1:
-            raise ValueError(
-                f"review period must be at least 1 day, got {self.review_period_days}"
-            )
+            raise ValueError(f"review period must be at least 1 day, got {self.review_period_days}")
 
 
 def plan_order_up_to(
@@ -170,6 +168,6 @@ def plan_order_up_to(
             reason=reason,
         )
         .select(PLAN.names())
-        .cast(dict(PLAN))
+        .cast(PLAN)
         .sort("warehouse_id", "sku")
     )

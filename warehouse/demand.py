@@ -21,9 +21,7 @@ def last_demand_date(con: duckdb.DuckDBPyConnection) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def daily_demand(
-    con: duckdb.DuckDBPyConnection, as_of: date, history_days: int
-) -> pl.DataFrame:
+def daily_demand(con: duckdb.DuckDBPyConnection, as_of: date, history_days: int) -> pl.DataFrame:
     """Daily demand per (forward warehouse, sku), sparse: only days with demand.
 
     Demand is the quantity of *completed* order lines by Asia/Shanghai demand
@@ -33,7 +31,7 @@ def daily_demand(
     replenishment sees through the stock counts. Zero days are implicit.
     """
     start = as_of - timedelta(days=history_days - 1)
-    frame = con.execute(
+    frame = con.sql(
         """
         SELECT warehouse_id, sku, demand_date AS ds, sum(quantity)::DOUBLE AS y
         FROM order_lines
@@ -41,14 +39,14 @@ def daily_demand(
         GROUP BY ALL
         ORDER BY warehouse_id, sku, ds
         """,
-        [start, as_of],
+        params=[start, as_of],
     ).pl()
-    return frame.cast(dict(DEMAND_HISTORY)).select(DEMAND_HISTORY.names())
+    return frame.cast(DEMAND_HISTORY).select(DEMAND_HISTORY.names())
 
 
 def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
     """The latest known stock level on or before ``as_of`` per forward warehouse and sku."""
-    frame = con.execute(
+    frame = con.sql(
         """
         SELECT s.warehouse_id, s.sku, s.on_hand, s.reserved, s.in_transit
         FROM stock_levels s JOIN warehouses w USING (warehouse_id)
@@ -56,14 +54,14 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
         QUALIFY row_number() OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
         ORDER BY s.warehouse_id, s.sku
         """,
-        [as_of],
+        params=[as_of],
     ).pl()
-    return frame.cast(dict(STOCK_POSITION)).select(STOCK_POSITION.names())
+    return frame.cast(STOCK_POSITION).select(STOCK_POSITION.names())
 
 
 def sku_parameters(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Replenishment parameters from the SKU master."""
-    frame = con.execute(
+    frame = con.sql(
         "SELECT sku, category, pack_size, lead_time_days, do_not_stock FROM skus ORDER BY sku"
     ).pl()
-    return frame.cast(dict(SKU_PARAMS)).select(SKU_PARAMS.names())
+    return frame.cast(SKU_PARAMS).select(SKU_PARAMS.names())

@@ -56,9 +56,7 @@ def write_plan(
         con.unregister("plan_frame")
 
 
-def publish_snapshot(
-    con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: Path
-) -> Path:
+def publish_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: Path) -> Path:
     """Build the read-only snapshot of ``run_id`` aside and swap it in atomically."""
     snapshot_dir.mkdir(parents=True, exist_ok=True)
     final = snapshot_dir / SNAPSHOT_NAME
@@ -77,4 +75,3 @@ def publish_snapshot(
         con.execute("DETACH snapshot")
     os.replace(building, final)
     return final
-

@@ -111,7 +111,10 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     is not exactly the current one.
     """
     path = Path(path)
-    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "true"}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": True,
+    }
     if read_only:
         if not path.exists():
             raise SchemaError(f"{path}: no such database")

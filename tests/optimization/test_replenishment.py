@@ -19,17 +19,37 @@ from optimization.replenishment import (
 AS_OF = date(2026, 11, 20)
 
 
-def _plan(rate: float, on_hand: int = 0, pack: int = 1, lead: int = 0, dns: bool = False,
-          service: float = 0.95, reserved: int = 0, in_transit: int = 0) -> dict[str, object]:
-    rates = pl.DataFrame({"warehouse_id": ["FW1"], "sku": ["K1"], "rate": [rate]}, schema=DEMAND_RATE)
+def _plan(
+    rate: float,
+    on_hand: int = 0,
+    pack: int = 1,
+    lead: int = 0,
+    dns: bool = False,
+    service: float = 0.95,
+    reserved: int = 0,
+    in_transit: int = 0,
+) -> dict[str, object]:
+    rates = pl.DataFrame(
+        {"warehouse_id": ["FW1"], "sku": ["K1"], "rate": [rate]}, schema=DEMAND_RATE
+    )
     positions = pl.DataFrame(
-        {"warehouse_id": ["FW1"], "sku": ["K1"], "on_hand": [on_hand], "reserved": [reserved],
-         "in_transit": [in_transit]},
+        {
+            "warehouse_id": ["FW1"],
+            "sku": ["K1"],
+            "on_hand": [on_hand],
+            "reserved": [reserved],
+            "in_transit": [in_transit],
+        },
         schema=STOCK_POSITION,
     )
     skus = pl.DataFrame(
-        {"sku": ["K1"], "category": ["filters"], "pack_size": [pack], "lead_time_days": [lead],
-         "do_not_stock": [dns]},
+        {
+            "sku": ["K1"],
+            "category": ["filters"],
+            "pack_size": [pack],
+            "lead_time_days": [lead],
+            "do_not_stock": [dns],
+        },
         schema=SKU_PARAMS,
     )
     out = plan_order_up_to(rates, positions, skus, AS_OF, PolicyParams(service_level=service))
@@ -77,7 +97,9 @@ def test_do_not_stock_proposes_nothing() -> None:
 
 
 def test_a_series_without_stock_row_starts_from_zero() -> None:
-    rates = pl.DataFrame({"warehouse_id": ["FW1"], "sku": ["K9"], "rate": [1.0]}, schema=DEMAND_RATE)
+    rates = pl.DataFrame(
+        {"warehouse_id": ["FW1"], "sku": ["K9"], "rate": [1.0]}, schema=DEMAND_RATE
+    )
     out = plan_order_up_to(
         rates, STOCK_POSITION.to_frame(), SKU_PARAMS.to_frame(), AS_OF, PolicyParams()
     )

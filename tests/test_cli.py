@@ -1,0 +1,89 @@
+"""The ``partsflow`` command line: contracts and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from partsflow_cli import main
+
+SCRIPT = Path(sys.executable).with_name("partsflow")
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, check=False
+    )
+
+
+def _assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    done = _run("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    for command in ("generate", "ingest", "nightly", "demo"):
+        assert command in done.stdout
+
+
+def test_unknown_scale_is_a_one_line_error(tmp_path: Path) -> None:
+    done = _run("generate", "--out", "x", "--scale", "huge", cwd=tmp_path)
+    _assert_one_line_error(done, "huge")
+    assert done.returncode == 2
+
+
+def test_ingest_of_a_missing_file_names_it(tmp_path: Path) -> None:
+    done = _run("ingest", "nowhere/order_lines_1.csv", "--db", "w.duckdb", cwd=tmp_path)
+    _assert_one_line_error(done, "nowhere/order_lines_1.csv", "no such file")
+
+
+def test_bad_as_of_date_is_a_one_line_error(tmp_path: Path) -> None:
+    done = _run("nightly", "--as-of", "2026-13-01", cwd=tmp_path)
+    _assert_one_line_error(done, "2026-13-01")
+
+
+def test_a_database_from_a_newer_partsflow_is_refused(tmp_path: Path) -> None:
+    import duckdb
+
+    from warehouse.schema import connect
+
+    db = tmp_path / "w.duckdb"
+    connect(db).close()
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO schema_version (version, name) VALUES (42, 'future')")
+    con.close()
+    csv = tmp_path / "order_lines_a.csv"
+    csv.write_text("order_id,line_no\n")
+    done = _run("ingest", str(csv), "--db", str(db), cwd=tmp_path)
+    _assert_one_line_error(done, "version 42 is newer")
+
+
+def test_a_file_with_a_missing_column_fails_but_good_files_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "warehouses_bad.csv"
+    bad.write_text("warehouse_id,name\nDC9,x\n")
+    good = tmp_path / "warehouses_good.csv"
+    good.write_text(
+        "warehouse_id,name,kind,lat,lon,shelf_capacity_l,parent_warehouse_id,opened_on\n"
+        "DC1,Central,dc,31.0,121.0,50000,,2020-01-01\n"
+    )
+    code = main(["ingest", str(bad), str(good), "--db", str(tmp_path / "w.duckdb")])
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip().count("\n") == 0
+    assert "warehouses_bad.csv" in err and "kind" in err
+    from warehouse.schema import connect
+
+    con = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT warehouse_id FROM warehouses").fetchall() == [("DC1",)]
+    con.close()

@@ -1,0 +1,136 @@
+"""The nightly Prefect flow on the small generated network, under a Prefect test server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import flows
+from pipelines.generate import generate
+from warehouse.schema import connect
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small network (2 forward warehouses, 30 stores, 500 SKUs, 180 days)."""
+    out = tmp_path_factory.mktemp("landing")
+    generate(out, scale="small", seed=7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def nightly_run(
+    prefect_server: None, small_landing: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[flows.NightlyResult, Path, Path]:
+    """One nightly run on a fresh database; the tests below read what it wrote."""
+    work = tmp_path_factory.mktemp("night")
+    db, snapshots = work / "w.duckdb", work / "published"
+    result = flows.nightly(db_path=db, landing_dir=small_landing, snapshot_dir=snapshots, horizon=7)
+    return result, db, snapshots
+
+
+def test_the_run_is_recorded_as_succeeded(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, _ = nightly_run
+    con = connect(db)
+    status, as_of = con.execute(
+        "SELECT status, as_of FROM runs WHERE run_id = ?", [result.run_id]
+    ).fetchall()[0]
+    last_day = con.execute("SELECT max(demand_date) FROM order_lines").fetchall()[0][0]
+    con.close()
+    assert status == "succeeded"
+    assert as_of == last_day == result.as_of
+    assert result.rows_loaded > 10_000
+    assert result.rows_quarantined == 0
+
+
+def test_every_active_series_gets_a_forecast_for_each_horizon_day(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, _ = nightly_run
+    con = connect(db)
+    forecasts = con.execute("FROM forecasts WHERE run_id = ?", [result.run_id]).pl()
+    active = con.execute(
+        "SELECT count(*) FROM (SELECT warehouse_id, sku FROM order_lines WHERE status = 'completed'"
+        " UNION SELECT s.warehouse_id, s.sku FROM stock_levels s JOIN warehouses w"
+        " USING (warehouse_id) WHERE w.kind = 'forward' AND on_hand > 0)"
+    ).fetchall()[0][0]
+    con.close()
+    per_series = forecasts.group_by("warehouse_id", "sku").agg(
+        days=pl.len(), first=pl.col("ds").min(), last=pl.col("ds").max()
+    )
+    assert per_series.height == active == result.series_forecast
+    assert per_series["days"].unique().to_list() == [7]
+    assert per_series["first"].unique().to_list() == [result.as_of + timedelta(days=1)]
+    assert set(forecasts["class"].unique()) <= {
+        "smooth",
+        "erratic",
+        "intermittent",
+        "lumpy",
+        "new",
+        "dormant",
+    }
+    quantiles = forecasts.select("q50", "q80", "q90", "q95", "q99").to_numpy()
+    assert (quantiles >= 0).all()
+    assert (quantiles[:, 1:] >= quantiles[:, :-1]).all()
+
+
+def test_the_plan_covers_every_series_and_is_published(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, snapshots = nightly_run
+    con = connect(db)
+    plan = con.execute("FROM replenishment_plan WHERE run_id = ?", [result.run_id]).pl()
+    con.close()
+    assert plan.height == result.series_forecast
+    assert (plan["proposed_quantity"] % plan["pack_size"] == 0).all()
+    assert plan.filter(pl.col("proposed_quantity") > 0).height == result.lines_proposed > 0
+    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
+    published = snapshot.execute("SELECT DISTINCT run_id FROM replenishment_plan").fetchall()
+    snapshot.close()
+    assert published == [(result.run_id,)]
+    assert Path(result.snapshot) == snapshots / "plan.duckdb"
+
+
+def test_a_second_night_loads_nothing_twice(
+    nightly_run: tuple[flows.NightlyResult, Path, Path], small_landing: Path
+) -> None:
+    first, db, snapshots = nightly_run
+    second = flows.nightly(db_path=db, landing_dir=small_landing, snapshot_dir=snapshots, horizon=7)
+    assert second.rows_loaded == 0
+    assert second.run_id != first.run_id
+    assert second.series_forecast == first.series_forecast
+
+
+def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, db, snapshots = nightly_run
+
+    def explode(*args: object, **kwargs: object) -> pl.DataFrame:
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(flows, "plan_order_up_to", explode)
+    with pytest.raises(RuntimeError, match="solver crashed"):
+        flows.nightly(db_path=db, landing_dir=None, snapshot_dir=snapshots, horizon=7)
+    con = connect(db)
+    run_id, status, error = con.execute(
+        "SELECT run_id, status, error FROM runs ORDER BY started_at DESC LIMIT 1"
+    ).fetchall()[0]
+    rows = con.execute(
+        "SELECT (SELECT count(*) FROM forecasts WHERE run_id = $r)"
+        " + (SELECT count(*) FROM replenishment_plan WHERE run_id = $r)",
+        {"r": run_id},
+    ).fetchall()[0][0]
+    con.close()
+    assert status == "failed"
+    assert "solver crashed" in error
+    assert rows == 0
