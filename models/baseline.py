@@ -104,7 +104,16 @@ def forecast_baseline(
     if history.schema != DEMAND_HISTORY:
         raise ValueError(f"history must have schema {DEMAND_HISTORY}, got {history.schema}")
     rates = daily_rates(history, as_of, params.window_days, extra_keys)
-    classes = classify_sparse(history, as_of).select("warehouse_id", "sku", "class")
+    classes = classify_sparse(history, as_of).select(
+        "warehouse_id",
+        "sku",
+        pl.when(pl.col("dormant"))
+        .then(pl.lit("dormant"))
+        .when(pl.col("new"))
+        .then(pl.lit("new"))
+        .otherwise(pl.col("class"))
+        .alias("class"),
+    )
     per_series = rates.join(classes, on=["warehouse_id", "sku"], how="left").with_columns(
         pl.col("class").fill_null("dormant")
     )
