@@ -126,7 +126,8 @@ def test_sparse_classification_equals_the_zero_filled_one() -> None:
         .explode("ds")
         .join(sales, on=["warehouse_id", "sku", "ds"], how="left")
         .with_columns(
-            unique_id=pl.concat_str("warehouse_id", "sku", separator="/"), y=pl.col("y").fill_null(0)
+            unique_id=pl.concat_str("warehouse_id", "sku", separator="/"),
+            y=pl.col("y").fill_null(0),
         )
     )
     dense = classify_demand(filled.select("unique_id", "ds", "y"))
