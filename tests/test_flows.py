@@ -56,7 +56,7 @@ def test_every_active_series_gets_a_forecast_for_each_horizon_day(
 ) -> None:
     result, db, _ = nightly_run
     con = connect(db)
-    forecasts = con.execute("FROM forecasts WHERE run_id = ?", [result.run_id]).pl()
+    forecasts = con.sql("FROM forecasts WHERE run_id = ?", params=[result.run_id]).pl()
     active = con.execute(
         "SELECT count(*) FROM (SELECT warehouse_id, sku FROM order_lines WHERE status = 'completed'"
         " UNION SELECT s.warehouse_id, s.sku FROM stock_levels s JOIN warehouses w"
@@ -87,7 +87,7 @@ def test_the_plan_covers_every_series_and_is_published(
 ) -> None:
     result, db, snapshots = nightly_run
     con = connect(db)
-    plan = con.execute("FROM replenishment_plan WHERE run_id = ?", [result.run_id]).pl()
+    plan = con.sql("FROM replenishment_plan WHERE run_id = ?", params=[result.run_id]).pl()
     con.close()
     assert plan.height == result.series_forecast
     assert (plan["proposed_quantity"] % plan["pack_size"] == 0).all()

@@ -1,0 +1,58 @@
+"""What every kind's loader shares: the file context and the row outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from pipelines.ingest.readers import ROW_NUMBER
+from pipelines.ingest.validate import REASON, ok
+
+OUTCOME = "outcome"
+INSERTED = "inserted"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+QUARANTINED = "quarantined"
+SHANGHAI = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """The file being loaded: where it came from and when it is loaded.
+
+    ``replay``: this exact file (same SHA-256) was ingested before, so its
+    events (order status changes) have been applied already.
+    """
+
+    source_file: str
+    sha256: str
+    now: datetime
+    replay: bool = False
+
+
+def outcomes(frame: pl.DataFrame, decided: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``row_number``, ``reason``, ``outcome`` for every row of ``frame``.
+
+    Rows with a reason are quarantined; the other rows take their outcome
+    from ``decided`` (``row_number``, ``outcome``) and default to unchanged.
+    """
+    result = frame.select(ROW_NUMBER, REASON)
+    if decided is not None and decided.height:
+        result = result.join(
+            decided.select(ROW_NUMBER, OUTCOME), on=ROW_NUMBER, how="left", maintain_order="left"
+        )
+    else:
+        result = result.with_columns(pl.lit(None, pl.String).alias(OUTCOME))
+    return result.with_columns(
+        pl.when(~ok())
+        .then(pl.lit(QUARANTINED))
+        .otherwise(pl.col(OUTCOME).fill_null(UNCHANGED))
+        .alias(OUTCOME)
+    )
+
+
+def shanghai_date(column: str) -> pl.Expr:
+    """The Asia/Shanghai calendar date of a UTC timestamp column."""
+    return pl.col(column).dt.convert_time_zone(SHANGHAI).dt.date()

@@ -1,0 +1,231 @@
+"""Ingesting landing files: one file at a time, each in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.errors import InputError
+from pipelines.ingest.common import INSERTED, OUTCOME, QUARANTINED, UNCHANGED, UPDATED, LoadContext
+from pipelines.ingest.encoding import digest, utf8_path
+from pipelines.ingest.kinds import (
+    DEPENDENCY_ORDER,
+    SPECS,
+    KindSpec,
+    Reference,
+    format_from_name,
+    kind_from_name,
+)
+from pipelines.ingest.master import load_master, load_stock
+from pipelines.ingest.order_lines import load_order_lines
+from pipelines.ingest.readers import ROW_NUMBER, read_strings
+from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
+from pipelines.ingest.returns import load_returns
+from pipelines.ingest.validate import REASON, add_reasons, ok, parse_rows, reference_checks
+from warehouse import loading
+
+Loader = Callable[[duckdb.DuckDBPyConnection, KindSpec, pl.DataFrame, LoadContext], pl.DataFrame]
+LOADERS: dict[str, Loader] = {
+    "master": load_master,
+    "stock": load_stock,
+    "order_lines": load_order_lines,
+    "returns": load_returns,
+}
+
+
+@dataclass(frozen=True)
+class _Planned:
+    path: Path
+    kind: str | None
+    fmt: str | None
+    error: str | None = None
+
+
+def _utc(now: datetime | None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def _plan(paths: Sequence[Path], kind: str | None) -> tuple[list[_Planned], list[SkippedFile]]:
+    """The files to load, in dependency order, and the folder entries skipped."""
+    planned: list[_Planned] = []
+    skipped: list[SkippedFile] = []
+    seen: set[Path] = set()
+    for given in map(Path, paths):
+        in_folder = given.is_dir()
+        files = sorted(p for p in given.iterdir() if p.is_file()) if in_folder else [given]
+        for path in files:
+            if path.resolve() in seen or (in_folder and path.name.startswith(".")):
+                continue
+            seen.add(path.resolve())
+            file_kind, fmt = kind or kind_from_name(path), format_from_name(path)
+            if in_folder and (file_kind is None or fmt is None):
+                skipped.append(SkippedFile(path, "not a landing file"))
+                continue
+            planned.append(_Planned(path, file_kind, fmt, _plan_error(path, file_kind, fmt)))
+    rank = {name: i for i, name in enumerate(DEPENDENCY_ORDER)}
+    planned.sort(key=lambda p: (rank.get(p.kind or "", len(rank)), p.path.name))
+    return planned, skipped
+
+
+def _plan_error(path: Path, kind: str | None, fmt: str | None) -> str | None:
+    if not path.is_file():
+        return f"{path.name}: no such file"
+    if kind is None:
+        prefixes = ", ".join(DEPENDENCY_ORDER)
+        return f"{path.name}: cannot tell the kind from the name (prefixes: {prefixes}); use --kind"
+    if kind not in SPECS:
+        return f"{path.name}: unknown kind {kind!r} (known: {', '.join(DEPENDENCY_ORDER)})"
+    if fmt is None:
+        return f"{path.name}: unknown format (expected .csv, .parquet, .ndjson or .jsonl)"
+    return None
+
+
+def _known(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, rows: pl.DataFrame
+) -> dict[Reference, pl.Series]:
+    """The keys each reference may name: loaded ones, plus this file's own good rows
+    when a kind references itself (a forward warehouse's DC in the same file)."""
+    known: dict[Reference, pl.Series] = {}
+    for ref in {c.ref for c in spec.columns if c.ref is not None}:
+        keys = loading.known_keys(con, ref.table, ref.column, ref.filter_column, ref.filter_value)
+        if ref.table == spec.table:
+            own = rows.filter(ok())
+            if ref.filter_column is not None:
+                own = own.filter(pl.col(ref.filter_column) == ref.filter_value)
+            keys = pl.concat([keys.cast(pl.String), own[ref.column].cast(pl.String)])
+        known[ref] = keys
+    return known
+
+
+def process_rows(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, strings: pl.DataFrame, ctx: LoadContext
+) -> pl.DataFrame:
+    """Validate and load ``strings`` (already in a transaction); quarantine the rest.
+
+    Returns ``row_number`` and ``outcome`` (inserted, updated, unchanged or
+    quarantined) for every row.
+    """
+    rows = parse_rows(strings, spec, ctx.now)
+    rows = add_reasons(rows, reference_checks(spec, _known(con, spec, rows)))
+    decided = LOADERS[spec.loader](con, spec, rows, ctx)
+    bad = decided.filter(pl.col(OUTCOME) == QUARANTINED).select(
+        ROW_NUMBER, pl.col(REASON).alias("reason")
+    )
+    if bad.height:
+        columns = [c for c in strings.columns if c != ROW_NUMBER]
+        raw = strings.join(bad, on=ROW_NUMBER, how="semi").select(
+            ROW_NUMBER, pl.struct(columns).struct.json_encode().alias("raw")
+        )
+        loading.quarantine_rows(
+            con,
+            raw.join(bad, on=ROW_NUMBER),
+            kind=spec.name,
+            source_file=ctx.source_file,
+            sha256=ctx.sha256,
+            now=ctx.now,
+        )
+    if loading.has_quarantine(con, ctx.sha256):
+        cured = decided.filter(pl.col(OUTCOME) != QUARANTINED)[ROW_NUMBER]
+        loading.resolve_quarantine(con, ctx.sha256, cured, ctx.now)
+    return decided.select(ROW_NUMBER, OUTCOME)
+
+
+def _count(decided: pl.DataFrame, *outcomes: str) -> int:
+    return int(decided.filter(pl.col(OUTCOME).is_in(list(outcomes))).height)
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) -> FileReport:
+    if item.error is not None or item.kind is None or item.fmt is None:
+        return FileReport(item.path, item.kind, error=item.error)
+    spec, name = SPECS[item.kind], item.path.name
+    encoding: str | None = None
+    try:
+        found = digest(item.path, text=item.fmt != "parquet")
+        encoding = found.encoding
+        with utf8_path(item.path, encoding) as readable:
+            strings = read_strings(readable, item.fmt, display_name=name)
+        missing = [c for c in spec.required_columns if c not in strings.columns]
+        if missing:
+            listed = ", ".join(f"'{c}'" for c in missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise InputError(f"{name}: missing required column{plural} {listed}")
+        ignored = tuple(
+            c for c in strings.columns if c not in spec.column_names and c != ROW_NUMBER
+        )
+        with loading.transaction(con):
+            replay = loading.file_ingested(con, found.sha256)
+            ctx = LoadContext(str(item.path.resolve()), found.sha256, now, replay)
+            decided = process_rows(con, spec, strings, ctx)
+            report = FileReport(
+                item.path,
+                spec.name,
+                encoding,
+                rows_read=strings.height,
+                loaded=_count(decided, INSERTED, UPDATED),
+                updated=_count(decided, UPDATED),
+                unchanged=_count(decided, UNCHANGED),
+                quarantined=_count(decided, QUARANTINED),
+                ignored_columns=ignored,
+            )
+            loading.record_file(
+                con,
+                sha256=ctx.sha256,
+                source_file=ctx.source_file,
+                kind=spec.name,
+                encoding=encoding,
+                rows_read=report.rows_read,
+                loaded=report.loaded,
+                unchanged=report.unchanged,
+                updated=report.updated,
+                quarantined=report.quarantined,
+                now=now,
+            )
+        return report
+    except InputError as error:
+        return FileReport(item.path, item.kind, encoding, error=str(error))
+    except duckdb.Error as error:
+        detail = str(error).strip().splitlines()[0]
+        return FileReport(
+            item.path, item.kind, encoding, error=f"{name}: the database refused the file: {detail}"
+        )
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[Path],
+    kind: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> IngestReport:
+    """Load landing files (or folders of them) into the warehouse.
+
+    Parameters
+    ----------
+    con
+        An open warehouse (``warehouse.schema.connect``).
+    paths
+        Files or folders. A folder's files load in dependency order (master
+        data, then orders, returns, stock; by name within a kind); its
+        entries that are not landing files are reported as skipped.
+    kind
+        Force the kind of every file instead of reading it from the name.
+    now
+        The ingestion moment (default: now); bounds plausible timestamps.
+
+    Returns
+    -------
+    IngestReport
+        One ``FileReport`` per file. A file that cannot be read (format,
+        encoding, missing required column, unknown kind) has ``error`` set
+        and loaded nothing; the other files still load.
+    """
+    moment = _utc(now)
+    planned, skipped = _plan(paths, kind)
+    reports = [_ingest_file(con, item, moment) for item in planned]
+    return IngestReport(tuple(reports), tuple(skipped))
