@@ -50,8 +50,10 @@ def ingest_landing(db_path: Path, landing_dir: Path) -> dict[str, int]:
     finally:
         con.close()
     logger = get_run_logger()
-    for line in report.render().splitlines():
-        logger.info(line)
+    for file in report.files:
+        if file.error or file.quarantined:
+            logger.warning(file.error or file.render())
+    logger.info(report.render().splitlines()[-1])
     return {
         "files": len(report.files),
         "loaded": report.total_loaded,

@@ -21,3 +21,12 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Keep pytest's summary the last thing printed (see quiet_interpreter_teardown)."""
+    import atexit
+
+    from partsflow_cli import quiet_interpreter_teardown
+
+    atexit.register(quiet_interpreter_teardown)

@@ -1,0 +1,439 @@
+"""The forecasting engine: one entry point for the CLI and the nightly flow.
+
+``forecast`` takes long demand history (``unique_id, ds, y``) and returns, per
+series and horizon period, the mean, the model used, the demand class and
+integer quantiles. Steps, chunk by chunk of series (bounded memory; the
+nightly flow can also stream warehouse by warehouse with
+:func:`forecast_chunks`):
+
+1. fill every series with zeros from its first ``ds`` to the frame's last;
+2. profile and classify (:mod:`models.profile`);
+3. select a model per series by rolling-origin backtest of the candidates of
+   its class, scored by scaled pinball loss of calibrated quantiles
+   (:mod:`models.backtest`, :mod:`models.distributions`,
+   :mod:`models.selection`) — or reuse a previous selection for the series
+   that are not stale;
+4. fit the chosen model per series on the full history and forecast;
+   any series a model cannot forecast gets the fallback (its historic mean);
+5. quantiles from NB1(mean, dispersion) under the calibration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+from statsforecast import StatsForecast
+
+from models.backtest import BacktestParams, run_backtest
+from models.candidates import (
+    DEFAULT_CANDIDATES,
+    EXPENSIVE,
+    FALLBACK_MODEL,
+    build_models,
+    validate_candidates,
+)
+from models.distributions import (
+    CALIBRATION,
+    CalibrationParams,
+    DispersionParams,
+    calibrate,
+    calibrated_quantiles,
+    history_dispersion,
+    level_columns,
+    protection_quantiles,
+    validate_levels,
+)
+from models.metrics import series_metrics, training_scales
+from models.profile import ProfileParams, profile_series
+from models.schemas import QUANTILE_LEVELS
+from models.selection import (
+    SELECTION_SCHEMA,
+    Selection,
+    choose_models,
+    score_backtest,
+    stale_series,
+)
+from models.series import DEFAULT_SEASON_LENGTH, SERIES, fill_series, polars_offset
+
+#: ``groups`` argument: an optional peer group per series (e.g. category) for selection.
+GROUPS = pl.Schema({"unique_id": pl.String, "group": pl.String})
+
+#: Per series: what the forecast used (needed again for protection-period sums).
+SERIES_INFO = pl.Schema(
+    {
+        "unique_id": pl.String,
+        "class": pl.String,
+        "group": pl.String,
+        "model": pl.String,
+        "dispersion": pl.Float64,
+    }
+)
+
+_DEFAULT_MAX_AGE = {"D": 7, "W": 4, "MS": 1}
+_DEFAULT_GROUP = "all"
+
+
+def forecast_schema(levels: Iterable[int]) -> pl.Schema:
+    """Columns of the engine's forecasts: ``unique_id, ds, mean, model, class, q<level>...``."""
+    return pl.Schema(
+        {
+            "unique_id": pl.String,
+            "ds": pl.Date,
+            "mean": pl.Float64,
+            "model": pl.String,
+            "class": pl.String,
+            **{c: pl.Float64 for c in level_columns(list(levels))},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ForecastParams:
+    """Everything the engine needs besides the data.
+
+    ``season_length`` defaults by ``freq`` (7 / 52 / 12); ``max_age`` (periods
+    before a reused selection is refreshed) to 7 / 4 / 1; ``min_obs`` and
+    ``dormant_periods`` of the classification to two and four seasons' worth
+    of periods for ``MS``/``W`` and to 28 / 91 days for ``D``.
+    ``skip_expensive`` drops AutoETS/AutoTheta from the candidates.
+    """
+
+    freq: str = "D"
+    horizon: int = 14
+    season_length: int | None = None
+    levels: tuple[int, ...] = QUANTILE_LEVELS
+    n_windows: int = 2
+    backtest_horizon: int | None = None
+    shrinkage: float = 10.0
+    max_age: int | None = None
+    min_obs: int | None = None
+    dormant_periods: int | None = None
+    candidates: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DEFAULT_CANDIDATES)
+    skip_expensive: bool = False
+    calibration: CalibrationParams = field(default_factory=CalibrationParams)
+    dispersion: DispersionParams = field(default_factory=DispersionParams)
+    chunk_size: int = 20_000
+    n_jobs: int = 1
+
+    def __post_init__(self) -> None:
+        polars_offset(self.freq)
+        if self.horizon < 1:
+            raise ValueError(f"horizon must be at least 1 period, got {self.horizon}")
+        if self.season_length is not None and self.season_length < 1:
+            raise ValueError(f"season length must be at least 1, got {self.season_length}")
+        validate_levels(self.levels)
+        if self.n_windows < 1:
+            raise ValueError(f"n_windows must be at least 1, got {self.n_windows}")
+        if self.backtest_horizon is not None and self.backtest_horizon < 1:
+            raise ValueError(f"backtest horizon must be at least 1, got {self.backtest_horizon}")
+        if self.shrinkage < 0:
+            raise ValueError(f"shrinkage must be >= 0, got {self.shrinkage}")
+        if self.max_age is not None and self.max_age < 1:
+            raise ValueError(f"max_age must be at least 1 period, got {self.max_age}")
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1 series, got {self.chunk_size}")
+        if self.n_jobs < 1 and self.n_jobs != -1:
+            raise ValueError(f"n_jobs must be >= 1 or -1, got {self.n_jobs}")
+        validate_candidates(self.candidates)
+
+    @property
+    def season(self) -> int:
+        """The season length in effect."""
+        return self.season_length or DEFAULT_SEASON_LENGTH[self.freq]
+
+    @property
+    def profile(self) -> ProfileParams:
+        """Thresholds of the classification."""
+        per_season = {"D": (28, 91), "W": (8, 26), "MS": (8, 24)}[self.freq]
+        return ProfileParams(
+            min_obs=self.min_obs or per_season[0],
+            dormant_periods=self.dormant_periods or per_season[1],
+        )
+
+    @property
+    def backtest(self) -> BacktestParams:
+        """Origins of the selection backtest."""
+        return BacktestParams(
+            horizon=self.backtest_horizon or self.horizon,
+            n_windows=self.n_windows,
+            min_train=max(self.profile.min_obs, 2),
+        )
+
+    @property
+    def active_candidates(self) -> dict[str, tuple[str, ...]]:
+        """Candidates per class after ``skip_expensive``."""
+        out: dict[str, tuple[str, ...]] = {}
+        for cls, aliases in self.candidates.items():
+            kept = tuple(a for a in aliases if not (self.skip_expensive and a in EXPENSIVE))
+            out[cls] = kept or (FALLBACK_MODEL,)
+        return out
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """The engine's output.
+
+    ``forecasts``: ``forecast_schema(levels)``, one row per (series, horizon period).
+    ``series``: ``SERIES_INFO``. ``selection``: reusable by the next run.
+    ``backtest``: per-series accuracy of the chosen model on the backtest
+    (``models.metrics.series_metrics`` columns plus ``class``, ``model``,
+    ``group``), for the series selected in this run.
+    """
+
+    forecasts: pl.DataFrame
+    series: pl.DataFrame
+    selection: Selection
+    backtest: pl.DataFrame
+    levels: tuple[int, ...]
+
+    def protection(self, periods: int) -> pl.DataFrame:
+        """Quantiles of demand summed over the first ``periods`` periods, per series."""
+        return protection_quantiles(
+            self.forecasts.select("unique_id", "ds", "mean"),
+            self.series,
+            periods,
+            self.levels,
+            self.selection.calibration,
+        )
+
+
+def forecast(
+    history: pl.DataFrame,
+    params: ForecastParams,
+    previous: Selection | None = None,
+    groups: pl.DataFrame | None = None,
+) -> ForecastResult:
+    """Forecast every series of ``history`` for ``params.horizon`` periods.
+
+    Parameters
+    ----------
+    history
+        Long demand, schema ``SERIES`` (``unique_id, ds, y``), ``y ≥ 0``, at
+        most one row per (series, period), periods aligned to ``params.freq``.
+        Missing periods are zeros; every series ends on the frame's last ``ds``.
+    params
+        Horizon, frequency, levels, selection settings.
+    previous
+        An earlier run's selection: fresh choices are reused, stale ones redone.
+    groups
+        ``GROUPS``: a peer group per series for selection (default: one group).
+
+    Returns
+    -------
+    ForecastResult
+        Forecasts starting one period after the frame's last ``ds``.
+
+    Raises
+    ------
+    ValueError
+        For a frame with another schema, negative or missing ``y``, or
+        duplicate (``unique_id``, ``ds``).
+    """
+    _check_history(history)
+    if history.is_empty():
+        raise ValueError("history is empty: nothing to forecast")
+    last = history["ds"].max()
+    assert isinstance(last, date)
+    ids = history["unique_id"].unique().sort()
+    chunks = (
+        history.join(part, on="unique_id", how="semi")
+        for part in ids.to_frame().iter_slices(params.chunk_size)
+    )
+    results = list(forecast_chunks(chunks, params, previous, groups, end=last))
+    return ForecastResult(
+        forecasts=pl.concat([r.forecasts for r in results]),
+        series=pl.concat([r.series for r in results]),
+        selection=Selection(
+            pl.concat([r.selection.models for r in results]),
+            _merge_calibration([r.selection.calibration for r in results]),
+        ),
+        backtest=pl.concat([r.backtest for r in results], how="diagonal_relaxed"),
+        levels=params.levels,
+    )
+
+
+def forecast_chunks(
+    chunks: Iterable[pl.DataFrame],
+    params: ForecastParams,
+    previous: Selection | None = None,
+    groups: pl.DataFrame | None = None,
+    end: date | None = None,
+) -> Iterator[ForecastResult]:
+    """Forecast chunk by chunk (e.g. one warehouse at a time), yielding one result per chunk.
+
+    Each chunk is independent (its own calibration), so memory is bounded by
+    the largest chunk. ``end`` is the last period of every series (default:
+    each chunk's last ``ds``; pass the as-of date so all chunks agree).
+    """
+    for chunk in chunks:
+        _check_history(chunk)
+        if chunk.is_empty():
+            continue
+        last = end or chunk["ds"].max()
+        assert isinstance(last, date)
+        yield _forecast_chunk(
+            fill_series(chunk, params.freq, end=last), last, params, previous, groups
+        )
+
+
+def _forecast_chunk(
+    filled: pl.DataFrame,
+    last: date,
+    params: ForecastParams,
+    previous: Selection | None,
+    groups: pl.DataFrame | None,
+) -> ForecastResult:
+    profile = profile_series(filled, params.profile)
+    membership = profile.select("unique_id", "class")
+    if groups is not None:
+        membership = membership.join(groups.cast(GROUPS), on="unique_id", how="left")
+    else:
+        membership = membership.with_columns(group=pl.lit(None, dtype=pl.String))
+    membership = membership.with_columns(pl.col("group").fill_null(_DEFAULT_GROUP))
+
+    previous = previous or Selection.empty()
+    max_age = params.max_age or _DEFAULT_MAX_AGE[params.freq]
+    stale_ids = stale_series(previous.models, membership, last, max_age, params.freq)
+    kept = previous.models.join(membership.select("unique_id"), on="unique_id", how="semi").filter(
+        ~pl.col("unique_id").is_in(stale_ids.implode())
+    )
+    stale = membership.filter(pl.col("unique_id").is_in(stale_ids.implode()))
+
+    candidates = params.active_candidates
+    backtest = run_backtest(
+        filled.join(stale.select("unique_id"), on="unique_id", how="semi"),
+        stale.select("unique_id", "class"),
+        candidates,
+        params.season,
+        params.freq,
+        params.backtest,
+        params.dispersion,
+        params.n_jobs,
+    ).join(stale.select("unique_id", "class"), on="unique_id")
+    calibration = previous.calibration
+    if not backtest.is_empty():
+        calibration = _merge_calibration(
+            [calibration, calibrate(backtest, params.levels, params.calibration)]
+        )
+    scales = training_scales(filled)
+    scores = score_backtest(backtest.drop("class"), stale, scales, calibration, params.levels)
+    chosen = choose_models(scores, stale, candidates, last, params.shrinkage)
+    models = pl.concat([kept, chosen]).sort("unique_id")
+
+    means = _fit_and_forecast(filled, models, last, params)
+    info = (
+        models.select("unique_id", "class", "group", "model")
+        .join(history_dispersion(filled, params.dispersion), on="unique_id", how="left")
+        .with_columns(pl.col("dispersion").fill_null(1.0))
+    )
+    fallen = means.filter(pl.col("model") == FALLBACK_MODEL).select("unique_id").unique()
+    info = info.with_columns(
+        model=pl.when(pl.col("unique_id").is_in(fallen["unique_id"].implode()))
+        .then(pl.lit(FALLBACK_MODEL))
+        .otherwise(pl.col("model"))
+    ).cast(SERIES_INFO)
+    out = means.drop("model").join(info, on="unique_id", how="left")
+    out = calibrated_quantiles(out, calibration, params.levels)
+    schema = forecast_schema(params.levels)
+    return ForecastResult(
+        forecasts=out.select(schema.names()).cast(schema).sort("unique_id", "ds"),
+        series=info.sort("unique_id"),
+        selection=Selection(models.cast(SELECTION_SCHEMA), calibration),
+        backtest=_chosen_accuracy(backtest, chosen, calibration, scales, params),
+        levels=params.levels,
+    )
+
+
+def _fit_and_forecast(
+    filled: pl.DataFrame, models: pl.DataFrame, last: date, params: ForecastParams
+) -> pl.DataFrame:
+    """``unique_id, ds, mean, model`` for the horizon; the fallback fills any gap."""
+    fallback = build_models((FALLBACK_MODEL,), params.season)[0]
+    parts: list[pl.DataFrame] = []
+    for (alias,), ids in models.group_by("model"):
+        frame = filled.join(ids.select("unique_id"), on="unique_id", how="semi")
+        try:
+            sf = StatsForecast(
+                models=build_models((str(alias),), params.season),
+                freq=polars_offset(params.freq),
+                n_jobs=params.n_jobs,
+                fallback_model=fallback,
+            )
+            out: Any = sf.forecast(h=params.horizon, df=frame)
+            parts.append(
+                out.select(
+                    "unique_id", pl.col("ds").cast(pl.Date), mean=pl.col(str(alias))
+                ).with_columns(model=pl.lit(str(alias)))
+            )
+        except Exception:
+            continue
+    fc = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(
+            schema={"unique_id": pl.String, "ds": pl.Date, "mean": pl.Float64, "model": pl.String}
+        )
+    )
+    fc = fc.filter(pl.col("mean").is_not_null() & pl.col("mean").is_finite())
+    # Fallback: the series' mean demand, for series (or periods) no model forecast.
+    grid = (
+        filled.group_by("unique_id")
+        .agg(fallback_mean=pl.col("y").mean())
+        .join(_horizon_frame(last, params), how="cross")
+    )
+    return (
+        grid.join(fc, on=["unique_id", "ds"], how="left")
+        .select(
+            "unique_id",
+            "ds",
+            mean=pl.coalesce("mean", "fallback_mean").clip(lower_bound=0.0),
+            model=pl.coalesce("model", pl.lit(FALLBACK_MODEL)),
+        )
+        .sort("unique_id", "ds")
+    )
+
+
+def _horizon_frame(last: date, params: ForecastParams) -> pl.DataFrame:
+    from models.series import horizon_dates
+
+    return horizon_dates(last, params.horizon, params.freq).to_frame()
+
+
+def _chosen_accuracy(
+    backtest: pl.DataFrame,
+    chosen: pl.DataFrame,
+    calibration: pl.DataFrame,
+    scales: pl.DataFrame,
+    params: ForecastParams,
+) -> pl.DataFrame:
+    rows = backtest.join(
+        chosen.select("unique_id", "model", "group"), on=["unique_id", "model"], how="inner"
+    )
+    if rows.is_empty():
+        return pl.DataFrame(schema={"unique_id": pl.String, "class": pl.String, "model": pl.String})
+    rows = calibrated_quantiles(rows, calibration, params.levels).drop("dispersion")
+    return series_metrics(rows, scales, params.levels)
+
+
+def _merge_calibration(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Later frames override earlier ones for the same (class, model, level)."""
+    merged = pl.concat([f.cast(CALIBRATION) for f in frames])
+    return (
+        merged.unique(["class", "model", "level"], keep="last", maintain_order=True)
+        .sort("class", "model", "level")
+        .cast(CALIBRATION)
+    )
+
+
+def _check_history(history: pl.DataFrame) -> None:
+    if history.schema != SERIES:
+        raise ValueError(f"history must have schema {SERIES}, got {history.schema}")
+    bad = history.filter(pl.col("y").is_null() | pl.col("y").is_nan() | (pl.col("y") < 0))
+    if not bad.is_empty():
+        raise ValueError(f"y must be >= 0 and present; e.g. series {bad['unique_id'][0]!r}")
+    if history.select(pl.struct("unique_id", "ds").is_duplicated().any()).item():
+        raise ValueError("history has duplicate (unique_id, ds) rows")

@@ -1,0 +1,254 @@
+"""Model choice per series from the backtest, and the rule for reusing a previous choice.
+
+Scoring
+-------
+Each candidate's backtest forecasts get quantiles from the calibrated
+distribution layer (:mod:`models.distributions`); a candidate's score for a
+series is its mean pinball loss over the requested levels and the backtest
+periods, divided by the series' scale (scaled pinball loss, SPL).
+
+Choice
+------
+A series' backtest is short (e.g. 2 × 12 months, mostly zeros), so its own
+scores are noisy: picking the per-series minimum overfits (measured on the
+RAF data it is worse than any decent single model). The choice therefore
+shrinks towards the series' peers: a series takes the candidate minimising
+``spl(series, m) + shrinkage · mean spl(group, m)``, where the group is the
+series' class × the optional ``group`` column (e.g. category). ``shrinkage``
+0 is pure per-series choice, a large value one model per class × group.
+Series too short to backtest (class ``new``, or shorter than the backtest
+needs) take the candidate of their class with the lowest mean SPL in their
+class × group among the backtested series (any class if none), else the
+fallback model.
+
+Refresh rule (reuse)
+--------------------
+Selection is the expensive step (it fits every candidate at every origin);
+the choice changes slowly. :func:`stale_series` tells which series of a
+previous selection must be re-selected: those not in it (new series), those
+whose class changed (e.g. intermittent → dormant), and those selected more
+than ``max_age`` periods before the current end of history (default in the
+engine: 7 for daily data — a weekly refresh — 4 for weekly, 1 for monthly).
+All others keep their model and calibration and are only re-fitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from models.candidates import FALLBACK_MODEL
+from models.distributions import CALIBRATION, calibrated_quantiles, level_columns
+from models.metrics import pinball
+
+#: One row per series: the chosen model and when it was chosen.
+SELECTION_SCHEMA = pl.Schema(
+    {
+        "unique_id": pl.String,
+        "class": pl.String,
+        "group": pl.String,
+        "model": pl.String,
+        "score": pl.Float64,
+        "selected_through": pl.Date,
+    }
+)
+
+#: Backtest score per (series, candidate).
+SCORES = pl.Schema(
+    {
+        "unique_id": pl.String,
+        "class": pl.String,
+        "group": pl.String,
+        "model": pl.String,
+        "spl": pl.Float64,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A model choice that can be reused: per-series models plus the calibration they used."""
+
+    models: pl.DataFrame
+    calibration: pl.DataFrame
+
+    def __post_init__(self) -> None:
+        if self.models.schema != SELECTION_SCHEMA:
+            raise ValueError(
+                f"models must have schema {SELECTION_SCHEMA}, got {self.models.schema}"
+            )
+        if self.calibration.schema != CALIBRATION:
+            raise ValueError(
+                f"calibration must have schema {CALIBRATION}, got {self.calibration.schema}"
+            )
+
+    @staticmethod
+    def empty() -> Selection:
+        """A selection with no series (everything is new)."""
+        return Selection(pl.DataFrame(schema=SELECTION_SCHEMA), pl.DataFrame(schema=CALIBRATION))
+
+
+def score_backtest(
+    backtest: pl.DataFrame,
+    membership: pl.DataFrame,
+    scales: pl.DataFrame,
+    calibration: pl.DataFrame,
+    levels: Sequence[int],
+) -> pl.DataFrame:
+    """Scaled pinball loss of every (series, candidate) over the backtest.
+
+    Parameters
+    ----------
+    backtest
+        ``models.backtest.BACKTEST`` rows.
+    membership
+        ``unique_id, class, group`` per series.
+    scales
+        ``models.metrics.SCALES`` of the series (training history).
+    calibration
+        ``CALIBRATION`` fitted on the same backtest.
+    levels
+        Quantile levels in percent.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``SCORES``. A series with a zero scale is scored on raw pinball loss
+        (its choice is unaffected; only cross-series means would be).
+    """
+    rows = backtest.join(membership, on="unique_id", how="inner")
+    rows = calibrated_quantiles(rows, calibration, levels)
+    losses = [
+        pinball(pl.col("y"), pl.col(c), lv)
+        for lv, c in zip(levels, level_columns(levels), strict=True)
+    ]
+    per = (
+        rows.with_columns(loss=pl.sum_horizontal(losses) / len(levels))
+        .group_by("unique_id", "class", "group", "model")
+        .agg(pl.col("loss").mean())
+        .join(scales.select("unique_id", "scale_mae"), on="unique_id", how="left")
+    )
+    scale = pl.when(pl.col("scale_mae") > 0).then(pl.col("scale_mae")).otherwise(1.0)
+    return per.select("unique_id", "class", "group", "model", spl=pl.col("loss") / scale).cast(
+        SCORES
+    )
+
+
+def choose_models(
+    scores: pl.DataFrame,
+    membership: pl.DataFrame,
+    candidates: Mapping[str, tuple[str, ...]],
+    selected_through: date,
+    shrinkage: float = 10.0,
+) -> pl.DataFrame:
+    """Choose one model per series (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    scores
+        ``SCORES`` of the backtested series.
+    membership
+        ``unique_id, class, group`` of every series to choose for.
+    candidates
+        Candidate aliases per class (for series without scores).
+    selected_through
+        Last ``ds`` of the history the scores came from.
+    shrinkage
+        Weight of the class × group mean score (≥ 0).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``SELECTION_SCHEMA``, one row per series of ``membership``.
+    """
+    if shrinkage < 0:
+        raise ValueError(f"shrinkage must be >= 0, got {shrinkage}")
+    group_mean = scores.group_by("class", "group", "model").agg(group_spl=pl.col("spl").mean())
+    scored = (
+        scores.join(group_mean, on=["class", "group", "model"])
+        .with_columns(objective=pl.col("spl") + shrinkage * pl.col("group_spl"))
+        .sort("objective", "model")
+        .group_by("unique_id", maintain_order=True)
+        .first()
+        .select("unique_id", "model", score="spl")
+    )
+    chosen = membership.join(scored, on="unique_id", how="left")
+    unscored = chosen.filter(pl.col("model").is_null()).drop("model", "score")
+    if not unscored.is_empty():
+        chosen = pl.concat(
+            [
+                chosen.filter(pl.col("model").is_not_null()),
+                _peer_models(unscored, scores, candidates),
+            ],
+            how="diagonal_relaxed",
+        )
+    return (
+        chosen.with_columns(selected_through=pl.lit(selected_through, dtype=pl.Date))
+        .select(SELECTION_SCHEMA.names())
+        .cast(SELECTION_SCHEMA)
+        .sort("unique_id")
+    )
+
+
+def _peer_models(
+    unscored: pl.DataFrame, scores: pl.DataFrame, candidates: Mapping[str, tuple[str, ...]]
+) -> pl.DataFrame:
+    """Best candidate of each unscored series' class among its peers' scores."""
+    by_group = scores.group_by("group", "model").agg(spl=pl.col("spl").mean())
+    overall = scores.group_by("model").agg(spl=pl.col("spl").mean())
+    rows: list[pl.DataFrame] = []
+    for (cls, group), part in unscored.group_by("class", "group"):
+        allowed = candidates.get(str(cls), (FALLBACK_MODEL,))
+        model = FALLBACK_MODEL
+        for table in (by_group.filter(pl.col("group") == group), overall):
+            ranked = table.filter(pl.col("model").is_in(allowed)).sort("spl", "model")
+            if not ranked.is_empty():
+                model = str(ranked["model"][0])
+                break
+        rows.append(part.with_columns(model=pl.lit(model), score=pl.lit(None, dtype=pl.Float64)))
+    return pl.concat(rows)
+
+
+def stale_series(
+    previous: pl.DataFrame, membership: pl.DataFrame, last_ds: date, max_age: int, freq: str
+) -> pl.Series:
+    """Series of ``membership`` that must be re-selected (see the refresh rule above).
+
+    Parameters
+    ----------
+    previous
+        ``SELECTION_SCHEMA`` of an earlier run.
+    membership
+        ``unique_id, class`` (and ``group``) of the current series.
+    last_ds
+        Last ``ds`` of the current history.
+    max_age
+        Periods after which a choice is refreshed (≥ 1).
+    freq
+        ``D``, ``W`` or ``MS``: how ``max_age`` periods are counted.
+
+    Returns
+    -------
+    pl.Series
+        ``unique_id`` of the series to re-select.
+    """
+    if max_age < 1:
+        raise ValueError(f"max_age must be at least 1 period, got {max_age}")
+    from models.series import polars_offset
+
+    unit = polars_offset(freq)[1:]
+    oldest_fresh = pl.lit(last_ds).dt.offset_by(f"-{max_age}{unit}")
+    joined = membership.select("unique_id", "class").join(
+        previous.select("unique_id", prev_class="class", through="selected_through"),
+        on="unique_id",
+        how="left",
+    )
+    stale = joined.filter(
+        pl.col("prev_class").is_null()
+        | (pl.col("prev_class") != pl.col("class"))
+        | (pl.col("through") <= oldest_fresh)
+    )
+    return stale["unique_id"]
