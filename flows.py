@@ -9,7 +9,7 @@ cross process or thread boundaries safely, and opening one is cheap.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,24 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from models.baseline import BaselineParams, forecast_baseline
+from models.coldstart import fitment_exposure
+from models.engine import ForecastParams
+from models.network import (
+    accuracy_rollup,
+    forecast_network,
+    forecast_unsold,
+    unsold_targets,
+)
+from models.selection import Selection
 from optimization.replenishment import PolicyParams, plan_order_up_to
+from pipelines.demand_series import censored_days, warehouse_series
 from pipelines.errors import InputError
 from pipelines.ingest import ingest
-from warehouse import demand, plan, runs
+from warehouse import demand, forecasting, plan, runs
 from warehouse.schema import connect
+
+#: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
+NEW_WAREHOUSE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,9 @@ class NightlyResult:
     rows_quarantined: int
     series_forecast: int
     series_by_class: dict[str, int]
+    series_reselected: int
+    cold_starts: int
+    censored_days: int
     lines_proposed: int
     units_proposed: int
     snapshot: str
@@ -93,13 +108,81 @@ def load_planning_inputs(
         con.close()
 
 
+@dataclass(frozen=True)
+class ForecastInputs:
+    """What forecasting reads besides the demand history."""
+
+    stockouts: pl.DataFrame
+    selection: Selection
+    sku_groups: pl.DataFrame
+    exposure: pl.DataFrame
+    new_warehouses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DemandForecast:
+    """Tonight's forecasts and what to store beside them."""
+
+    forecasts: pl.DataFrame
+    selection: Selection
+    accuracy: pl.DataFrame
+    reselected: int
+    cold_starts: int
+    censored_days: int
+
+
+@task(cache_policy=NO_CACHE)
+def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> ForecastInputs:
+    """Stock-out spans, the stored model choice, sku peers and fitment exposure."""
+    con = connect(db_path)
+    try:
+        start = as_of - timedelta(days=history_days - 1)
+        groups = forecasting.sku_groups(con)
+        vehicles, stores, fitment = forecasting.exposure_inputs(con, as_of)
+        return ForecastInputs(
+            stockouts=forecasting.stockout_spans(con, start, as_of),
+            selection=forecasting.load_selection(con),
+            sku_groups=groups,
+            exposure=fitment_exposure(vehicles, stores, fitment, groups),
+            new_warehouses=tuple(
+                forecasting.new_warehouses(con, as_of - timedelta(days=NEW_WAREHOUSE_DAYS))
+            ),
+        )
+    finally:
+        con.close()
+
+
 @task(cache_policy=NO_CACHE)
 def forecast_demand(
-    history: pl.DataFrame, positions: pl.DataFrame, as_of: date, params: BaselineParams
-) -> pl.DataFrame:
-    """Forecast every active series: sold in the history window or stocked."""
-    stocked = positions.filter(pl.col("on_hand") > 0)
-    return forecast_baseline(history, as_of, params, extra_keys=stocked)
+    history: pl.DataFrame,
+    positions: pl.DataFrame,
+    inputs: ForecastInputs,
+    as_of: date,
+    params: ForecastParams,
+) -> DemandForecast:
+    """Forecast every active series: sold in the history window, or stocked."""
+    censored = censored_days(history, inputs.stockouts, as_of)
+    network = forecast_network(
+        warehouse_series(history, censored, as_of),
+        as_of,
+        params,
+        inputs.selection,
+        inputs.sku_groups,
+    )
+    targets, cold = unsold_targets(positions, history, inputs.new_warehouses)
+    unsold = forecast_unsold(
+        targets, cold, as_of, params.horizon, (history, inputs.sku_groups, inputs.exposure)
+    )
+    previous = set(inputs.selection.models["selected_through"].unique().to_list())
+    fresh = network.selection.models.filter(~pl.col("selected_through").is_in(list(previous)))
+    return DemandForecast(
+        forecasts=pl.concat([network.forecasts, unsold]),
+        selection=network.selection,
+        accuracy=accuracy_rollup(network.accuracy),
+        reselected=fresh.height,
+        cold_starts=cold.height,
+        censored_days=censored.height,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -122,14 +205,22 @@ def plan_replenishment(
 def save_plan(
     db_path: Path,
     run_id: str,
-    forecasts: pl.DataFrame,
+    demand_forecast: DemandForecast,
     proposals: pl.DataFrame,
     summary: dict[str, Any],
 ) -> None:
-    """Write forecasts and plan and mark the run succeeded, in one transaction."""
+    """Write forecasts, model choice, accuracy and plan; mark the run succeeded; atomically."""
     con = connect(db_path)
     try:
-        plan.write_plan(con, run_id, forecasts, proposals, summary)
+        plan.write_plan(
+            con,
+            run_id,
+            demand_forecast.forecasts,
+            proposals,
+            summary,
+            selection=demand_forecast.selection,
+            accuracy=demand_forecast.accuracy,
+        )
     finally:
         con.close()
 
@@ -164,19 +255,27 @@ def nightly(
     history_days: int = 365,
     service_level: float = 0.95,
     review_period_days: int = 1,
+    n_jobs: int = 1,
 ) -> NightlyResult:
     """Load the landing files, forecast every active series, plan, publish."""
-    forecast_params = BaselineParams(horizon=horizon)
+    forecast_params = ForecastParams(freq="D", horizon=horizon, n_jobs=n_jobs)
     policy = PolicyParams(service_level=service_level, review_period_days=review_period_days)
     loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
     if landing_dir is not None and landing_dir.exists():
         loaded = ingest_landing(db_path, landing_dir)
 
-    params = {"history_days": history_days, **asdict(forecast_params), **asdict(policy)}
+    params = {
+        "history_days": history_days,
+        "horizon": horizon,
+        "n_jobs": n_jobs,
+        **asdict(policy),
+    }
     run_id, as_of = start_nightly_run(db_path, as_of, params)
     try:
         history, positions, skus = load_planning_inputs(db_path, as_of, history_days)
-        forecasts = forecast_demand(history, positions, as_of, forecast_params)
+        inputs = load_forecast_inputs(db_path, as_of, history_days)
+        demand_forecast = forecast_demand(history, positions, inputs, as_of, forecast_params)
+        forecasts = demand_forecast.forecasts
         proposals = plan_replenishment(forecasts, positions, skus, as_of, policy)
         result = NightlyResult(
             run_id=run_id,
@@ -186,11 +285,14 @@ def nightly(
             rows_quarantined=loaded["quarantined"],
             series_forecast=proposals.height,
             series_by_class=_count_classes(forecasts),
+            series_reselected=demand_forecast.reselected,
+            cold_starts=demand_forecast.cold_starts,
+            censored_days=demand_forecast.censored_days,
             lines_proposed=proposals.filter(pl.col("proposed_quantity") > 0).height,
             units_proposed=int(proposals["proposed_quantity"].sum()),
             snapshot="",
         )
-        save_plan(db_path, run_id, forecasts, proposals, asdict(result))
+        save_plan(db_path, run_id, demand_forecast, proposals, asdict(result))
         snapshot = publish_plan(db_path, run_id, snapshot_dir)
     except Exception as error:
         mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")

@@ -166,6 +166,7 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
         history_days=settings.history_days,
         service_level=settings.service_level,
         review_period_days=settings.review_period_days,
+        n_jobs=settings.forecast_n_jobs,
     )
 
 
@@ -190,6 +191,10 @@ def _print_nightly(result: NightlyResult) -> None:
         f"{result.rows_quarantined:,} quarantined"
     )
     print(f"  forecast {result.series_forecast:,} series ({classes})")
+    print(
+        f"  models re-selected for {result.series_reselected:,} series, "
+        f"{result.cold_starts:,} cold starts, {result.censored_days:,} stock-out days censored"
+    )
     print(
         f"  proposed {result.lines_proposed:,} replenishment lines, {result.units_proposed:,} units"
     )

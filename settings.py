@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     history_days: int = Field(default=365, ge=28)
     service_level: float = Field(default=0.95, gt=0, lt=1)
     review_period_days: int = Field(default=1, ge=1)
+    #: statsforecast worker processes for the nightly forecast (-1: every core).
+    forecast_n_jobs: int = Field(default=1, ge=-1)
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod

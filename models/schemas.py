@@ -25,3 +25,20 @@ NETWORK_FORECAST = pl.Schema(
         **{f"q{level}": pl.Float64 for level in QUANTILE_LEVELS},
     }
 )
+
+
+#: ``unique_id`` of a network series: ``warehouse_id + "/" + sku``.
+SERIES_ID_SEPARATOR = "/"
+
+
+def series_id(warehouse: pl.Expr, sku: pl.Expr) -> pl.Expr:
+    """The ``unique_id`` of a (warehouse, sku) series."""
+    return pl.concat_str(warehouse, sku, separator=SERIES_ID_SEPARATOR).alias("unique_id")
+
+
+def split_series_id(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``warehouse_id`` and ``sku`` columns parsed from ``unique_id``."""
+    parts = pl.col("unique_id").str.split_exact(SERIES_ID_SEPARATOR, 1)
+    return frame.with_columns(
+        warehouse_id=parts.struct.field("field_0"), sku=parts.struct.field("field_1")
+    )

@@ -99,6 +99,34 @@ def test_the_plan_covers_every_series_and_is_published(
     assert Path(result.snapshot) == snapshots / "plan.duckdb"
 
 
+def test_backtest_accuracy_and_model_choice_are_stored(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, _ = nightly_run
+    con = connect(db)
+    scopes = dict(
+        con.execute(
+            "SELECT scope, count(*) FROM forecast_accuracy WHERE run_id = ? GROUP BY scope",
+            [result.run_id],
+        ).fetchall()
+    )
+    chosen = con.execute(
+        "SELECT count(*), count(DISTINCT model) FROM forecast_selection"
+    ).fetchall()[0]
+    fitted = con.execute(
+        "SELECT count(DISTINCT unique_id) FROM forecasts WHERE run_id = ?"
+        " AND model NOT IN ('Dormant') AND NOT starts_with(model, 'ColdStart')",
+        [result.run_id],
+    ).fetchall()[0][0]
+    con.close()
+    assert scopes["network"] == 1
+    assert scopes["warehouse"] == 2
+    assert scopes["category"] >= 5
+    assert scopes["series"] > 100
+    assert chosen[0] == fitted == result.series_reselected
+    assert chosen[1] >= 2  # the choice differs between series
+
+
 def test_a_second_night_loads_nothing_twice(
     nightly_run: tuple[flows.NightlyResult, Path, Path], small_landing: Path
 ) -> None:
@@ -107,6 +135,7 @@ def test_a_second_night_loads_nothing_twice(
     assert second.rows_loaded == 0
     assert second.run_id != first.run_id
     assert second.series_forecast == first.series_forecast
+    assert second.series_reselected == 0  # the stored choice is fresh: reused, not redone
 
 
 def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(

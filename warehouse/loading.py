@@ -10,17 +10,16 @@ statement, values always travel as parameters or registered frames.
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from datetime import datetime
 
 import duckdb
 import polars as pl
 
+from warehouse.frames import registered
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
-_names = itertools.count()
 
 
 def _q(name: str) -> str:
@@ -45,30 +44,6 @@ def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
         for name, dtype in frame.schema.items()
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
     )
-
-
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str]:
-    name = f"__ingest_frame_{next(_names)}"
-    con.register(name, frame)
-    try:
-        yield name
-    finally:
-        # In an aborted transaction this fails too; the original error matters.
-        with suppress(duckdb.Error):
-            con.unregister(name)
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the body in one transaction: commit on success, roll back on any error."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 # --- look-ups -----------------------------------------------------------------
@@ -124,7 +99,7 @@ def compare_loaded(
     present = f"t.{_q(key[0])} IS NOT NULL"
     extra = "".join(f", t.{_q(c)} AS {_q('loaded_' + c)}" for c in loaded)
     source = rows.select("row_number", *dict.fromkeys([*key, *columns]))
-    with _registered(con, source) as name:
+    with registered(con, source) as name:
         return _frame(
             con.sql(
                 f"SELECT s.row_number, {present} AS present, "
@@ -142,7 +117,7 @@ def fetch_matching(
 ) -> pl.DataFrame:
     """The loaded ``columns`` of ``table`` for the distinct keys in ``keys`` (its columns)."""
     key = keys.columns
-    with _registered(con, keys.unique()) as name:
+    with registered(con, keys.unique()) as name:
         return _frame(
             con.sql(
                 f"SELECT {_cols(key, 's.')}, {_cols(columns, 't.')} "
@@ -153,7 +128,7 @@ def fetch_matching(
 
 def status_seq_base(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame) -> pl.DataFrame:
     """``order_id``, ``line_no``, ``max_seq``: the last status-history entry of each line."""
-    with _registered(con, lines.select("order_id", "line_no").unique()) as name:
+    with registered(con, lines.select("order_id", "line_no").unique()) as name:
         return _frame(
             con.sql(
                 "SELECT h.order_id, h.line_no, max(h.seq) AS max_seq "
@@ -171,8 +146,8 @@ def return_lines(
     loaded returns whose ``return_id`` is not in ``return_ids``)."""
     ids = pl.DataFrame({"return_id": return_ids.unique()})
     with (
-        _registered(con, lines.select("order_id", "line_no").unique()) as keys,
-        _registered(con, ids) as others,
+        registered(con, lines.select("order_id", "line_no").unique()) as keys,
+        registered(con, ids) as others,
     ):
         return _frame(
             con.sql(
@@ -194,7 +169,7 @@ def known_stock_levels(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl
     (``known_as_of``, ``known_on_hand``, ``known_reserved``, ``known_in_transit``;
     null when none)."""
     source = rows.select("row_number", "warehouse_id", "sku", "as_of")
-    with _registered(con, source) as name:
+    with registered(con, source) as name:
         return _frame(
             con.sql(
                 "SELECT s.row_number, t.as_of AS known_as_of, t.on_hand AS known_on_hand, "
@@ -228,7 +203,7 @@ def statuses_recorded(
 ) -> pl.DataFrame:
     """The (``order_id``, ``line_no``, ``status``) of ``lines`` that the status
     history already holds from ``source_file``."""
-    with _registered(con, lines.select("order_id", "line_no", "status").unique()) as name:
+    with registered(con, lines.select("order_id", "line_no", "status").unique()) as name:
         return _frame(
             con.sql(
                 "SELECT DISTINCT s.order_id, s.line_no, s.status "
@@ -264,7 +239,7 @@ def insert_rows(
     """Insert the ``columns`` of ``rows`` (all new keys) into ``table``."""
     if rows.height == 0:
         return
-    with _registered(con, rows.select(columns)) as name:
+    with registered(con, rows.select(columns)) as name:
         con.execute(
             f"INSERT INTO {_q(table)} ({_cols(columns)}) SELECT {_cols(columns)} FROM {name}"
         )
@@ -281,7 +256,7 @@ def upsert_rows(
     if rows.height == 0:
         return
     updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in columns if c not in key)
-    with _registered(con, rows.select(columns)) as name:
+    with registered(con, rows.select(columns)) as name:
         con.execute(
             f"INSERT INTO {_q(table)} ({_cols(columns)}) SELECT {_cols(columns)} FROM {name} "
             f"ON CONFLICT ({_cols(key)}) DO UPDATE SET {updates}"
@@ -294,7 +269,7 @@ def update_status(
     """Set the ``status`` of loaded order lines (``order_id``, ``line_no``, ``status``)."""
     if lines.height == 0:
         return
-    with _registered(con, lines.select("order_id", "line_no", "status")) as name:
+    with registered(con, lines.select("order_id", "line_no", "status")) as name:
         con.execute(
             f"UPDATE order_lines t SET status = s.status, source_file = ?, loaded_at = ? "
             f"FROM {name} s WHERE {_on(('order_id', 'line_no'))}",
@@ -308,7 +283,7 @@ def append_status_history(
     """Append (``order_id``, ``line_no``, ``seq``, ``status``) to the status history."""
     if events.height == 0:
         return
-    with _registered(con, events.select("order_id", "line_no", "seq", "status")) as name:
+    with registered(con, events.select("order_id", "line_no", "seq", "status")) as name:
         con.execute(
             "INSERT INTO order_line_status_history "
             "(order_id, line_no, seq, status, recorded_at, source_file) "
@@ -329,7 +304,7 @@ def quarantine_rows(
     """Record ``rows`` (``row_number``, ``raw``, ``reason``); a row already there stays."""
     if rows.height == 0:
         return
-    with _registered(con, rows.select("row_number", "raw", "reason")) as name:
+    with registered(con, rows.select("row_number", "raw", "reason")) as name:
         con.execute(
             "INSERT INTO quarantine "
             "(kind, source_file, source_sha256, row_number, raw, reason, quarantined_at) "
@@ -345,7 +320,7 @@ def resolve_quarantine(
     """Mark the quarantined rows of a file that have now been loaded as resolved."""
     if row_numbers.len() == 0:
         return
-    with _registered(con, pl.DataFrame({"row_number": row_numbers})) as name:
+    with registered(con, pl.DataFrame({"row_number": row_numbers})) as name:
         con.execute(
             "UPDATE quarantine SET resolved_at = ? WHERE source_sha256 = ? "
             f"AND resolved_at IS NULL AND row_number IN (SELECT row_number FROM {name})",

@@ -16,6 +16,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from models.selection import Selection
+from warehouse.forecasting import save_accuracy, save_selection
+from warehouse.frames import registered, transaction
 from warehouse.runs import finish_run
 
 SNAPSHOT_NAME = "plan.duckdb"
@@ -23,7 +26,7 @@ SNAPSHOT_NAME = "plan.duckdb"
 #: Tables copied whole into a snapshot (master data the pages need).
 _MASTER_TABLES = ("warehouses", "stores", "skus", "schema_version")
 #: Tables copied for the published run only.
-_RUN_TABLES = ("runs", "forecasts", "replenishment_plan")
+_RUN_TABLES = ("runs", "forecasts", "replenishment_plan", "forecast_accuracy")
 
 
 def write_plan(
@@ -32,28 +35,35 @@ def write_plan(
     forecasts: pl.DataFrame,
     plan: pl.DataFrame,
     summary: dict[str, Any],
+    *,
+    selection: Selection | None = None,
+    accuracy: pl.DataFrame | None = None,
 ) -> None:
-    """Insert the run's forecasts and plan and mark it succeeded, atomically."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("forecasts_frame", forecasts)
-        con.register("plan_frame", plan)
+    """Insert the run's forecasts and plan and mark it succeeded, atomically.
+
+    ``selection`` replaces the stored model choice and ``accuracy`` (rows of
+    ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy; both
+    are written in the same transaction, so a failed night keeps yesterday's
+    choice.
+    """
+    with (
+        transaction(con),
+        registered(con, forecasts) as forecast_rows,
+        registered(con, plan) as plan_rows,
+    ):
         con.execute(
-            "INSERT INTO forecasts BY NAME SELECT $run_id AS run_id, * FROM forecasts_frame",
+            f"INSERT INTO forecasts BY NAME SELECT $run_id AS run_id, * FROM {forecast_rows}",
             {"run_id": run_id},
         )
         con.execute(
-            "INSERT INTO replenishment_plan BY NAME SELECT $run_id AS run_id, * FROM plan_frame",
+            f"INSERT INTO replenishment_plan BY NAME SELECT $run_id AS run_id, * FROM {plan_rows}",
             {"run_id": run_id},
         )
+        if selection is not None:
+            save_selection(con, run_id, selection)
+        if accuracy is not None and not accuracy.is_empty():
+            save_accuracy(con, run_id, accuracy)
         finish_run(con, run_id, summary)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("forecasts_frame")
-        con.unregister("plan_frame")
 
 
 def publish_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: Path) -> Path:

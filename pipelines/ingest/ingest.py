@@ -27,7 +27,7 @@ from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
 from pipelines.ingest.returns import load_returns
 from pipelines.ingest.validate import REASON, add_reasons, ok, parse_rows, reference_checks
-from warehouse import loading
+from warehouse import frames, loading
 
 Loader = Callable[[duckdb.DuckDBPyConnection, KindSpec, pl.DataFrame, LoadContext], pl.DataFrame]
 LOADERS: dict[str, Loader] = {
@@ -158,7 +158,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
         ignored = tuple(
             c for c in strings.columns if c not in spec.column_names and c != ROW_NUMBER
         )
-        with loading.transaction(con):
+        with frames.transaction(con):
             replay = loading.file_ingested(con, found.sha256)
             ctx = LoadContext(str(item.path.resolve()), found.sha256, now, replay)
             decided = process_rows(con, spec, strings, ctx)

@@ -13,7 +13,7 @@ from pipelines.ingest.ingest import _utc, process_rows
 from pipelines.ingest.kinds import DEPENDENCY_ORDER, SPECS
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.report import RetryReport
-from warehouse import loading
+from warehouse import frames, loading
 
 # Reasons that data arriving later can cure: a reference to something not yet
 # loaded (store, sku, vehicle model, warehouse, DC) or a return's order line.
@@ -48,7 +48,7 @@ def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = N
             totals[QUARANTINED] += group.height
             continue
         ctx = LoadContext(str(source_file), str(sha256), moment)
-        with loading.transaction(con):
+        with frames.transaction(con):
             decided = process_rows(con, spec, _strings(group), ctx)
         counts = decided[OUTCOME].value_counts()
         for outcome, n in counts.iter_rows():

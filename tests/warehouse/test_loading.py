@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from warehouse import loading
+from warehouse import frames, loading
 from warehouse.schema import connect
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -42,7 +42,7 @@ def _quarantine_frame(reason: str) -> pl.DataFrame:
 
 
 def test_a_failing_transaction_leaves_nothing_behind(con: duckdb.DuckDBPyConnection) -> None:
-    with pytest.raises(duckdb.Error), loading.transaction(con):
+    with pytest.raises(duckdb.Error), frames.transaction(con):
         loading.quarantine_rows(
             con, _quarantine_frame("x"), kind="skus", source_file="f", sha256="s", now=NOW
         )

@@ -1,0 +1,232 @@
+"""Forecasting the whole network: the engine warehouse by warehouse, plus cold starts.
+
+Pure: the nightly flow passes frames in (one warehouse's series at a time,
+the stored selection, the sku groups, the cold-start inputs) and writes what
+comes out. Two kinds of active series:
+
+* series with sales in the history window go through the engine
+  (:func:`models.engine.forecast_chunks`), reusing the stored model choice
+  and re-selecting only new or stale series (the weekly refresh);
+* series with stock on hand but no sale in the window have nothing to fit.
+  At a warehouse opened recently, or for a sku no warehouse has sold yet, they
+  are **cold starts**: the mean comes from related series
+  (:func:`models.coldstart.cold_start_rates`: the same sku elsewhere, else the
+  part type, else the category, scaled by the warehouse's fitment exposure),
+  class ``new``. Otherwise the part simply has not sold here in a year: class
+  ``dormant``, mean 0 (replenishment proposes none; dead stock is for
+  pull-back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from models.coldstart import cold_start_rates
+from models.distributions import count_quantiles
+from models.engine import ForecastParams, forecast_chunks
+from models.metrics import aggregate_metrics
+from models.schemas import NETWORK_FORECAST, QUANTILE_LEVELS, series_id, split_series_id
+from models.selection import Selection
+from models.series import horizon_dates
+
+COLD_START_MODEL = "ColdStart"
+DORMANT_MODEL = "Dormant"
+
+
+@dataclass(frozen=True)
+class NetworkForecast:
+    """The network's forecasts, the choice to keep for tomorrow and the backtest accuracy."""
+
+    forecasts: pl.DataFrame  # NETWORK_FORECAST
+    selection: Selection
+    accuracy: pl.DataFrame  # per series: unique_id, warehouse_id, sku, class, category, metrics
+
+
+def forecast_network(
+    chunks: Iterable[pl.DataFrame],
+    as_of: date,
+    params: ForecastParams,
+    previous: Selection,
+    sku_groups: pl.DataFrame,
+) -> NetworkForecast:
+    """Run the engine over per-warehouse chunks of ``SERIES`` ending on ``as_of``.
+
+    ``sku_groups`` (``sku, category, part_type``) gives each series its peer
+    group for selection (the category).
+    """
+    if any(level not in params.levels for level in QUANTILE_LEVELS):
+        raise ValueError(f"network forecasts need the levels {QUANTILE_LEVELS}")
+    forecasts, models, calibrations, accuracy = [], [], [previous.calibration], []
+    for chunk in chunks:
+        groups = (
+            split_series_id(chunk.select("unique_id").unique())
+            .join(sku_groups.select("sku", group="category"), on="sku", how="left")
+            .select("unique_id", "group")
+        )
+        for result in forecast_chunks([chunk], params, previous, groups, end=as_of):
+            forecasts.append(split_series_id(result.forecasts))
+            models.append(result.selection.models)
+            calibrations.append(result.selection.calibration)
+            if not result.backtest.is_empty():
+                accuracy.append(result.backtest)
+    # Tonight's active series only: a series that is no longer active drops out.
+    selection = Selection(
+        pl.concat(models).sort("unique_id") if models else previous.models.clear(),
+        _latest_calibration(calibrations),
+    )
+    per_series = (
+        split_series_id(pl.concat(accuracy, how="diagonal_relaxed")).join(
+            sku_groups.select("sku", "category"), on="sku", how="left"
+        )
+        if accuracy
+        else pl.DataFrame()
+    )
+    out = (
+        pl.concat(forecasts).select(NETWORK_FORECAST.names()).cast(NETWORK_FORECAST)
+        if forecasts
+        else NETWORK_FORECAST.to_frame()
+    )
+    return NetworkForecast(out, selection, per_series)
+
+
+def unsold_targets(
+    positions: pl.DataFrame, sales: pl.DataFrame, new_warehouses: Iterable[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stocked series without a sale in the window, and which of them are cold starts.
+
+    Cold starts: at a warehouse in ``new_warehouses``, or a sku no warehouse
+    has sold in the window. Returns ``(targets, cold)``, both ``warehouse_id, sku``.
+    """
+    keys = ["warehouse_id", "sku"]
+    targets = (
+        positions.filter(pl.col("on_hand") > 0)
+        .select(keys)
+        .join(sales.select(keys).unique(), on=keys, how="anti")
+        .sort(keys)
+    )
+    sold_skus = sales.select("sku").unique()
+    cold = targets.filter(
+        pl.col("warehouse_id").is_in(list(new_warehouses))
+        | ~pl.col("sku").is_in(sold_skus["sku"].implode())
+    )
+    return targets, cold
+
+
+def forecast_unsold(
+    targets: pl.DataFrame,
+    cold: pl.DataFrame,
+    as_of: date,
+    horizon: int,
+    cold_start_inputs: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+) -> pl.DataFrame:
+    """Forecasts for stocked series without sales: cold starts and dormant ones.
+
+    Parameters
+    ----------
+    targets
+        ``warehouse_id, sku`` of stocked series with no sale in the window.
+    cold
+        The subset of ``targets`` that are cold starts (see the module rule).
+    as_of
+        The last day of history.
+    horizon
+        Days to forecast.
+    cold_start_inputs
+        ``(demand, skus, exposure)`` for :func:`models.coldstart.cold_start_rates`
+        (``demand`` daily over the window; its span is the number of days).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``NETWORK_FORECAST`` rows for every target.
+    """
+    demand, skus, exposure = cold_start_inputs
+    days = horizon_dates(as_of, horizon, "D").to_frame()
+    dormant = targets.join(cold, on=["warehouse_id", "sku"], how="anti").with_columns(
+        mean=pl.lit(0.0),
+        dispersion=pl.lit(1.0),
+        model=pl.lit(DORMANT_MODEL),
+        **{"class": pl.lit("dormant")},
+    )
+    first = demand["ds"].min()
+    periods = (as_of - first).days + 1 if isinstance(first, date) else 1
+    started = (
+        cold_start_rates(cold.select("warehouse_id", "sku"), demand, skus, exposure, periods)
+        .with_columns(
+            model=pl.format("{}:{}", pl.lit(COLD_START_MODEL), pl.col("source")),
+            **{"class": pl.lit("new")},
+        )
+        .drop("source")
+        if cold.height
+        else dormant.clear()
+    )
+    rows = pl.concat([dormant, started], how="diagonal_relaxed")
+    quantiles = count_quantiles(
+        rows["mean"].to_numpy(), rows["dispersion"].to_numpy(), QUANTILE_LEVELS
+    )
+    rows = rows.with_columns(
+        **{f"q{level}": quantiles[:, i] for i, level in enumerate(QUANTILE_LEVELS)}
+    )
+    return (
+        rows.join(days, how="cross")
+        .with_columns(series_id(pl.col("warehouse_id"), pl.col("sku")))
+        .select(NETWORK_FORECAST.names())
+        .cast(NETWORK_FORECAST)
+    )
+
+
+def accuracy_rollup(per_series: pl.DataFrame) -> pl.DataFrame:
+    """Per-series backtest accuracy → rows by series, warehouse, category, class and network.
+
+    Returns ``scope, key, series`` and the metric columns (see ``warehouse.forecasting.ACCURACY``).
+    """
+    if per_series.is_empty():
+        return pl.DataFrame()
+    series_rows = per_series.select(
+        scope=pl.lit("series"),
+        key=pl.col("unique_id"),
+        series=pl.lit(1, dtype=pl.Int64),
+        **{c: pl.col(c) for c in _metric_columns(per_series)},
+    )
+    parts = [series_rows]
+    for scope, column in (
+        ("warehouse", "warehouse_id"),
+        ("category", "category"),
+        ("class", "class"),
+    ):
+        agg = aggregate_metrics(per_series.with_columns(pl.col(column).fill_null("?")), [column])
+        parts.append(
+            agg.select(
+                scope=pl.lit(scope),
+                key=pl.col(column),
+                series=pl.col("series").cast(pl.Int64),
+                **{c: pl.col(c) for c in _metric_columns(agg)},
+            )
+        )
+    overall = aggregate_metrics(per_series)
+    parts.append(
+        overall.select(
+            scope=pl.lit("network"),
+            key=pl.lit("all"),
+            series=pl.col("series").cast(pl.Int64),
+            **{c: pl.col(c) for c in _metric_columns(overall)},
+        )
+    )
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def _metric_columns(frame: pl.DataFrame) -> list[str]:
+    wanted = ["mase", "rmsse", "wape", "bias", "spl"]
+    wanted += [f"coverage_q{level}" for level in QUANTILE_LEVELS]
+    return [c for c in wanted if c in frame.columns]
+
+
+def _latest_calibration(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    merged = pl.concat(frames)
+    return merged.unique(["class", "model", "level"], keep="last", maintain_order=True).sort(
+        "class", "model", "level"
+    )

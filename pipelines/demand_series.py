@@ -1,0 +1,103 @@
+"""Demand series per (forward warehouse, sku) for the forecasting engine.
+
+Choices (documented here because every forecast inherits them):
+
+* **What demand is.** The quantity of *completed* order lines by
+  Asia/Shanghai demand day (``warehouse.demand.daily_demand``). Cancelled
+  lines are not demand. **Returns are not subtracted**: the part was asked
+  for on that day, which is what the warehouse must be able to serve; the
+  returned unit flows back into stock and replenishment sees it through the
+  stock counts. (Subtracting returns would lower demand exactly where wrong
+  fitment makes stores order more.)
+* **Span.** A series runs from its first sale in the history window to the
+  as-of date; days in between without a sale are zeros.
+* **Censoring.** A day on which the warehouse started with nothing available
+  (``on_hand − reserved ≤ 0`` and nothing in transit at the previous count,
+  until the next count) and sold nothing is a stock-out day: its zero says
+  nothing about demand. Such days are not fed to the models as zeros; they
+  get the series' mean demand over its uncensored days (so they neither pull
+  the level down nor invent a spike), and are reported.
+* **Key.** ``unique_id`` = ``warehouse_id + "/" + sku``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import polars as pl
+
+from models.schemas import DEMAND_HISTORY, series_id
+from models.series import SERIES
+
+#: Days without available stock per (warehouse, sku), inclusive spans.
+STOCKOUT_SPANS = pl.Schema(
+    {"warehouse_id": pl.String, "sku": pl.String, "from_day": pl.Date, "to_day": pl.Date}
+)
+
+
+def censored_days(sales: pl.DataFrame, stockouts: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Stock-out days without a sale, per series, from its first sale to ``as_of``.
+
+    Returns ``warehouse_id, sku, ds``.
+    """
+    if sales.schema != DEMAND_HISTORY:
+        raise ValueError(f"sales must have schema {DEMAND_HISTORY}, got {sales.schema}")
+    first = sales.group_by("warehouse_id", "sku").agg(first=pl.col("ds").min())
+    days = (
+        stockouts.cast(STOCKOUT_SPANS)
+        .join(first, on=["warehouse_id", "sku"], how="inner")
+        .with_columns(
+            from_day=pl.max_horizontal("from_day", "first"),
+            to_day=pl.min_horizontal("to_day", pl.lit(as_of)),
+        )
+        .filter(pl.col("from_day") <= pl.col("to_day"))
+        .select("warehouse_id", "sku", ds=pl.date_ranges("from_day", "to_day"))
+        .explode("ds")
+        .unique()
+    )
+    return days.join(sales, on=["warehouse_id", "sku", "ds"], how="anti").sort(
+        "warehouse_id", "sku", "ds"
+    )
+
+
+def warehouse_series(
+    sales: pl.DataFrame, censored: pl.DataFrame, as_of: date
+) -> Iterator[pl.DataFrame]:
+    """The engine's input, one forward warehouse at a time (bounded memory).
+
+    ``censored`` comes from :func:`censored_days`. Yields frames with schema
+    ``models.series.SERIES``: the sale days and the censored days (filled with
+    the series' uncensored mean); the engine zero-fills the rest up to
+    ``as_of``.
+    """
+    for (warehouse,), part in sales.sort("warehouse_id").group_by(
+        "warehouse_id", maintain_order=True
+    ):
+        lost = censored.filter(pl.col("warehouse_id") == warehouse)
+        stats = part.group_by("sku").agg(total=pl.col("y").sum(), first=pl.col("ds").min())
+        imputed = (
+            lost.group_by("sku")
+            .agg(n_censored=pl.len())
+            .join(stats, on="sku")
+            .with_columns(
+                days=(pl.lit(as_of) - pl.col("first")).dt.total_days() + 1 - pl.col("n_censored")
+            )
+            .select("sku", fill=pl.col("total") / pl.col("days").clip(lower_bound=1))
+        )
+        filled_lost = lost.join(imputed, on="sku").select("sku", "ds", y=pl.col("fill"))
+        rows = pl.concat([part.select("sku", "ds", "y"), filled_lost])
+        series = rows.select(series_id(pl.lit(str(warehouse)), pl.col("sku")), "ds", "y").sort(
+            "unique_id", "ds"
+        )
+        yield series.cast(SERIES)
+
+
+def to_weekly(series: pl.DataFrame) -> pl.DataFrame:
+    """Daily ``SERIES`` → weekly sums, ``ds`` = the Monday of the ISO week."""
+    return (
+        series.group_by("unique_id", ds=pl.col("ds").dt.truncate("1w"))
+        .agg(y=pl.col("y").sum())
+        .sort("unique_id", "ds")
+        .cast(SERIES)
+    )

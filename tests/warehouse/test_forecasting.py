@@ -1,0 +1,80 @@
+"""Stock-out spans from stock history, and storing the engine's model choice."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from models.distributions import CALIBRATION
+from models.selection import SELECTION_SCHEMA, Selection
+from warehouse import forecasting, runs
+from warehouse.schema import connect
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A database with one DC, one forward warehouse and one sku."""
+    con = connect(tmp_path / "w.duckdb")
+    con.execute(
+        "INSERT INTO warehouses VALUES ('DC1', 'dc', 'dc', 31, 121, 1000, NULL, '2020-01-01'),"
+        " ('FW1', 'fw', 'forward', 31, 121, 100, 'DC1', '2020-01-01')"
+    )
+    con.execute(
+        "INSERT INTO skus VALUES ('K1', 'k', 'filters', 'oil_filter', 'b', 1, 1.0, 1, 2, 0,"
+        " false, false)"
+    )
+    return con
+
+
+def _stock(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, int, int, int]]) -> None:
+    for warehouse, day, on_hand, reserved, in_transit in rows:
+        con.execute(
+            "INSERT INTO stock_levels VALUES (?, 'K1', ?, ?, ?, ?, 'f', now())",
+            [warehouse, day, on_hand, reserved, in_transit],
+        )
+
+
+def test_stock_out_spans_run_from_the_day_after_an_empty_count(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _stock(
+        con,
+        [
+            ("FW1", "2026-03-01", 5, 0, 0),
+            ("FW1", "2026-03-10", 2, 2, 0),  # all reserved: nothing available
+            ("FW1", "2026-03-15", 4, 0, 0),
+            ("FW1", "2026-03-20", 0, 0, 3),  # empty but a delivery is on its way
+            ("FW1", "2026-03-25", 0, 0, 0),
+            ("DC1", "2026-03-02", 0, 0, 0),  # the DC is not a forward warehouse
+        ],
+    )
+    spans = forecasting.stockout_spans(con, date(2026, 1, 1), date(2026, 3, 31))
+    assert spans.select("from_day", "to_day").rows() == [
+        (date(2026, 3, 11), date(2026, 3, 14)),
+        (date(2026, 3, 26), date(2026, 3, 31)),
+    ]
+
+
+def test_the_model_choice_round_trips(con: duckdb.DuckDBPyConnection) -> None:
+    run_id = runs.start_run(con, "nightly", date(2026, 3, 31))
+    selection = Selection(
+        pl.DataFrame(
+            [("FW1/K1", "lumpy", "filters", "TSB", 0.4, date(2026, 3, 31))],
+            schema=SELECTION_SCHEMA,
+            orient="row",
+        ),
+        pl.DataFrame([("lumpy", "TSB", 95, 1.2, 96.5)], schema=CALIBRATION, orient="row"),
+    )
+    assert forecasting.load_selection(con).models.is_empty()
+    forecasting.save_selection(con, run_id, selection)
+    forecasting.save_selection(con, run_id, selection)  # replaces, never duplicates
+    loaded = forecasting.load_selection(con)
+    assert_frame_equal(loaded.models, selection.models)
+    assert_frame_equal(loaded.calibration, selection.calibration)
+    stored = con.execute("SELECT warehouse_id, sku FROM forecast_selection").fetchall()
+    assert stored == [("FW1", "K1")]

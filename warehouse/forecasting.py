@@ -1,0 +1,130 @@
+"""Queries and writes of the forecasting step: stock-outs, peers, the stored model choice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from models.coldstart import SKU_GROUPS
+from models.distributions import CALIBRATION
+from models.schemas import split_series_id
+from models.selection import SELECTION_SCHEMA, Selection
+from pipelines.demand_series import STOCKOUT_SPANS
+from warehouse.frames import registered
+
+#: ``forecast_accuracy`` rows less ``run_id``.
+ACCURACY = pl.Schema(
+    {
+        "scope": pl.String,
+        "key": pl.String,
+        "series": pl.Int64,
+        "mase": pl.Float64,
+        "rmsse": pl.Float64,
+        "wape": pl.Float64,
+        "bias": pl.Float64,
+        "spl": pl.Float64,
+        **{f"coverage_q{level}": pl.Float64 for level in (50, 80, 90, 95, 99)},
+    }
+)
+
+
+def stockout_spans(con: duckdb.DuckDBPyConnection, start: date, as_of: date) -> pl.DataFrame:
+    """Spans of days a forward warehouse started with nothing available, per sku.
+
+    A stock row is an end-of-day count. When nothing is available after it
+    (``on_hand - reserved <= 0`` and nothing in transit), the following days
+    up to the day before the next count (or ``as_of``) start empty.
+    """
+    return (
+        con.sql(
+            """
+            WITH levels AS (
+                SELECT s.warehouse_id, s.sku, s.as_of,
+                       s.on_hand - s.reserved <= 0 AND s.in_transit = 0 AS empty,
+                       lead(s.as_of) OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of)
+                           AS next_count
+                FROM stock_levels s JOIN warehouses w USING (warehouse_id)
+                WHERE w.kind = 'forward' AND s.as_of <= $as_of
+            )
+            SELECT warehouse_id, sku,
+                   greatest(as_of + 1, $start::DATE) AS from_day,
+                   coalesce(next_count - 1, $as_of::DATE) AS to_day
+            FROM levels
+            WHERE empty AND coalesce(next_count - 1, $as_of::DATE) >= greatest(as_of + 1, $start)
+            ORDER BY ALL
+            """,
+            params={"start": start, "as_of": as_of},
+        )
+        .pl()
+        .cast(STOCKOUT_SPANS)
+    )
+
+
+def sku_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Category and part type of every sku (peers for selection and cold start)."""
+    return con.sql("SELECT sku, category, part_type FROM skus ORDER BY sku").pl().cast(SKU_GROUPS)
+
+
+def exposure_inputs(
+    con: duckdb.DuckDBPyConnection, as_of: date
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The latest month of store vehicles up to ``as_of``, stores and fitment."""
+    vehicles = con.sql(
+        """
+        SELECT store_id, vehicle_model_id, vehicles FROM store_vehicles
+        WHERE month = (SELECT max(month) FROM store_vehicles WHERE month <= $as_of)
+        """,
+        params={"as_of": as_of},
+    ).pl()
+    stores = con.sql("SELECT store_id, warehouse_id FROM stores").pl()
+    fitment = con.sql("SELECT DISTINCT sku, vehicle_model_id FROM fitment").pl()
+    return vehicles, stores, fitment
+
+
+def new_warehouses(con: duckdb.DuckDBPyConnection, since: date) -> list[str]:
+    """Forward warehouses opened on or after ``since``."""
+    rows = con.execute(
+        "SELECT warehouse_id FROM warehouses WHERE kind = 'forward' AND opened_on >= ?", [since]
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def load_selection(con: duckdb.DuckDBPyConnection) -> Selection:
+    """The stored model choice (empty on the first night)."""
+    models = con.sql(
+        'SELECT unique_id, class, peer_group AS "group", model, score, selected_through '
+        "FROM forecast_selection ORDER BY unique_id"
+    ).pl()
+    calibration = con.sql(
+        "SELECT class, model, level, scale, level_used FROM forecast_calibration ORDER BY ALL"
+    ).pl()
+    return Selection(models.cast(SELECTION_SCHEMA), calibration.cast(CALIBRATION))
+
+
+def save_selection(con: duckdb.DuckDBPyConnection, run_id: str, selection: Selection) -> None:
+    """Replace the stored choice by ``selection`` (call inside the run's transaction)."""
+    con.execute("DELETE FROM forecast_selection")
+    with registered(con, split_series_id(selection.models)) as models:
+        con.execute(
+            "INSERT INTO forecast_selection SELECT unique_id, warehouse_id, sku, class, "
+            f'"group", model, score, selected_through, $run_id FROM {models}',
+            {"run_id": run_id},
+        )
+    con.execute("DELETE FROM forecast_calibration")
+    with registered(con, selection.calibration) as calibration:
+        con.execute(
+            "INSERT INTO forecast_calibration "
+            f"SELECT class, model, level, scale, level_used, $run_id FROM {calibration}",
+            {"run_id": run_id},
+        )
+
+
+def save_accuracy(con: duckdb.DuckDBPyConnection, run_id: str, accuracy: pl.DataFrame) -> None:
+    """Insert a run's accuracy rows (``ACCURACY``; call inside the run's transaction)."""
+    with registered(con, accuracy.select(ACCURACY.names()).cast(ACCURACY)) as rows:
+        con.execute(
+            f"INSERT INTO forecast_accuracy SELECT $run_id AS run_id, * FROM {rows}",
+            {"run_id": run_id},
+        )
