@@ -57,7 +57,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
     print(f"generated {summary.scale} network (seed {summary.seed}) into {args.out}")
     print(f"  {summary.start} .. {summary.end}: {counts}")
-    print(f"  {len(summary.files)} files in {summary.elapsed_s:.1f} s")
+    print(
+        f"  {len(summary.files)} files, {summary.rows_written:,} rows in {summary.elapsed_s:.1f} s"
+    )
     return 0
 
 
@@ -134,7 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not (landing / "manifest.json").exists():
         print(f"generating the {args.scale} network into {landing} ...", flush=True)
         summary = generate(landing, scale=args.scale, seed=args.seed)
-        print(f"  {sum(summary.counts.values()):,} rows in {summary.elapsed_s:.0f} s")
+        print(f"  {summary.rows_written:,} rows in {summary.elapsed_s:.0f} s")
     else:
         print(f"using the network already in {landing}")
     started = time.perf_counter()

@@ -44,7 +44,7 @@ rows = 0
 if phase == "generate":
     from pipelines.generate import generate
     summary = generate(Path(data), scale={scale!r}, seed=0)
-    rows = sum(summary.counts.values())
+    rows = summary.rows_written
 elif phase in ("ingest", "reingest"):
     from pipelines.ingest import ingest
     from warehouse.schema import connect

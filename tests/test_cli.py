@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,39 @@ def test_a_file_with_a_missing_column_fails_but_good_files_load(
     con = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT warehouse_id FROM warehouses").fetchall() == [("DC1",)]
     con.close()
+
+
+def test_forecast_monthly_file_through_the_cli(tmp_path: Path) -> None:
+    import polars as pl
+
+    months = pl.date_range(date(2024, 1, 1), date(2025, 12, 1), interval="1mo", eager=True)
+    frame = pl.concat(
+        pl.DataFrame({"unique_id": uid, "ds": months, "y": [float((i * k) % 4) for i in range(24)]})
+        for uid, k in (("a", 1), ("b", 3))
+    )
+    frame.write_csv(tmp_path / "monthly.csv")
+    done = _run(
+        "forecast",
+        "monthly.csv",
+        "--horizon",
+        "6",
+        "--freq",
+        "MS",
+        "--season-length",
+        "12",
+        "--output",
+        "out.parquet",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = pl.read_parquet(tmp_path / "out.parquet")
+    assert out.columns == ["unique_id", "ds", "mean", "model", "q50", "q80", "q90", "q95", "q99"]
+    assert out.height == 12
+    assert out["ds"].min() == date(2026, 1, 1)
+
+
+def test_forecast_of_negative_demand_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("unique_id,ds,y\na,2026-01-01,1\na,2026-01-02,-3\n")
+    done = _run("forecast", "bad.csv", "--horizon", "3", "--output", "o.parquet", cwd=tmp_path)
+    _assert_one_line_error(done, "bad.csv")
+    assert not (tmp_path / "o.parquet").exists()

@@ -39,6 +39,14 @@ class GenerationSummary:
     files: tuple[Path, ...]
     elapsed_s: float
 
+    #: Counts that break down another count (not rows of their own).
+    _BREAKDOWNS = frozenset({"order_lines_store", "order_lines_online", "cancelled_lines"})
+
+    @property
+    def rows_written(self) -> int:
+        """Data rows in the landing files (each row counted once)."""
+        return sum(n for name, n in self.counts.items() if name not in self._BREAKDOWNS)
+
 
 def _check_args(out: Path, scale: str | ScaleSpec, seed: int, end: date | None) -> ScaleSpec:
     spec = get_scale(scale)
