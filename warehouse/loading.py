@@ -198,6 +198,16 @@ def file_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     return bool(rows[0][0])
 
 
+def ingested_rows(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int | None:
+    """Rows read when a file with this digest was last ingested as ``kind`` (None: never)."""
+    rows = con.execute(
+        "SELECT rows_read FROM ingested_files WHERE source_sha256 = ? AND kind = ? "
+        "ORDER BY ingested_at DESC LIMIT 1",
+        [sha256, kind],
+    ).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
 def statuses_recorded(
     con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, source_file: str
 ) -> pl.DataFrame:

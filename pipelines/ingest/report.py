@@ -25,6 +25,9 @@ class FileReport:
     quarantined: int = 0
     ignored_columns: tuple[str, ...] = ()
     error: str | None = None
+    #: The same content was ingested before with nothing left in quarantine:
+    #: every row is already present and the file was not parsed again.
+    already_ingested: bool = False
 
     def __post_init__(self) -> None:
         if self.error is None:
@@ -43,6 +46,8 @@ class FileReport:
         )
         if self.ignored_columns:
             line += f"; ignored columns: {', '.join(self.ignored_columns)}"
+        if self.already_ingested:
+            line += " (already ingested)"
         return line
 
 

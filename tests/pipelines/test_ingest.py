@@ -237,6 +237,20 @@ def test_ingesting_the_same_file_twice_changes_nothing(
     assert (second.loaded, second.unchanged, second.quarantined) == (0, 2, 1)
 
 
+def test_a_fully_loaded_file_is_not_parsed_again(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "order_lines_1.csv", ORDER_HEADER, [line(), line(order_id="O2")])
+    first = ingest(con, [path], now=NOW).files[0]
+    before = _contents(con)
+    second = ingest(con, [path], now=NOW).files[0]
+    assert _contents(con) == before
+    assert not first.already_ingested
+    assert second.already_ingested
+    assert (second.rows_read, second.unchanged, second.loaded) == (2, 2, 0)
+    assert "(already ingested)" in second.render()
+
+
 def test_counts_add_up_to_the_rows_read(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     _load(con, tmp_path / "order_lines_1.csv", line(order_id="A"))
     path = write_csv(
