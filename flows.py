@@ -44,6 +44,7 @@ class NightlyResult:
     run_id: str
     as_of: date
     files_ingested: int
+    files_refused: int
     rows_loaded: int
     rows_quarantined: int
     series_forecast: int
@@ -173,8 +174,11 @@ def forecast_demand(
     unsold = forecast_unsold(
         targets, cold, as_of, params.horizon, (history, inputs.sku_groups, inputs.exposure)
     )
-    previous = set(inputs.selection.models["selected_through"].unique().to_list())
-    fresh = network.selection.models.filter(~pl.col("selected_through").is_in(list(previous)))
+    fresh = network.selection.models.join(
+        inputs.selection.models.select("unique_id", "selected_through"),
+        on=["unique_id", "selected_through"],
+        how="anti",
+    )
     return DemandForecast(
         forecasts=pl.concat([network.forecasts, unsold]),
         selection=network.selection,
@@ -281,6 +285,7 @@ def nightly(
             run_id=run_id,
             as_of=as_of,
             files_ingested=loaded["files"],
+            files_refused=loaded["errors"],
             rows_loaded=loaded["loaded"],
             rows_quarantined=loaded["quarantined"],
             series_forecast=proposals.height,

@@ -192,6 +192,8 @@ def _print_nightly(result: NightlyResult) -> None:
         f"  ingested {result.files_ingested} files: {result.rows_loaded:,} rows loaded, "
         f"{result.rows_quarantined:,} quarantined"
     )
+    if result.files_refused:
+        print(f"  WARNING: {result.files_refused} landing file(s) refused; see the log above")
     print(f"  forecast {result.series_forecast:,} series ({classes})")
     print(
         f"  models re-selected for {result.series_reselected:,} series, "

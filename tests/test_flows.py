@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -136,6 +137,24 @@ def test_a_second_night_loads_nothing_twice(
     assert second.run_id != first.run_id
     assert second.series_forecast == first.series_forecast
     assert second.series_reselected == 0  # the stored choice is fresh: reused, not redone
+
+
+def test_a_refused_landing_file_is_reported_and_the_night_goes_on(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+    small_landing: Path,
+    tmp_path: Path,
+) -> None:
+    _, db, snapshots = nightly_run
+    landing = tmp_path / "landing"
+    shutil.copytree(small_landing, landing)
+    (landing / "order_lines_broken.csv").write_text("order_id,line_no\nX1,1\n")
+    result = flows.nightly(db_path=db, landing_dir=landing, snapshot_dir=snapshots, horizon=7)
+    assert result.files_refused == 1
+    assert result.rows_loaded == 0
+    con = connect(db)
+    status = con.execute("SELECT status FROM runs WHERE run_id = ?", [result.run_id]).fetchall()
+    con.close()
+    assert status == [("succeeded",)]
 
 
 def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
