@@ -1,0 +1,469 @@
+"""DC allocation of tonight's proposals under DC stock, shelf volume and an optional budget.
+
+When everything fits, every proposal is allocated in full. Otherwise the
+contested lines — a SKU whose proposals exceed its DC stock, a warehouse whose
+proposals exceed its free shelf volume, or every line when the budget binds —
+go to a mixed-integer program (OR-Tools, SCIP) that maximises expected units
+served, weighted by each SKU's ``weight`` (margin or priority):
+
+    max  Σ_i w_i Σ_j v_ij x_ij      x_ij ∈ {0, 1}: line i receives its j-th pack
+    s.t. Σ_{i ∈ sku s}  pack_i Σ_j x_ij ≤ DC stock of s
+         Σ_{i ∈ wh w}   vol_i pack_i Σ_j x_ij ≤ free shelf volume of w
+         Σ_i cost_i pack_i Σ_j x_ij ≤ budget
+         x_ij ≤ x_i0                (j ≥ 1: the first block carries the MOQ)
+
+``v_ij`` sums ``P(D ≥ IP + u)`` over the pack's units ``u``: the u-th unit above
+the inventory position IP is used only if protection-period demand reaches
+it. Those values fall with ``j``, so the objective is concave per line and
+the solver fills packs in order. Lines of uncontested SKUs in uncontested
+warehouses keep their full proposal: their constraints stay slack whatever
+the contested lines get, so fixing them loses nothing.
+
+If the solver stops at its time limit, the better of its incumbent and the
+**fair-share** allocation is kept: each contested line receives the same
+fraction of its proposal as the tightest of its SKU's DC stock, its
+warehouse's shelf and the budget allows (rounded down to packs, MOQ kept),
+then the packs left over go greedily to the highest marginal value that
+still fits. The status says which was used.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from optimization.policy import KEYS, PROPOSAL
+from optimization.service import demand_sf
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: DC stock free for tonight's transfers, per SKU (a SKU without a row has none).
+DC_STOCK = pl.Schema({"sku": pl.String, "available": pl.Int64})
+
+#: Shelf volume per forward warehouse in litres (a warehouse without a row is unlimited).
+SHELF = pl.Schema({"warehouse_id": pl.String, "capacity_l": pl.Float64})
+
+#: The decision per proposed line.
+ALLOCATION = pl.Schema(
+    {
+        "warehouse_id": pl.String,
+        "sku": pl.String,
+        "proposed_quantity": pl.Int64,
+        "allocated_quantity": pl.Int64,
+        "cut_by": pl.String,
+        "decision": pl.String,
+    }
+)
+
+#: Proposal + allocation per series: the rows of ``replenishment_plan`` / transfer-order lines.
+TRANSFER_PLAN = pl.Schema(
+    [
+        *PROPOSAL.items(),
+        ("allocated_quantity", pl.Int64()),
+        ("cut_by", pl.String()),
+        ("decision", pl.String()),
+        ("solver_status", pl.String()),
+    ]
+)
+
+#: Statuses recorded with an allocation.
+STATUSES = (
+    "uncontested",
+    "optimal",
+    "time_limit_incumbent",
+    "time_limit_fair_share",
+    "fair_share",
+)
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class AllocationParams:
+    """Budget (in ``unit_cost`` money, ``None``: none), solver time limit and method.
+
+    ``method="fair_share"`` skips the solver (a planner's choice, or a test's).
+    """
+
+    budget: float | None = None
+    time_limit_s: float = 30.0
+    method: Literal["mip", "fair_share"] = "mip"
+    relative_gap: float = 1e-7
+
+    def __post_init__(self) -> None:
+        if self.budget is not None and self.budget < 0:
+            raise ValueError(f"budget must be >= 0, got {self.budget}")
+        if self.time_limit_s <= 0:
+            raise ValueError(f"time limit must be > 0 s, got {self.time_limit_s}")
+        if self.method not in ("mip", "fair_share"):
+            raise ValueError(f"method must be 'mip' or 'fair_share', got {self.method!r}")
+        if not 0 <= self.relative_gap < 1:
+            raise ValueError(f"relative gap must be in [0, 1), got {self.relative_gap}")
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """``lines`` (``ALLOCATION``), the status, and the size and value of the problem solved.
+
+    ``objective`` is the weighted expected units served by what was allocated;
+    ``proposed_value`` what allocating every proposal in full would have served.
+    """
+
+    lines: pl.DataFrame
+    status: str
+    objective: float
+    proposed_value: float
+    n_lines: int
+    n_contested: int
+    n_variables: int
+    n_constraints: int
+    solve_seconds: float
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Contested lines as arrays: packs, segment values, and the capacity rows they use."""
+
+    packs: IntArray  # packs proposed per line
+    block: IntArray  # packs of the first (MOQ) segment
+    pack_size: IntArray
+    values: list[FloatArray]  # per line: weighted value of each segment
+    sku: IntArray
+    wh: IntArray
+    dc_left: FloatArray  # per sku index
+    shelf_left: FloatArray  # per warehouse index
+    budget_left: float
+    pack_volume: FloatArray
+    pack_cost: FloatArray
+
+    def usage(self, segments: IntArray) -> tuple[FloatArray, FloatArray, float]:
+        """DC units per sku, litres per warehouse and money used by ``segments`` per line."""
+        units = self.units(segments)
+        dc = np.bincount(self.sku, weights=units, minlength=self.dc_left.size).astype(np.float64)
+        shelf = np.bincount(
+            self.wh,
+            weights=units / self.pack_size * self.pack_volume,
+            minlength=self.shelf_left.size,
+        ).astype(np.float64)
+        money = float((units / self.pack_size * self.pack_cost).sum())
+        return dc, shelf, money
+
+    def units(self, segments: IntArray) -> FloatArray:
+        """Units allocated when each line takes its first ``segments`` segments."""
+        packs = np.where(segments > 0, self.block + segments - 1, 0)
+        return (packs * self.pack_size).astype(np.float64)
+
+    def value(self, segments: IntArray) -> float:
+        """Objective of taking the first ``segments`` segments per line."""
+        return float(sum(v[:k].sum() for v, k in zip(self.values, segments, strict=True)))
+
+
+def allocate(
+    proposals: pl.DataFrame,
+    dc_stock: pl.DataFrame,
+    shelf: pl.DataFrame,
+    params: AllocationParams = AllocationParams(),
+) -> AllocationResult:
+    """Decide how much of each proposal the DC ships tonight.
+
+    Parameters
+    ----------
+    proposals
+        ``optimization.policy.PROPOSAL`` for every series of the warehouses
+        concerned (rows without a proposal count towards shelf use: on hand +
+        in transit − pull-back, times ``unit_volume_l``).
+    dc_stock
+        ``DC_STOCK``.
+    shelf
+        ``SHELF``.
+    params
+        Budget, time limit, method.
+
+    Returns
+    -------
+    AllocationResult
+        One ``ALLOCATION`` row per line with ``proposed_quantity > 0``.
+    """
+    started = time.perf_counter()
+    occupied = proposals.group_by("warehouse_id").agg(
+        used_l=(
+            (pl.col("on_hand") + pl.col("in_transit") - pl.col("pull_back_quantity"))
+            * pl.col("unit_volume_l")
+        ).sum()
+    )
+    free = (
+        occupied.join(shelf, on="warehouse_id", how="left")
+        .with_columns(free_l=(pl.col("capacity_l") - pl.col("used_l")).clip(lower_bound=0.0))
+        .with_columns(pl.col("free_l").fill_null(float("inf")))
+    )
+    lines = (
+        proposals.filter(pl.col("proposed_quantity") > 0)
+        .join(dc_stock, on="sku", how="left")
+        .join(free.select("warehouse_id", "free_l"), on="warehouse_id", how="left")
+        .with_columns(
+            pl.col("available").fill_null(0),
+            pl.col("free_l").fill_null(float("inf")),
+            line_volume=pl.col("proposed_quantity") * pl.col("unit_volume_l"),
+            line_cost=pl.col("proposed_quantity") * pl.col("unit_cost"),
+        )
+        .with_columns(
+            sku_short=pl.col("proposed_quantity").sum().over("sku") > pl.col("available"),
+            shelf_short=pl.col("line_volume").sum().over("warehouse_id") > pl.col("free_l") + _EPS,
+        )
+        .sort(KEYS)
+    )
+    budget_binds = params.budget is not None and lines["line_cost"].sum() > params.budget + _EPS
+    lines = lines.with_columns(
+        contested=pl.col("sku_short") | pl.col("shelf_short") | pl.lit(budget_binds)
+    )
+    full_value = _line_values(lines)
+    proposed_value = float(sum(v.sum() for v in full_value))
+    allocated = lines["proposed_quantity"].to_numpy().copy()
+    contested = lines["contested"].to_numpy()
+    status, n_vars, n_cons = "uncontested", 0, 0
+    if contested.any():
+        problem = _problem(lines, full_value, params.budget)
+        segments, status, n_vars, n_cons = _solve(problem, params)
+        allocated[contested] = problem.units(segments).astype(np.int64)
+    objective = _allocated_value(lines, full_value, allocated)
+    out = lines.with_columns(allocated_quantity=pl.Series(allocated, dtype=pl.Int64))
+    out = _explain(out, dc_stock, free, params.budget)
+    return AllocationResult(
+        lines=out.select(ALLOCATION.names()).cast(ALLOCATION),
+        status=status,
+        objective=objective,
+        proposed_value=proposed_value,
+        n_lines=lines.height,
+        n_contested=int(contested.sum()),
+        n_variables=n_vars,
+        n_constraints=n_cons,
+        solve_seconds=time.perf_counter() - started,
+    )
+
+
+def _line_values(lines: pl.DataFrame) -> list[FloatArray]:
+    """Per line, the weighted value ``w·P(D ≥ IP + u)`` of each proposed unit ``u``."""
+    qty = lines["proposed_quantity"].to_numpy()
+    row = np.repeat(np.arange(lines.height), qty)
+    offset = np.arange(row.size) - np.repeat(np.cumsum(qty) - qty, qty)
+    level = lines["inventory_position"].to_numpy()[row] + offset  # P(D > IP + u − 1)
+    probs = demand_sf(
+        level.astype(np.float64),
+        lines["forecast_mean"].to_numpy()[row],
+        lines["dispersion"].to_numpy()[row],
+    )
+    weighted = probs * lines["weight"].to_numpy()[row]
+    return np.split(weighted, np.cumsum(qty)[:-1]) if lines.height else []
+
+
+def _allocated_value(lines: pl.DataFrame, values: list[FloatArray], allocated: IntArray) -> float:
+    return float(sum(v[:k].sum() for v, k in zip(values, allocated, strict=True)))
+
+
+def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None) -> _Problem:
+    mask = lines["contested"].to_numpy()
+    fixed = lines.filter(~pl.col("contested"))
+    part = lines.filter(pl.col("contested"))
+    sku_codes, sku = np.unique(part["sku"].to_numpy(), return_inverse=True)
+    wh_codes, wh = np.unique(part["warehouse_id"].to_numpy(), return_inverse=True)
+    fixed_units = dict(fixed.group_by("sku").agg(pl.col("proposed_quantity").sum()).iter_rows())
+    fixed_litres = dict(fixed.group_by("warehouse_id").agg(pl.col("line_volume").sum()).iter_rows())
+    available = dict(part.select("sku", "available").unique().iter_rows())
+    free = dict(part.select("warehouse_id", "free_l").unique().iter_rows())
+    dc_left = np.array([available[s] - fixed_units.get(s, 0) for s in sku_codes], dtype=float)
+    shelf_left = np.array([free[w] - fixed_litres.get(w, 0.0) for w in wh_codes], dtype=float)
+    budget_left = np.inf if budget is None else budget - float(fixed["line_cost"].sum())
+    pack_size = part["pack_size"].to_numpy().astype(np.int64)
+    packs = part["proposed_quantity"].to_numpy() // pack_size
+    block = np.minimum(np.maximum(-(-part["moq"].to_numpy() // pack_size), 1), packs)
+    segment_values: list[FloatArray] = []
+    for v, n, b, size in zip(
+        (values[i] for i in np.flatnonzero(mask)), packs, block, pack_size, strict=True
+    ):
+        per_pack = v.reshape(int(n), int(size)).sum(axis=1)
+        segment_values.append(np.concatenate([[per_pack[:b].sum()], per_pack[b:]]))
+    return _Problem(
+        packs=packs.astype(np.int64),
+        block=block.astype(np.int64),
+        pack_size=pack_size,
+        values=segment_values,
+        sku=sku.astype(np.int64),
+        wh=wh.astype(np.int64),
+        dc_left=np.maximum(dc_left, 0.0),
+        shelf_left=np.maximum(shelf_left, 0.0),
+        budget_left=max(budget_left, 0.0),
+        pack_volume=part["unit_volume_l"].to_numpy() * pack_size,
+        pack_cost=part["unit_cost"].to_numpy() * pack_size,
+    )
+
+
+def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int]:
+    """Segments per line and the status; falls back to fair share as documented."""
+    share = fair_share(problem)
+    if params.method == "fair_share":
+        return share, "fair_share", 0, 0
+    from optimization._mip import solve_segments
+
+    segments, optimal, n_vars, n_cons = solve_segments(problem, params)
+    if optimal and segments is not None:
+        return segments, "optimal", n_vars, n_cons
+    if segments is not None and problem.value(segments) >= problem.value(share):
+        return segments, "time_limit_incumbent", n_vars, n_cons
+    return share, "time_limit_fair_share", n_vars, n_cons
+
+
+def fair_share(problem: _Problem) -> IntArray:
+    """Proportional shares of each scarce capacity, then a greedy top-up by marginal value.
+
+    Always feasible: each line gets at most the fraction of its proposal that
+    the tightest of its capacities can give every line in proportion.
+    """
+    everything = np.array([len(v) for v in problem.values], dtype=np.int64)
+    dc, shelf, money = problem.usage(everything)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.minimum.reduce(
+            [
+                np.where(dc > 0, problem.dc_left / dc, 1.0)[problem.sku],
+                np.where(shelf > 0, problem.shelf_left / shelf, 1.0)[problem.wh],
+                np.full(everything.size, problem.budget_left / money if money > 0 else 1.0),
+            ]
+        )
+    packs = np.floor(np.clip(ratio, 0.0, 1.0) * problem.packs + _EPS).astype(np.int64)
+    segments = np.where(packs >= problem.block, packs - problem.block + 1, 0)
+    return _top_up(problem, segments)
+
+
+def _top_up(problem: _Problem, segments: IntArray) -> IntArray:
+    segments = segments.copy()
+    dc, shelf, money = problem.usage(segments)
+    dc_left = problem.dc_left - dc
+    shelf_left = problem.shelf_left - shelf
+    budget_left = problem.budget_left - money
+    heap = [
+        (-float(v[k]), i)
+        for i, (v, k) in enumerate(zip(problem.values, segments, strict=True))
+        if k < len(v)
+    ]
+    heapq.heapify(heap)
+    while heap:
+        _, i = heapq.heappop(heap)
+        k = int(segments[i])
+        n = int(problem.block[i]) if k == 0 else 1
+        units = n * int(problem.pack_size[i])
+        litres = n * float(problem.pack_volume[i])
+        money_needed = n * float(problem.pack_cost[i])
+        s, w = problem.sku[i], problem.wh[i]
+        if (
+            units <= dc_left[s] + _EPS
+            and litres <= shelf_left[w] + _EPS
+            and money_needed <= budget_left + _EPS
+        ):
+            segments[i] = k + 1
+            dc_left[s] -= units
+            shelf_left[w] -= litres
+            budget_left -= money_needed
+            if k + 1 < len(problem.values[i]):
+                heapq.heappush(heap, (-float(problem.values[i][k + 1]), i))
+    return segments
+
+
+def _explain(
+    lines: pl.DataFrame, dc_stock: pl.DataFrame, free: pl.DataFrame, budget: float | None
+) -> pl.DataFrame:
+    """``cut_by`` and ``decision``: which capacity had no room for one more pack of a cut line."""
+    lines = lines.with_columns(
+        units=pl.col("allocated_quantity"),
+        litres=pl.col("allocated_quantity") * pl.col("unit_volume_l"),
+        money=pl.col("allocated_quantity") * pl.col("unit_cost"),
+    ).with_columns(
+        dc_left=pl.col("available") - pl.col("units").sum().over("sku"),
+        shelf_left=pl.col("free_l") - pl.col("litres").sum().over("warehouse_id"),
+        # One more pack, or the whole MOQ block for a line that got nothing.
+        step=pl.when(pl.col("allocated_quantity") > 0)
+        .then(pl.col("pack_size"))
+        .otherwise(
+            pl.max_horizontal((pl.col("moq") + pl.col("pack_size") - 1) // pl.col("pack_size"), 1)
+            * pl.col("pack_size")
+        ),
+    )
+    budget_left = (budget if budget is not None else np.inf) - float(lines["money"].sum())
+    cut = pl.col("allocated_quantity") < pl.col("proposed_quantity")
+    reasons = pl.concat_list(
+        pl.when(pl.col("dc_left") < pl.col("step")).then(pl.lit("dc_stock")),
+        pl.when(pl.col("shelf_left") < pl.col("step") * pl.col("unit_volume_l") - _EPS).then(
+            pl.lit("shelf")
+        ),
+        pl.when(pl.lit(budget_left) < pl.col("step") * pl.col("unit_cost") - _EPS).then(
+            pl.lit("budget")
+        ),
+    ).list.drop_nulls()
+    lines = lines.with_columns(
+        cut_by=pl.when(~cut)
+        .then(pl.lit("none"))
+        .when(reasons.list.len() > 0)
+        .then(reasons.list.join("+"))
+        .otherwise(pl.lit("value"))
+    )
+    money_note = "" if budget is None else f"; budget {budget:.2f}, {budget_left:.2f} left"
+    detail = pl.format(
+        "DC stock {} for {} proposed of this sku; shelf {} l free at {} for {} l proposed{}",
+        "available",
+        pl.col("proposed_quantity").sum().over("sku"),
+        pl.col("free_l").round(1),
+        "warehouse_id",
+        pl.col("line_volume").sum().over("warehouse_id").round(1),
+        pl.lit(money_note),
+    )
+    decision = (
+        pl.when(~cut)
+        .then(pl.format("allocated {} as proposed", "allocated_quantity"))
+        .when(pl.col("cut_by") == "value")
+        .then(
+            pl.format(
+                "allocated {} of {}: other lines serve more expected units",
+                "allocated_quantity",
+                "proposed_quantity",
+            )
+        )
+        .otherwise(
+            pl.format(
+                "allocated {} of {}, cut by {} ({})",
+                "allocated_quantity",
+                "proposed_quantity",
+                "cut_by",
+                detail,
+            )
+        )
+    )
+    return lines.with_columns(decision=decision)
+
+
+def allocation_plan(proposals: pl.DataFrame, result: AllocationResult) -> pl.DataFrame:
+    """Proposals with the allocation's columns: the rows of transfer-order lines.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``TRANSFER_PLAN``: ``PROPOSAL`` plus ``allocated_quantity``, ``cut_by``,
+        ``decision`` and ``solver_status`` (lines without a proposal: 0, ``none``).
+    """
+    return (
+        proposals.join(
+            result.lines.drop("proposed_quantity"), on=KEYS, how="left", maintain_order="left"
+        )
+        .with_columns(
+            pl.col("allocated_quantity").fill_null(0),
+            pl.col("cut_by").fill_null("none"),
+            pl.col("decision").fill_null("nothing to allocate"),
+            solver_status=pl.lit(result.status),
+        )
+        .select(TRANSFER_PLAN.names())
+        .cast(TRANSFER_PLAN)
+    )

@@ -1,0 +1,224 @@
+"""Service maths (textbook values) and the order-up-to proposals with their constraints."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.stats import nbinom
+
+from optimization.policy import (
+    DEMAND_DISTRIBUTION,
+    POSITIONS,
+    PROPOSAL,
+    SERVICE_TARGETS,
+    SKU_POLICY,
+    PolicyParams,
+    plan_replenishment,
+)
+from optimization.service import (
+    ServiceTarget,
+    critical_ratio,
+    cycle_service,
+    expected_shortage,
+    fill_rate,
+    normal_order_up_to,
+    order_up_to,
+)
+
+AS_OF = date(2026, 11, 20)
+
+
+def test_newsvendor_normal_matches_snyder_shen_example_4_3() -> None:
+    alpha = critical_ratio(holding=0.18, penalty=0.70)
+    assert normal_order_up_to(50.0, 8.0, alpha) == pytest.approx(56.60, abs=0.005)
+
+
+def test_newsvendor_poisson_mean_50_orders_56() -> None:
+    alpha = critical_ratio(holding=0.18, penalty=0.70)
+    assert order_up_to(50.0, 1.0, alpha, fill_rate_target=False) == 56
+
+
+def test_poisson_0_4_per_day_fill_rates_and_cycle_service() -> None:
+    s = np.array([1.0, 2.0, 3.0])
+    assert fill_rate(s, 0.4, 1.0) == pytest.approx([0.824, 0.978, 0.998], abs=5e-4)
+    assert cycle_service(s, 0.4, 1.0) == pytest.approx([0.938, 0.992, 0.999], abs=5e-4)
+
+
+@pytest.mark.parametrize(
+    ("kind", "level", "expected"),
+    [
+        ("fill_rate", 0.80, 1),
+        ("fill_rate", 0.95, 2),
+        ("fill_rate", 0.99, 3),
+        ("cycle_service", 0.93, 1),
+        ("cycle_service", 0.95, 2),
+        ("cycle_service", 0.995, 3),
+    ],
+)
+def test_order_up_to_is_the_smallest_level_meeting_the_target(
+    kind: str, level: float, expected: int
+) -> None:
+    assert order_up_to(0.4, 1.0, level, kind == "fill_rate") == expected
+
+
+def test_loss_function_matches_the_sum_over_the_distribution() -> None:
+    mu, phi = 7.3, 3.2
+    d = np.arange(3000)
+    pmf = nbinom.pmf(d, mu / (phi - 1), 1 / phi)
+    for s in (0, 3, 10, 25):
+        brute = (np.maximum(d - s, 0) * pmf).sum()
+        assert expected_shortage(float(s), mu, phi) == pytest.approx(brute, rel=1e-9)
+
+
+def test_lead_time_counts_only_the_shortage_of_the_review_cycle() -> None:
+    # With L > 0 the part of the shortage already present before the delivery is not this cycle's.
+    with_lead = fill_rate(np.array([6.0]), 4.0, 1.5, lead_mean=2.0)
+    textbook = 1 - (expected_shortage(6.0, 4.0, 1.5) - expected_shortage(6.0, 2.0, 1.5)) / 2.0
+    assert with_lead == pytest.approx(textbook)
+    assert fill_rate(np.array([6.0]), 2.0, 1.5) > with_lead
+
+
+def test_zero_demand_needs_no_stock() -> None:
+    assert order_up_to(0.0, 1.0, 0.99) == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"level": 1.2}, "service level must be in"), ({"kind": "speed"}, "target kind")],
+)
+def test_service_target_is_validated(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ServiceTarget(**kwargs)  # type: ignore[arg-type]
+
+
+def _plan(
+    rate: float = 0.4,
+    on_hand: int = 0,
+    pack: int = 1,
+    moq: int = 1,
+    lead: int = 0,
+    dns: bool = False,
+    reserved: int = 0,
+    in_transit: int = 0,
+    committed: int = 0,
+    last_movement: date | None = AS_OF,
+    targets: pl.DataFrame | None = None,
+    dispersion: float = 1.0,
+) -> dict[str, object]:
+    demand = pl.DataFrame(
+        [("FW1", "K1", rate, dispersion)], schema=DEMAND_DISTRIBUTION, orient="row"
+    )
+    positions = pl.DataFrame(
+        [("FW1", "K1", on_hand, in_transit, reserved, committed, last_movement)],
+        schema=POSITIONS,
+        orient="row",
+    )
+    skus = pl.DataFrame(
+        [("K1", "filters", pack, moq, lead, dns, 0.5, 20.0, 1.0)], schema=SKU_POLICY, orient="row"
+    )
+    out = plan_replenishment(demand, positions, skus, AS_OF, targets)
+    assert out.schema == PROPOSAL
+    return out.row(0, named=True)
+
+
+def test_default_target_is_fill_rate_95() -> None:
+    row = _plan(0.4)
+    assert (row["target_kind"], row["target_level"]) == ("fill_rate", 0.95)
+    assert row["order_up_to"] == 2
+    assert row["expected_fill_rate"] == pytest.approx(0.978, abs=5e-4)
+
+
+def test_inventory_position_nets_reserved_and_committed() -> None:
+    row = _plan(5.0, on_hand=6, in_transit=4, reserved=2, committed=3)
+    assert row["inventory_position"] == 5
+    assert row["raw_need"] == row["order_up_to"] - 5
+
+
+def test_lead_time_lengthens_the_protection_period() -> None:
+    row = _plan(0.4, lead=2)
+    assert (row["protection_days"], row["forecast_mean"]) == (3, pytest.approx(1.2))
+
+
+def test_need_is_rounded_up_to_whole_packs() -> None:
+    row = _plan(5.0, on_hand=2, pack=4)
+    assert row["proposed_quantity"] % 4 == 0
+    assert 0 <= row["proposed_quantity"] - row["raw_need"] < 4
+    assert row["rounding"] == "pack"
+    assert "packs of 4" in row["reason"]
+
+
+def test_small_need_is_lifted_to_the_moq() -> None:
+    row = _plan(0.4, on_hand=1, moq=5, pack=1)
+    assert (row["raw_need"], row["proposed_quantity"], row["rounding"]) == (1, 5, "moq")
+
+
+def test_do_not_stock_proposes_nothing_and_pulls_stock_back() -> None:
+    row = _plan(5.0, dns=True, on_hand=3, reserved=1)
+    assert (row["proposed_quantity"], row["order_up_to"]) == (0, 0)
+    assert (row["action"], row["pull_back_quantity"]) == ("pull_back", 2)
+
+
+def test_idle_stock_above_s_is_pulled_back() -> None:
+    row = _plan(0.05, on_hand=4, last_movement=date(2026, 8, 1))
+    assert row["idle_days"] == 111
+    assert row["pull_back_quantity"] == 4 - row["order_up_to"]
+    assert "no movement for 111 d" in row["reason"]
+
+
+def test_stock_far_above_s_is_pulled_back_even_if_moving() -> None:
+    row = _plan(0.4, on_hand=20)
+    assert row["action"] == "pull_back"
+    assert row["pull_back_quantity"] == 20 - row["order_up_to"]
+
+
+def test_recently_moved_stock_a_little_above_s_stays() -> None:
+    row = _plan(0.4, on_hand=3)
+    assert (row["action"], row["pull_back_quantity"]) == ("hold", 0)
+
+
+def test_sku_target_beats_category_target() -> None:
+    targets = pl.DataFrame(
+        [("category", "filters", "cycle_service", 0.93), ("sku", "K1", "fill_rate", 0.99)],
+        schema=SERVICE_TARGETS,
+        orient="row",
+    )
+    row = _plan(0.4, targets=targets)
+    assert (row["target_kind"], row["target_level"], row["order_up_to"]) == ("fill_rate", 0.99, 3)
+    row = _plan(0.4, targets=targets.filter(pl.col("scope") == "category"))
+    assert (row["target_kind"], row["order_up_to"]) == ("cycle_service", 1)
+
+
+def test_lumpier_demand_needs_more_stock() -> None:
+    assert _plan(2.0, dispersion=4.0)["order_up_to"] > _plan(2.0)["order_up_to"]
+
+
+def test_stock_without_forecast_is_planned_as_zero_demand() -> None:
+    positions = pl.DataFrame(
+        [("FW1", "K9", 2, 0, 0, 0, date(2026, 1, 1))], schema=POSITIONS, orient="row"
+    )
+    out = plan_replenishment(
+        DEMAND_DISTRIBUTION.to_frame(), positions, SKU_POLICY.to_frame(), AS_OF
+    )
+    row = out.row(0, named=True)
+    assert (row["order_up_to"], row["action"], row["pull_back_quantity"]) == (0, "pull_back", 2)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (("sku", "K1", "fill_rate", 1.5), "service level must be in"),
+        (("shelf", "K1", "fill_rate", 0.9), "target scope"),
+    ],
+)
+def test_bad_targets_are_refused(row: tuple[str, str, str, float], message: str) -> None:
+    targets = pl.DataFrame([row], schema=SERVICE_TARGETS, orient="row")
+    with pytest.raises(ValueError, match=message):
+        _plan(targets=targets)
+
+
+def test_policy_params_are_validated() -> None:
+    with pytest.raises(ValueError, match="review period"):
+        PolicyParams(review_period_days=0)
