@@ -18,7 +18,7 @@ from datetime import date
 import polars as pl
 from statsforecast import StatsForecast
 
-from models.candidates import FALLBACK_MODEL, build_models
+from models.candidates import FALLBACK_MODEL, add_combinations, base_models, build_models
 from models.distributions import DispersionParams, history_dispersion
 from models.series import SERIES, polars_offset
 
@@ -116,7 +116,7 @@ def run_backtest(
             continue
         frame = filled.join(ids.select("unique_id"), on="unique_id", how="semi")
         sf = StatsForecast(
-            models=build_models(aliases, season_length),
+            models=build_models(base_models(aliases), season_length),
             freq=polars_offset(freq),
             n_jobs=n_jobs,
             fallback_model=build_models((FALLBACK_MODEL,), season_length)[0],
@@ -130,6 +130,7 @@ def run_backtest(
             )
         except Exception:
             continue
+        cv = add_combinations(cv, aliases)
         produced = [a for a in aliases if a in cv.columns]
         if not produced:
             continue

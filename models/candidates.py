@@ -8,6 +8,16 @@ its cost, ~0.15 s a series), Croston-family and temporal-aggregation models
 series, and cheap baselines everywhere so the backtest can prefer them when
 nothing else helps. ``new`` series are too short to backtest: they take the
 best model of their class × group peers (see :mod:`models.selection`).
+
+Combinations
+------------
+A *combination* candidate (``COMBINATIONS``) forecasts the mean of its
+members' forecasts. Averaging models with different biases (a level that
+follows the last demands, a long-run mean, a Croston-type rate) is the most
+reliable accuracy gain in the forecasting competitions (M4, M5), and it is
+still chosen only if it wins the backtest like any other candidate: members
+are fitted once and shared by every combination that uses them
+(:func:`base_models`, :func:`add_combinations`).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import polars as pl
 from statsforecast.models import (
     ADIDA,
     IMAPA,
@@ -48,6 +59,13 @@ MODEL_FACTORIES: Mapping[str, Callable[[int], Any]] = {
     "IMAPA": lambda m: IMAPA(alias="IMAPA"),
 }
 
+#: Combination alias -> member aliases; the forecast is the mean of the members'.
+COMBINATIONS: Mapping[str, tuple[str, ...]] = {
+    "ComboLevel": ("HistoricAverage", "SES", "TSB"),
+    "ComboIntermittent": ("HistoricAverage", "CrostonSBA", "TSB", "ADIDA", "IMAPA"),
+    "ComboSlow": ("HistoricAverage", "ADIDA", "IMAPA"),
+}
+
 #: Models whose fit costs far more than the rest (used only where the class warrants).
 EXPENSIVE: frozenset[str] = frozenset({"AutoETS", "AutoTheta"})
 
@@ -60,15 +78,18 @@ _INTERMITTENT = (
     "SES",
     "WindowAverage",
     "HistoricAverage",
+    "ComboLevel",
+    "ComboIntermittent",
+    "ComboSlow",
 )
 
 #: The default candidate aliases per demand class.
 DEFAULT_CANDIDATES: Mapping[str, tuple[str, ...]] = {
     "smooth": ("SeasonalNaive", "SES", "WindowAverage", "AutoETS", "AutoTheta"),
-    "erratic": ("SeasonalNaive", "SES", "WindowAverage", "TSB", "AutoETS"),
+    "erratic": ("SeasonalNaive", "SES", "WindowAverage", "TSB", "AutoETS", "ComboLevel"),
     "intermittent": _INTERMITTENT,
     "lumpy": _INTERMITTENT,
-    "dormant": ("TSB", "SES", "HistoricAverage", "WindowAverage"),
+    "dormant": ("TSB", "SES", "HistoricAverage", "WindowAverage", "ComboLevel"),
     "new": ("HistoricAverage", "SES", "TSB", "CrostonSBA"),
 }
 
@@ -102,9 +123,45 @@ def build_models(aliases: tuple[str, ...], season_length: int) -> list[Any]:
     return [MODEL_FACTORIES[a](season_length) for a in aliases]
 
 
+def base_models(aliases: tuple[str, ...]) -> tuple[str, ...]:
+    """The single models to fit for ``aliases``: combinations replaced by their members.
+
+    Order is kept and duplicates dropped, so a member shared by several
+    candidates is fitted once.
+
+    Raises
+    ------
+    ValueError
+        For an alias that is neither a model nor a combination.
+    """
+    out: list[str] = []
+    for alias in aliases:
+        members = COMBINATIONS.get(alias, (alias,))
+        for member in members:
+            if member not in MODEL_FACTORIES:
+                raise ValueError(
+                    f"unknown model {member!r}; known: {sorted([*MODEL_FACTORIES, *COMBINATIONS])}"
+                )
+            if member not in out:
+                out.append(member)
+    return tuple(out)
+
+
+def add_combinations(frame: pl.DataFrame, aliases: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` (one column per base model) plus a column per combination of ``aliases``.
+
+    A combination is the mean of its members' columns; where a member is
+    missing (null) it is the mean of the others.
+    """
+    combos = [a for a in aliases if a in COMBINATIONS]
+    return frame.with_columns(
+        pl.mean_horizontal([pl.col(m) for m in COMBINATIONS[a]]).alias(a) for a in combos
+    )
+
+
 def validate_candidates(candidates: Mapping[str, tuple[str, ...]]) -> None:
     """Raise ``ValueError`` if a class has no candidate or names an unknown model."""
     for cls, aliases in candidates.items():
         if not aliases:
             raise ValueError(f"class {cls!r} has no candidate model")
-        build_models(aliases, 1)
+        base_models(aliases)

@@ -265,9 +265,13 @@ def history_dispersion(
         variance-to-mean ratio (at least 1), ``n_i`` the demands in the window
         and ``w = prior_demands``; series without demand get ``r_pool``.
     """
-    recent = filled.sort("unique_id", "ds")
+    recent = filled
     if params.window is not None:
-        recent = recent.group_by("unique_id", maintain_order=True).tail(params.window)
+        recent = (
+            filled.sort("unique_id", "ds")
+            .group_by("unique_id", maintain_order=True)
+            .tail(params.window)
+        )
     stats = recent.group_by("unique_id").agg(
         mean=pl.col("y").mean(),
         var=pl.col("y").var(ddof=1),
@@ -369,6 +373,22 @@ def calibrated_quantiles(
     maximum over the levels keeps the quantiles monotone.
     """
     validate_levels(levels)
+    keys = ["class", "model", "mean", "dispersion"]
+    base = frame.drop(level_columns(levels), strict=False)
+    distinct = base.select(keys).unique()
+    if (
+        distinct.height * 2 > frame.height
+        or distinct.select(pl.col("mean", "dispersion").is_nan().any()).sum_horizontal().item()
+    ):
+        return base.with_columns(_quantile_columns(base, calibration, levels))
+    # Flat forecasts repeat a series' (mean, dispersion) over the horizon: evaluate each once.
+    distinct = distinct.with_columns(_quantile_columns(distinct, calibration, levels))
+    return base.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _quantile_columns(
+    frame: pl.DataFrame, calibration: pl.DataFrame, levels: Sequence[int]
+) -> list[pl.Series]:
     n = frame.height
     values = np.zeros((n, len(levels)))
     keyed = frame.select("class", "model", "mean", "dispersion").with_row_index("_row")
@@ -393,9 +413,7 @@ def calibrated_quantiles(
             values[rows, j] = count_quantiles(mu[rows], phi[rows], [float(u)])[:, 0]
     order = np.argsort(levels)
     values[:, order] = np.maximum.accumulate(values[:, order], axis=1)
-    return frame.with_columns(
-        pl.Series(name, values[:, j]) for j, name in enumerate(level_columns(levels))
-    )
+    return [pl.Series(name, values[:, j]) for j, name in enumerate(level_columns(levels))]
 
 
 def protection_quantiles(

@@ -16,6 +16,18 @@ nightly flow can also stream warehouse by warehouse with
 4. fit the chosen model per series on the full history and forecast;
    any series a model cannot forecast gets the fallback (its historic mean);
 5. quantiles from NB1(mean, dispersion) under the calibration.
+
+Nightly path and cost
+---------------------
+With a stored :class:`~models.selection.Selection` (its ``models`` and
+``calibration`` frames, per chunk) nothing is stale on most nights, so step 3
+does no backtest and the step is fill → classify → one StatsForecast call
+per chosen model over all its series (no per-series Python) → quantiles.
+Worker processes go only to expensive models (:func:`fit_jobs`); the cheap
+ones cost ~20 µs a series, less than a process pool's start-up. Without a
+stored selection (first night) or on the weekly refresh,
+``ForecastParams.selection_sample`` bounds the backtest to a stable sample
+per class × group; the other series take their peers' choice.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 from statsforecast import StatsForecast
 
@@ -33,6 +46,8 @@ from models.candidates import (
     DEFAULT_CANDIDATES,
     EXPENSIVE,
     FALLBACK_MODEL,
+    add_combinations,
+    base_models,
     build_models,
     validate_candidates,
 )
@@ -55,6 +70,7 @@ from models.selection import (
     Selection,
     choose_models,
     score_backtest,
+    selection_sample,
     stale_series,
 )
 from models.series import DEFAULT_SEASON_LENGTH, SERIES, fill_series, polars_offset
@@ -100,6 +116,11 @@ class ForecastParams:
     ``dormant_periods`` of the classification to two and four seasons' worth
     of periods for ``MS``/``W`` and to 28 / 91 days for ``D``.
     ``skip_expensive`` drops AutoETS/AutoTheta from the candidates.
+    ``selection_sample`` bounds the cost of (re)selection: at most that many
+    series per class × group (per chunk) are backtested, chosen by a stable
+    hash of ``unique_id``; the other series take the class × group choice
+    (:func:`models.selection.selection_sample`). ``None`` backtests every
+    series to select.
     """
 
     freq: str = "D"
@@ -108,7 +129,7 @@ class ForecastParams:
     levels: tuple[int, ...] = QUANTILE_LEVELS
     n_windows: int = 2
     backtest_horizon: int | None = None
-    shrinkage: float = 10.0
+    shrinkage: float = 100.0
     max_age: int | None = None
     min_obs: int | None = None
     dormant_periods: int | None = None
@@ -118,6 +139,7 @@ class ForecastParams:
     dispersion: DispersionParams = field(default_factory=DispersionParams)
     chunk_size: int = 20_000
     n_jobs: int = 1
+    selection_sample: int | None = None
 
     def __post_init__(self) -> None:
         polars_offset(self.freq)
@@ -138,6 +160,8 @@ class ForecastParams:
             raise ValueError(f"chunk_size must be at least 1 series, got {self.chunk_size}")
         if self.n_jobs < 1 and self.n_jobs != -1:
             raise ValueError(f"n_jobs must be >= 1 or -1, got {self.n_jobs}")
+        if self.selection_sample is not None and self.selection_sample < 1:
+            raise ValueError(f"selection_sample must be at least 1, got {self.selection_sample}")
         validate_candidates(self.candidates)
 
     @property
@@ -304,9 +328,10 @@ def _forecast_chunk(
     stale = membership.filter(pl.col("unique_id").is_in(stale_ids.implode()))
 
     candidates = params.active_candidates
+    tested = selection_sample(stale, params.selection_sample)
     backtest = run_backtest(
-        filled.join(stale.select("unique_id"), on="unique_id", how="semi"),
-        stale.select("unique_id", "class"),
+        filled.join(tested.select("unique_id"), on="unique_id", how="semi"),
+        tested.select("unique_id", "class"),
         candidates,
         params.season,
         params.freq,
@@ -314,12 +339,14 @@ def _forecast_chunk(
         params.dispersion,
         params.n_jobs,
     ).join(stale.select("unique_id", "class"), on="unique_id")
-    calibration = previous.calibration
+    # A previous selection stitched from several chunks may repeat (class, model, level).
+    calibration = _merge_calibration([previous.calibration])
     if not backtest.is_empty():
         calibration = _merge_calibration(
             [calibration, calibrate(backtest, params.levels, params.calibration)]
         )
-    scales = training_scales(filled)
+    # Scales only matter for the backtested series (the nightly reuse path has none).
+    scales = training_scales(filled.join(tested.select("unique_id"), on="unique_id", how="semi"))
     scores = score_backtest(backtest.drop("class"), stale, scales, calibration, params.levels)
     chosen = choose_models(scores, stale, candidates, last, params.shrinkage)
     models = pl.concat([kept, chosen]).sort("unique_id")
@@ -351,26 +378,32 @@ def _forecast_chunk(
 def _fit_and_forecast(
     filled: pl.DataFrame, models: pl.DataFrame, last: date, params: ForecastParams
 ) -> pl.DataFrame:
-    """``unique_id, ds, mean, model`` for the horizon; the fallback fills any gap."""
+    """``unique_id, ds, mean, model`` for the horizon; the fallback fills any gap.
+
+    One StatsForecast call per chosen model over all its series, never a
+    Python loop over series. Worker processes (``n_jobs``) are
+    used only for models in ``EXPENSIVE``: for the cheap ones a call costs
+    ~20 µs a series, less than starting a process pool and shipping the data.
+    """
     fallback = build_models((FALLBACK_MODEL,), params.season)[0]
     parts: list[pl.DataFrame] = []
-    for (alias,), ids in models.group_by("model"):
-        frame = filled.join(ids.select("unique_id"), on="unique_id", how="semi")
+    for name, frame in _split_by_model(filled, models):
         try:
             sf = StatsForecast(
-                models=build_models((str(alias),), params.season),
+                models=build_models(base_models((name,)), params.season),
                 freq=polars_offset(params.freq),
-                n_jobs=params.n_jobs,
+                n_jobs=fit_jobs(name, params.n_jobs),
                 fallback_model=fallback,
             )
             out: Any = sf.forecast(h=params.horizon, df=frame)
-            parts.append(
-                out.select(
-                    "unique_id", pl.col("ds").cast(pl.Date), mean=pl.col(str(alias))
-                ).with_columns(model=pl.lit(str(alias)))
-            )
+            out = add_combinations(out, (name,))
         except Exception:
             continue
+        parts.append(
+            out.select("unique_id", pl.col("ds").cast(pl.Date), mean=pl.col(name)).with_columns(
+                model=pl.lit(name)
+            )
+        )
     fc = (
         pl.concat(parts)
         if parts
@@ -379,22 +412,47 @@ def _fit_and_forecast(
         )
     )
     fc = fc.filter(pl.col("mean").is_not_null() & pl.col("mean").is_finite())
-    # Fallback: the series' mean demand, for series (or periods) no model forecast.
-    grid = (
-        filled.group_by("unique_id")
-        .agg(fallback_mean=pl.col("y").mean())
-        .join(_horizon_frame(last, params), how="cross")
-    )
-    return (
-        grid.join(fc, on=["unique_id", "ds"], how="left")
-        .select(
-            "unique_id",
-            "ds",
-            mean=pl.coalesce("mean", "fallback_mean").clip(lower_bound=0.0),
-            model=pl.coalesce("model", pl.lit(FALLBACK_MODEL)),
+    complete = fc.group_by("unique_id").len().filter(pl.col("len") == params.horizon)
+    fc = fc.join(complete.select("unique_id"), on="unique_id", how="semi")
+    # Fallback: the series' mean demand, for series no model forecast in full.
+    missing = models.select("unique_id").join(complete, on="unique_id", how="anti")
+    if not missing.is_empty():
+        grid = (
+            filled.join(missing, on="unique_id", how="semi")
+            .group_by("unique_id")
+            .agg(mean=pl.col("y").mean())
+            .join(_horizon_frame(last, params), how="cross")
+            .with_columns(model=pl.lit(FALLBACK_MODEL))
         )
-        .sort("unique_id", "ds")
+        fc = pl.concat([fc, grid.select(fc.columns)])
+    return fc.with_columns(pl.col("mean").clip(lower_bound=0.0)).sort("unique_id", "ds")
+
+
+def _split_by_model(
+    filled: pl.DataFrame, models: pl.DataFrame
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The rows of ``filled`` per model of ``models``, series order kept.
+
+    ``filled`` holds each series in one contiguous run (as ``fill_series``
+    returns it), so a run-length mask selects a model's rows without joining
+    or sorting the dense frame.
+    """
+    runs = filled.select(pl.col("unique_id").rle()).unnest("unique_id")
+    tagged = runs.join(
+        models.select(value="unique_id", model="model"),
+        on="value",
+        how="left",
+        maintain_order="left",
     )
+    lengths = tagged["len"].to_numpy()
+    for alias in tagged["model"].drop_nulls().unique().sort():
+        mask = np.repeat((tagged["model"] == alias).fill_null(False).to_numpy(), lengths)
+        yield str(alias), filled.filter(pl.Series(mask))
+
+
+def fit_jobs(alias: str, n_jobs: int) -> int:
+    """Processes for the nightly fit of ``alias``: ``n_jobs`` for expensive models, else 1."""
+    return n_jobs if set(base_models((alias,))) & EXPENSIVE else 1
 
 
 def _horizon_frame(last: date, params: ForecastParams) -> pl.DataFrame:

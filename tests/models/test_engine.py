@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from models import candidates
-from models.engine import ForecastParams, forecast
+from models.engine import ForecastParams, fit_jobs, forecast
 from models.profile import profile_series
 from models.series import fill_series
 
@@ -150,3 +150,24 @@ def test_bad_history_is_refused(daily: pl.DataFrame, params: ForecastParams) -> 
         forecast(pl.concat([daily, daily.head(1)]), params)
     with pytest.raises(ValueError, match=">= 0"):
         forecast(daily.with_columns(y=pl.lit(-1.0)), params)
+
+
+def test_combination_candidate_forecasts_the_mean_of_its_members(daily: pl.DataFrame) -> None:
+    members = candidates.COMBINATIONS["ComboLevel"]
+    combo = forecast(
+        daily, ForecastParams(freq="D", horizon=7, candidates={c: ("ComboLevel",) for c in CHEAP})
+    ).forecasts
+    singles = [
+        forecast(
+            daily, ForecastParams(freq="D", horizon=7, candidates={c: (m,) for c in CHEAP})
+        ).forecasts["mean"]
+        for m in members
+    ]
+    assert (combo["model"] == "ComboLevel").all()
+    expected = sum(s.to_numpy() for s in singles) / len(members)
+    np.testing.assert_allclose(combo["mean"].to_numpy(), expected)
+
+
+def test_only_expensive_models_get_worker_processes() -> None:
+    assert fit_jobs("AutoETS", 4) == 4
+    assert fit_jobs("TSB", 4) == 1

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from models.engine import ForecastParams, forecast
-from models.selection import SELECTION_SCHEMA, stale_series
+from models.selection import SELECTION_SCHEMA, selection_sample, stale_series
 
 PAIR = {
     cls: ("Naive", "HistoricAverage")
@@ -57,3 +57,32 @@ def test_stale_series_rule() -> None:
     )
     stale = stale_series(previous, current, date(2024, 3, 10), 7, "D")
     assert sorted(stale.to_list()) == ["moved", "new", "old"]
+
+
+def test_selection_sample_is_bounded_per_class_and_group_and_stable() -> None:
+    membership = pl.DataFrame(
+        {
+            "unique_id": [f"s{i}" for i in range(30)],
+            "class": ["lumpy"] * 20 + ["smooth"] * 10,
+            "group": ["brakes", "filters"] * 15,
+        }
+    )
+    sample = selection_sample(membership, 3)
+    sizes = sample.group_by("class", "group").len()["len"].to_list()
+    assert sorted(sizes) == [3, 3, 3, 3]
+    again = selection_sample(membership.reverse(), 3)
+    assert sorted(again["unique_id"].to_list()) == sorted(sample["unique_id"].to_list())
+    assert selection_sample(membership, None).height == 30
+
+
+def test_sampled_selection_gives_every_series_its_peers_choice() -> None:
+    rng = np.random.default_rng(3)
+    history = pl.concat(
+        _series(rng.poisson(50, 120)).with_columns(unique_id=pl.lit(f"s{i}")) for i in range(8)
+    )
+    params = ForecastParams(freq="D", horizon=7, candidates=PAIR, selection_sample=2)
+    chosen = forecast(history, params).selection.models
+    assert chosen.height == 8
+    assert chosen["score"].is_not_null().sum() == 2
+    # White noise: the peers' backtest picks the long-run mean for the unsampled series too.
+    assert set(chosen.filter(pl.col("score").is_null())["model"]) == {"HistoricAverage"}
