@@ -33,6 +33,10 @@ from pipelines.ingest import ingest
 from warehouse import demand, forecasting, plan, runs
 from warehouse.schema import connect
 
+#: Series backtested per class x category and warehouse when choosing models; the
+#: rest take their peers' choice (bounds a cold first night: bench/bench_forecast_speed.py).
+SELECTION_SAMPLE = 20
+
 #: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
 NEW_WAREHOUSE_DAYS = 90
 
@@ -114,7 +118,7 @@ class ForecastInputs:
     """What forecasting reads besides the demand history."""
 
     stockouts: pl.DataFrame
-    selection: Selection
+    selections: dict[str, Selection]
     sku_groups: pl.DataFrame
     exposure: pl.DataFrame
     new_warehouses: tuple[str, ...]
@@ -125,7 +129,7 @@ class DemandForecast:
     """Tonight's forecasts and what to store beside them."""
 
     forecasts: pl.DataFrame
-    selection: Selection
+    selections: dict[str, Selection]
     accuracy: pl.DataFrame
     reselected: int
     cold_starts: int
@@ -142,7 +146,7 @@ def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> Forec
         vehicles, stores, fitment = forecasting.exposure_inputs(con, as_of)
         return ForecastInputs(
             stockouts=forecasting.stockout_spans(con, start, as_of),
-            selection=forecasting.load_selection(con),
+            selections=forecasting.load_selections(con),
             sku_groups=groups,
             exposure=fitment_exposure(vehicles, stores, fitment, groups),
             new_warehouses=tuple(
@@ -167,21 +171,21 @@ def forecast_demand(
         warehouse_series(history, censored, as_of),
         as_of,
         params,
-        inputs.selection,
+        inputs.selections,
         inputs.sku_groups,
     )
     targets, cold = unsold_targets(positions, history, inputs.new_warehouses)
     unsold = forecast_unsold(
         targets, cold, as_of, params.horizon, (history, inputs.sku_groups, inputs.exposure)
     )
-    fresh = network.selection.models.join(
-        inputs.selection.models.select("unique_id", "selected_through"),
+    fresh = _chosen(network.selections).join(
+        _chosen(inputs.selections).select("unique_id", "selected_through"),
         on=["unique_id", "selected_through"],
         how="anti",
     )
     return DemandForecast(
         forecasts=pl.concat([network.forecasts, unsold]),
-        selection=network.selection,
+        selections=network.selections,
         accuracy=accuracy_rollup(network.accuracy),
         reselected=fresh.height,
         cold_starts=cold.height,
@@ -222,7 +226,7 @@ def save_plan(
             demand_forecast.forecasts,
             proposals,
             summary,
-            selection=demand_forecast.selection,
+            selections=demand_forecast.selections,
             accuracy=demand_forecast.accuracy,
         )
     finally:
@@ -262,7 +266,9 @@ def nightly(
     n_jobs: int = 1,
 ) -> NightlyResult:
     """Load the landing files, forecast every active series, plan, publish."""
-    forecast_params = ForecastParams(freq="D", horizon=horizon, n_jobs=n_jobs)
+    forecast_params = ForecastParams(
+        freq="D", horizon=horizon, n_jobs=n_jobs, selection_sample=SELECTION_SAMPLE
+    )
     policy = PolicyParams(service_level=service_level, review_period_days=review_period_days)
     loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
     if landing_dir is not None and landing_dir.exists():
@@ -303,6 +309,10 @@ def nightly(
         mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")
         raise
     return NightlyResult(**{**asdict(result), "snapshot": str(snapshot)})
+
+
+def _chosen(selections: dict[str, Selection]) -> pl.DataFrame:
+    return pl.concat([s.models for s in selections.values()] or [Selection.empty().models])
 
 
 def _count_classes(forecasts: pl.DataFrame) -> dict[str, int]:

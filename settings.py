@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     service_level: float = Field(default=0.95, gt=0, lt=1)
     review_period_days: int = Field(default=1, ge=1)
     #: statsforecast worker processes for the nightly forecast (-1: every core).
-    forecast_n_jobs: int = Field(default=1, ge=-1)
+    forecast_n_jobs: int = Field(default=2, ge=-1)
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod

@@ -19,7 +19,7 @@ comes out. Two kinds of active series:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,42 +42,56 @@ class NetworkForecast:
     """The network's forecasts, the choice to keep for tomorrow and the backtest accuracy."""
 
     forecasts: pl.DataFrame  # NETWORK_FORECAST
-    selection: Selection
+    selections: dict[str, Selection]  # per forward warehouse
     accuracy: pl.DataFrame  # per series: unique_id, warehouse_id, sku, class, category, metrics
 
 
 def forecast_network(
-    chunks: Iterable[pl.DataFrame],
+    chunks: Iterable[tuple[str, pl.DataFrame]],
     as_of: date,
     params: ForecastParams,
-    previous: Selection,
+    previous: Mapping[str, Selection],
     sku_groups: pl.DataFrame,
 ) -> NetworkForecast:
     """Run the engine over per-warehouse chunks of ``SERIES`` ending on ``as_of``.
 
-    ``sku_groups`` (``sku, category, part_type``) gives each series its peer
-    group for selection (the category).
+    Parameters
+    ----------
+    chunks
+        ``(warehouse_id, series)`` pairs, one per forward warehouse.
+    as_of
+        The last day of every series.
+    params
+        Engine parameters (daily, with the levels of ``QUANTILE_LEVELS``).
+    previous
+        The stored model choice per warehouse (missing: choose from scratch).
+        Each warehouse is one engine chunk with its own calibration.
+    sku_groups
+        ``sku, category, part_type``: the category is a series' peer group.
+
+    Returns
+    -------
+    NetworkForecast
+        Forecasts of every series in ``chunks`` and tonight's choice per
+        warehouse (series no longer active drop out of it).
     """
     if any(level not in params.levels for level in QUANTILE_LEVELS):
         raise ValueError(f"network forecasts need the levels {QUANTILE_LEVELS}")
-    forecasts, models, calibrations, accuracy = [], [], [previous.calibration], []
-    for chunk in chunks:
+    forecasts: list[pl.DataFrame] = []
+    accuracy: list[pl.DataFrame] = []
+    selections: dict[str, Selection] = {}
+    for warehouse, chunk in chunks:
         groups = (
             split_series_id(chunk.select("unique_id").unique())
             .join(sku_groups.select("sku", group="category"), on="sku", how="left")
             .select("unique_id", "group")
         )
-        for result in forecast_chunks([chunk], params, previous, groups, end=as_of):
+        before = previous.get(warehouse, Selection.empty())
+        for result in forecast_chunks([chunk], params, before, groups, end=as_of):
             forecasts.append(split_series_id(result.forecasts))
-            models.append(result.selection.models)
-            calibrations.append(result.selection.calibration)
+            selections[warehouse] = result.selection
             if not result.backtest.is_empty():
                 accuracy.append(result.backtest)
-    # Tonight's active series only: a series that is no longer active drops out.
-    selection = Selection(
-        pl.concat(models).sort("unique_id") if models else previous.models.clear(),
-        _latest_calibration(calibrations),
-    )
     per_series = (
         split_series_id(pl.concat(accuracy, how="diagonal_relaxed")).join(
             sku_groups.select("sku", "category"), on="sku", how="left"
@@ -90,7 +104,7 @@ def forecast_network(
         if forecasts
         else NETWORK_FORECAST.to_frame()
     )
-    return NetworkForecast(out, selection, per_series)
+    return NetworkForecast(out, selections, per_series)
 
 
 def unsold_targets(
@@ -223,10 +237,3 @@ def _metric_columns(frame: pl.DataFrame) -> list[str]:
     wanted = ["mase", "rmsse", "wape", "bias", "spl"]
     wanted += [f"coverage_q{level}" for level in QUANTILE_LEVELS]
     return [c for c in wanted if c in frame.columns]
-
-
-def _latest_calibration(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    merged = pl.concat(frames)
-    return merged.unique(["class", "model", "level"], keep="last", maintain_order=True).sort(
-        "class", "model", "level"
-    )

@@ -63,13 +63,13 @@ def censored_days(sales: pl.DataFrame, stockouts: pl.DataFrame, as_of: date) -> 
 
 def warehouse_series(
     sales: pl.DataFrame, censored: pl.DataFrame, as_of: date
-) -> Iterator[pl.DataFrame]:
+) -> Iterator[tuple[str, pl.DataFrame]]:
     """The engine's input, one forward warehouse at a time (bounded memory).
 
-    ``censored`` comes from :func:`censored_days`. Yields frames with schema
-    ``models.series.SERIES``: the sale days and the censored days (filled with
-    the series' uncensored mean); the engine zero-fills the rest up to
-    ``as_of``.
+    ``censored`` comes from :func:`censored_days`. Yields ``(warehouse_id,
+    series)``, ``series`` with schema ``models.series.SERIES``: the sale days
+    and the censored days (filled with the series' uncensored mean); the
+    engine zero-fills the rest up to ``as_of``.
     """
     for (warehouse,), part in sales.sort("warehouse_id").group_by(
         "warehouse_id", maintain_order=True
@@ -90,7 +90,7 @@ def warehouse_series(
         series = rows.select(series_id(pl.lit(str(warehouse)), pl.col("sku")), "ds", "y").sort(
             "unique_id", "ds"
         )
-        yield series.cast(SERIES)
+        yield str(warehouse), series.cast(SERIES)
 
 
 def to_weekly(series: pl.DataFrame) -> pl.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import duckdb
@@ -91,32 +92,47 @@ def new_warehouses(con: duckdb.DuckDBPyConnection, since: date) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def load_selection(con: duckdb.DuckDBPyConnection) -> Selection:
-    """The stored model choice (empty on the first night)."""
+def load_selections(con: duckdb.DuckDBPyConnection) -> dict[str, Selection]:
+    """The stored model choice per forward warehouse (empty on the first night)."""
     models = con.sql(
-        'SELECT unique_id, class, peer_group AS "group", model, score, selected_through '
-        "FROM forecast_selection ORDER BY unique_id"
+        'SELECT warehouse_id, unique_id, class, peer_group AS "group", model, score, '
+        "selected_through FROM forecast_selection ORDER BY unique_id"
     ).pl()
     calibration = con.sql(
-        "SELECT class, model, level, scale, level_used FROM forecast_calibration ORDER BY ALL"
+        "SELECT warehouse_id, class, model, level, scale, level_used FROM forecast_calibration "
+        "ORDER BY ALL"
     ).pl()
-    return Selection(models.cast(SELECTION_SCHEMA), calibration.cast(CALIBRATION))
+    warehouses = sorted(set(models["warehouse_id"]) | set(calibration["warehouse_id"]))
+    return {
+        str(w): Selection(
+            models.filter(pl.col("warehouse_id") == w).drop("warehouse_id").cast(SELECTION_SCHEMA),
+            calibration.filter(pl.col("warehouse_id") == w).drop("warehouse_id").cast(CALIBRATION),
+        )
+        for w in warehouses
+    }
 
 
-def save_selection(con: duckdb.DuckDBPyConnection, run_id: str, selection: Selection) -> None:
-    """Replace the stored choice by ``selection`` (call inside the run's transaction)."""
+def save_selections(
+    con: duckdb.DuckDBPyConnection, run_id: str, selections: Mapping[str, Selection]
+) -> None:
+    """Replace the stored choice by tonight's (call inside the run's transaction)."""
     con.execute("DELETE FROM forecast_selection")
-    with registered(con, split_series_id(selection.models)) as models:
+    con.execute("DELETE FROM forecast_calibration")
+    if not selections:
+        return
+    models = pl.concat([split_series_id(s.models) for s in selections.values()])
+    calibration = pl.concat(
+        s.calibration.with_columns(warehouse_id=pl.lit(w)) for w, s in selections.items()
+    )
+    with registered(con, models) as chosen, registered(con, calibration) as calibrated:
         con.execute(
             "INSERT INTO forecast_selection SELECT unique_id, warehouse_id, sku, class, "
-            f'"group", model, score, selected_through, $run_id FROM {models}',
+            f'"group", model, score, selected_through, $run_id FROM {chosen}',
             {"run_id": run_id},
         )
-    con.execute("DELETE FROM forecast_calibration")
-    with registered(con, selection.calibration) as calibration:
         con.execute(
-            "INSERT INTO forecast_calibration "
-            f"SELECT class, model, level, scale, level_used, $run_id FROM {calibration}",
+            "INSERT INTO forecast_calibration SELECT warehouse_id, class, model, level, scale, "
+            f"level_used, $run_id FROM {calibrated}",
             {"run_id": run_id},
         )
 

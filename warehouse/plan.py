@@ -10,6 +10,7 @@ snapshot, a separate DuckDB file built aside and swapped in with
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import duckdb
 import polars as pl
 
 from models.selection import Selection
-from warehouse.forecasting import save_accuracy, save_selection
+from warehouse.forecasting import save_accuracy, save_selections
 from warehouse.frames import registered, transaction
 from warehouse.runs import finish_run
 
@@ -36,12 +37,12 @@ def write_plan(
     plan: pl.DataFrame,
     summary: dict[str, Any],
     *,
-    selection: Selection | None = None,
+    selections: Mapping[str, Selection] | None = None,
     accuracy: pl.DataFrame | None = None,
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
-    ``selection`` replaces the stored model choice and ``accuracy`` (rows of
+    ``selections`` (per forward warehouse) replace the stored model choice and ``accuracy`` (rows of
     ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy; both
     are written in the same transaction, so a failed night keeps yesterday's
     choice.
@@ -59,8 +60,8 @@ def write_plan(
             f"INSERT INTO replenishment_plan BY NAME SELECT $run_id AS run_id, * FROM {plan_rows}",
             {"run_id": run_id},
         )
-        if selection is not None:
-            save_selection(con, run_id, selection)
+        if selections is not None:
+            save_selections(con, run_id, selections)
         if accuracy is not None and not accuracy.is_empty():
             save_accuracy(con, run_id, accuracy)
         finish_run(con, run_id, summary)

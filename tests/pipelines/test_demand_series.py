@@ -61,14 +61,14 @@ def test_censored_days_get_the_uncensored_mean_not_zero(sales: pl.DataFrame) -> 
         {"warehouse_id": ["FW1"], "sku": ["A"], "from_day": [_day(7)], "to_day": [_day(6)]},
         schema=STOCKOUT_SPANS,
     )
-    chunks = list(warehouse_series(sales, censored_days(sales, spans, AS_OF), AS_OF))
-    assert len(chunks) == 2
-    fw1 = chunks[0].filter(pl.col("unique_id") == "FW1/A")
+    chunks = dict(warehouse_series(sales, censored_days(sales, spans, AS_OF), AS_OF))
+    assert list(chunks) == ["FW1", "FW2"]
+    fw1 = chunks["FW1"].filter(pl.col("unique_id") == "FW1/A")
     # 9 units over 10 days of which 2 censored: 9 / 8 per uncensored day
     imputed = fw1.filter(pl.col("ds").is_in([_day(7), _day(6)]))["y"].to_list()
     assert imputed == [pytest.approx(9 / 8)] * 2
     assert fw1.height == 5
-    assert chunks[1]["unique_id"].unique().to_list() == ["FW2/A"]
+    assert chunks["FW2"]["unique_id"].unique().to_list() == ["FW2/A"]
 
 
 def test_weekly_sums_start_on_monday() -> None:

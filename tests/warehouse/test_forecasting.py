@@ -70,11 +70,12 @@ def test_the_model_choice_round_trips(con: duckdb.DuckDBPyConnection) -> None:
         ),
         pl.DataFrame([("lumpy", "TSB", 95, 1.2, 96.5)], schema=CALIBRATION, orient="row"),
     )
-    assert forecasting.load_selection(con).models.is_empty()
-    forecasting.save_selection(con, run_id, selection)
-    forecasting.save_selection(con, run_id, selection)  # replaces, never duplicates
-    loaded = forecasting.load_selection(con)
-    assert_frame_equal(loaded.models, selection.models)
-    assert_frame_equal(loaded.calibration, selection.calibration)
+    assert forecasting.load_selections(con) == {}
+    forecasting.save_selections(con, run_id, {"FW1": selection})
+    forecasting.save_selections(con, run_id, {"FW1": selection})  # replaces, never duplicates
+    loaded = forecasting.load_selections(con)
+    assert list(loaded) == ["FW1"]
+    assert_frame_equal(loaded["FW1"].models, selection.models)
+    assert_frame_equal(loaded["FW1"].calibration, selection.calibration)
     stored = con.execute("SELECT warehouse_id, sku FROM forecast_selection").fetchall()
     assert stored == [("FW1", "K1")]

@@ -17,14 +17,16 @@ CREATE TABLE forecast_selection (
     run_id            VARCHAR NOT NULL REFERENCES runs (run_id)
 );
 
+-- Calibration is estimated per forward warehouse (one engine chunk each).
 CREATE TABLE forecast_calibration (
+    warehouse_id  VARCHAR NOT NULL,
     class       VARCHAR NOT NULL,
     model       VARCHAR NOT NULL,
     level       INTEGER NOT NULL CHECK (level > 0 AND level < 100),
     scale       DOUBLE NOT NULL CHECK (scale > 0),
     level_used  DOUBLE NOT NULL CHECK (level_used > 0 AND level_used < 100),
     run_id      VARCHAR NOT NULL REFERENCES runs (run_id),
-    PRIMARY KEY (class, model, level)
+    PRIMARY KEY (warehouse_id, class, model, level)
 );
 
 -- scope: 'series' (key = unique_id), 'warehouse', 'category', 'class', 'network'.
