@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from settings import Settings
 
 EXIT_BAD_INPUT = 2
+#: ``partsflow route``: a mandatory stop could not be served (partial solution written).
+EXIT_UNSERVED = 3
 
 # Prefect's ephemeral server takes 15-40 s to start on a fresh home.
 _PREFECT_DEFAULTS = {
@@ -114,6 +116,19 @@ def _quantile_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"not a comma-separated list of integer levels: {text!r}"
         ) from None
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from pipelines.routing_io import run_route_cli
+
+    code = run_route_cli(Path(args.problem), Path(args.output), args.time_limit, args.seed)
+    if code == EXIT_UNSERVED:
+        print(
+            f"partsflow route: mandatory stops could not be served; see 'unassigned' in "
+            f"{args.output}",
+            file=sys.stderr,
+        )
+    return code
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -248,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--output", required=True, help="Parquet file to write")
     fc.add_argument("--n-jobs", type=int, default=1, help="parallel statsforecast workers")
     fc.set_defaults(func=cmd_forecast)
+
+    route = sub.add_parser("route", help="solve a routing problem JSON (VRP with time windows)")
+    route.add_argument("problem", help="problem JSON (see DESIGN.md)")
+    route.add_argument("--time-limit", type=float, default=10.0, help="seconds (default 10)")
+    route.add_argument("--seed", type=int, default=0)
+    route.add_argument("--output", required=True, help="solution JSON to write")
+    route.set_defaults(func=cmd_route)
 
     night = sub.add_parser("nightly", help="ingest, forecast, plan and publish (Prefect flow)")
     night.add_argument("--db", help="database file (default data/warehouse.duckdb)")

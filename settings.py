@@ -24,8 +24,11 @@ class Settings(BaseSettings):
     history_days: int = Field(default=365, ge=28)
     service_level: float = Field(default=0.95, gt=0, lt=1)
     review_period_days: int = Field(default=1, ge=1)
-    #: statsforecast worker processes for the nightly forecast (-1: every core).
-    forecast_n_jobs: int = Field(default=2, ge=-1)
+    #: statsforecast worker processes for the expensive models (AutoETS/AutoTheta) of the
+    #: nightly forecast (-1: every core). 1 by default: with sampled selection few series
+    #: need them, and forked workers inherit Prefect's SIGTERM handler, which prints a
+    #: traceback per worker when the pool shuts down.
+    forecast_n_jobs: int = Field(default=1, ge=-1)
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod

@@ -124,3 +124,37 @@ def test_forecast_of_negative_demand_is_a_one_line_error(tmp_path: Path) -> None
     done = _run("forecast", "bad.csv", "--horizon", "3", "--output", "o.parquet", cwd=tmp_path)
     _assert_one_line_error(done, "bad.csv")
     assert not (tmp_path / "o.parquet").exists()
+
+
+DESIGN_EXAMPLE = {
+    "name": "example",
+    "depot": 0,
+    "duration_matrix": [[0, 120], [120, 0]],
+    "distance_matrix": [[0, 900], [900, 0]],
+    "vehicles": [{"id": "r1", "capacity": 20, "shift": [0, 7200]}],
+    "stops": [{"id": "o1", "location": 1, "demand": 2, "service": 60, "window": [0, 1800]}],
+    "objective": "distance",
+}
+
+
+def test_route_solves_the_design_example(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "p.json").write_text(json.dumps(DESIGN_EXAMPLE))
+    done = _run("route", "p.json", "--time-limit", "1", "--output", "s.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    solution = json.loads((tmp_path / "s.json").read_text())
+    assert solution["routes"][0]["stops"] == ["o1"]
+    assert solution["routes"][0]["arrivals"] == [120]
+    assert solution["unassigned"] == []
+    assert solution["distance"] == 1800
+
+
+def test_route_with_a_ragged_matrix_is_a_one_line_error(tmp_path: Path) -> None:
+    import json
+
+    bad = {**DESIGN_EXAMPLE, "duration_matrix": [[0, 120], [120]]}
+    (tmp_path / "p.json").write_text(json.dumps(bad))
+    done = _run("route", "p.json", "--output", "s.json", cwd=tmp_path)
+    _assert_one_line_error(done, "p.json", "duration_matrix")
+    assert done.returncode == 2

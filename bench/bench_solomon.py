@@ -1,0 +1,138 @@
+"""Solomon VRPTW quality through ``partsflow route``'s own code path.
+
+Reads the six instances from ``../shared/data/solomon`` (DIMACS 2021
+convention: Euclidean distance truncated to one decimal, travel time =
+distance, at most the file's vehicles, objective total distance), writes each
+as the project's integer routing JSON (everything x10), runs
+``pipelines.routing_io.run_route_cli`` on it, checks the written solution with
+the independent checker, and prints a Markdown table of the gap to the
+best-known distance (``BKS.csv`` ``dimacs_dist_bks``). Runs are sequential.
+
+    .venv/bin/python bench/bench_solomon.py [--limits 10,30] [--seed 0] [INSTANCE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from optimization.routing import (  # noqa: E402
+    Route,
+    RoutingSolution,
+    Unassigned,
+    check_solution,
+)
+from pipelines.routing_io import problem_from_dict, run_route_cli  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "solomon"
+INSTANCES = ("C101", "C201", "R101", "R201", "RC101", "RC201")
+
+
+def solomon_problem(path: Path) -> dict[str, Any]:
+    """The instance as routing problem JSON, DIMACS convention scaled by 10."""
+    lines = path.read_text().splitlines()
+    vehicles, capacity = (int(x) for x in lines[4].split())
+    rows = [[int(x) for x in line.split()] for line in lines[9:] if line.strip()]
+    xy = [(r[1], r[2]) for r in rows]
+    # floor(10 * d) / 10, scaled by 10: the integer floor(10 * d).
+    matrix = [[math.floor(10 * math.dist(a, b)) for b in xy] for a in xy]
+    horizon = rows[0][5] * 10
+    return {
+        "name": path.stem,
+        "depot": 0,
+        "duration_matrix": matrix,
+        "vehicles": [
+            {"id": f"v{k}", "capacity": capacity, "shift": [rows[0][4] * 10, horizon]}
+            for k in range(vehicles)
+        ],
+        "stops": [
+            {
+                "id": str(r[0]),
+                "location": k + 1,
+                "demand": r[3],
+                "service": r[6] * 10,
+                "window": [r[4] * 10, r[5] * 10],
+            }
+            for k, r in enumerate(rows[1:])
+        ],
+        "objective": "distance",
+    }
+
+
+def _solution(data: dict[str, Any]) -> RoutingSolution:
+    routes = tuple(
+        Route(r["vehicle"], tuple(r["stops"]), tuple(r["arrivals"]), r["departure"], r["return"])
+        for r in data["routes"]
+    )
+    unassigned = tuple(Unassigned(u["stop"], u["reason"]) for u in data["unassigned"])
+    return RoutingSolution(routes, unassigned, data["distance"], data["duration"])
+
+
+def run(instance: str, limit: float, seed: int, workdir: Path) -> dict[str, Any]:
+    """Solve one instance at one limit through ``run_route_cli``; return the table row."""
+    problem_json = solomon_problem(DATA / f"{instance}.txt")
+    problem_path = workdir / f"{instance}.json"
+    problem_path.write_text(json.dumps(problem_json))
+    output = workdir / f"{instance}-{limit:g}.solution.json"
+    began = time.perf_counter()
+    code = run_route_cli(problem_path, output, limit, seed)
+    wall = time.perf_counter() - began
+    solution = _solution(json.loads(output.read_text()))
+    errors = check_solution(problem_from_dict(problem_json), solution)
+    feasible = code == 0 and not errors and not solution.unassigned
+    return {
+        "instance": instance,
+        "limit": limit,
+        "distance": solution.distance / 10,
+        "vehicles": len(solution.routes),
+        "feasible": feasible,
+        "wall": wall,
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print the Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("instances", nargs="*", default=list(INSTANCES))
+    parser.add_argument("--limits", default="10,30", help="time limits in seconds, comma-separated")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    limits = [float(x) for x in args.limits.split(",")]
+    with (DATA / "BKS.csv").open() as handle:
+        bks = {row["instance"]: row for row in csv.DictReader(handle)}
+
+    print("| instance | limit s | distance | BKS | gap % | vehicles (BKS) | feasible | wall s |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    gaps: dict[float, list[float]] = {limit: [] for limit in limits}
+    infeasible: dict[float, int] = dict.fromkeys(limits, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for limit in limits:
+            for instance in args.instances:
+                row = run(instance, limit, args.seed, Path(tmp))
+                best = float(bks[instance]["dimacs_dist_bks"])
+                gap = 100 * (row["distance"] - best) / best
+                gaps[limit].append(gap)
+                infeasible[limit] += not row["feasible"]
+                print(
+                    f"| {instance} | {limit:g} | {row['distance']:.1f} | {best:.1f} | "
+                    f"{gap:+.2f} | {row['vehicles']} ({bks[instance]['lit_dist_bks_veh']}) | "
+                    f"{'yes' if row['feasible'] else 'NO'} | {row['wall']:.1f} |",
+                    flush=True,
+                )
+    for limit in limits:
+        mean = sum(gaps[limit]) / len(gaps[limit])
+        print(f"\nmean gap at {limit:g} s: {mean:+.2f}% ({infeasible[limit]} infeasible)")
+
+
+if __name__ == "__main__":
+    main()
