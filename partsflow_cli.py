@@ -160,8 +160,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"nightly job finished in {time.perf_counter() - started:.0f} s")
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
     print(
-        "look at: tables runs, forecasts, replenishment_plan, quarantine "
-        f'(e.g. duckdb {settings.db_path} "FROM replenishment_plan LIMIT 10")'
+        "look at: tables runs, forecasts, forecast_accuracy, replenishment_plan, quarantine; e.g."
+    )
+    print(
+        f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{result.snapshot}', "
+        "read_only=True).sql('FROM replenishment_plan ORDER BY proposed_quantity DESC LIMIT 9'))\""
     )
     return 0
 
