@@ -89,9 +89,14 @@ def start_nightly_run(
     """Resolve the as-of date (default: the last demand day) and record the run."""
     con = connect(db_path)
     try:
-        resolved = as_of or demand.last_demand_date(con)
-        if resolved is None:
+        first, last = demand.demand_span(con)
+        if first is None or last is None:
             raise InputError(f"{db_path}: no order lines loaded; ingest some before planning")
+        resolved = as_of or last
+        if resolved < first:
+            raise InputError(
+                f"--as-of {resolved} is before the first order day {first}: no history to plan from"
+            )
         return runs.start_run(con, "nightly", resolved, params), resolved
     finally:
         con.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import logging
 import os
 import sys
 import time
@@ -25,10 +26,15 @@ EXIT_BAD_INPUT = 2
 #: ``partsflow route``: a mandatory stop could not be served (partial solution written).
 EXIT_UNSERVED = 3
 
-# Prefect's ephemeral server takes 15-40 s to start on a fresh home.
+# Prefect's ephemeral server takes 15-40 s to start on a fresh home. Its run log
+# goes to stdout, so stderr carries only the CLI's own one-line errors.
 _PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    **{
+        f"PREFECT_LOGGING_HANDLERS_{handler}_STREAM": "ext://sys.stdout"
+        for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS")
+    },
 }
 
 
@@ -176,6 +182,8 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
     atexit.register(quiet_interpreter_teardown)
     from flows import nightly
 
+    _hide_input_error_tracebacks()
+
     settings = _settings()
     return nightly(
         db_path=db,
@@ -188,6 +196,30 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
         review_period_days=settings.review_period_days,
         n_jobs=settings.forecast_n_jobs,
     )
+
+
+class _NoInputErrorTraceback(logging.Filter):
+    """Keep the log line of a bad-input failure but drop its traceback.
+
+    Prefect logs a failed task or flow with its traceback; for an
+    ``InputError`` (bad input the user can fix) the one-line message is the
+    whole story, and the CLI prints it again at the end.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pipelines.errors import InputError
+
+        if record.exc_info and isinstance(record.exc_info[1], InputError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _hide_input_error_tracebacks() -> None:
+    hide = _NoInputErrorTraceback()
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", ""):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(hide)
 
 
 def quiet_interpreter_teardown() -> None:

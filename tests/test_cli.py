@@ -158,3 +158,10 @@ def test_route_with_a_ragged_matrix_is_a_one_line_error(tmp_path: Path) -> None:
     done = _run("route", "p.json", "--output", "s.json", cwd=tmp_path)
     _assert_one_line_error(done, "p.json", "duration_matrix")
     assert done.returncode == 2
+
+
+def test_nightly_on_an_empty_database_is_one_line_on_stderr(tmp_path: Path) -> None:
+    done = _run("nightly", "--db", "empty.duckdb", "--landing", "nowhere", cwd=tmp_path)
+    _assert_one_line_error(done, "empty.duckdb", "no order lines loaded")
+    assert done.returncode == 2
+    assert "Flow run" in done.stdout  # Prefect's run log goes to stdout

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import flows
+from pipelines.errors import InputError
 from pipelines.generate import generate
 from warehouse.schema import connect
 
@@ -182,3 +183,16 @@ def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
     assert status == "failed"
     assert "solver crashed" in error
     assert rows == 0
+
+
+def test_planning_before_the_first_order_day_is_refused(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    _, db, snapshots = nightly_run
+    with pytest.raises(InputError, match="is before the first order day"):
+        flows.nightly(db_path=db, landing_dir=None, snapshot_dir=snapshots, as_of=date(2001, 1, 1))
+
+
+def test_planning_an_empty_database_is_refused(prefect_server: None, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no order lines loaded"):
+        flows.nightly(db_path=tmp_path / "empty.duckdb", snapshot_dir=tmp_path / "pub")

@@ -17,8 +17,18 @@ from optimization.replenishment import SKU_PARAMS, STOCK_POSITION
 
 def last_demand_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last demand day with an order line (the default ``--as-of``)."""
-    value = con.execute("SELECT max(demand_date) FROM order_lines").fetchall()[0][0]
-    return value if isinstance(value, date) else None
+    return demand_span(con)[1]
+
+
+def demand_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """The first and last demand days with an order line (None, None if there is none)."""
+    first, last = con.execute(
+        "SELECT min(demand_date), max(demand_date) FROM order_lines"
+    ).fetchall()[0]
+    return (
+        first if isinstance(first, date) else None,
+        last if isinstance(last, date) else None,
+    )
 
 
 def daily_demand(con: duckdb.DuckDBPyConnection, as_of: date, history_days: int) -> pl.DataFrame:
