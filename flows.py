@@ -64,11 +64,8 @@ class NightlyResult:
 @task(cache_policy=NO_CACHE)
 def ingest_landing(db_path: Path, landing_dir: Path) -> dict[str, int]:
     """Load every file in the landing folder (already-loaded files change nothing)."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         report = ingest(con, [landing_dir])
-    finally:
-        con.close()
     logger = get_run_logger()
     for file in report.files:
         if file.error or file.quarantined:
@@ -87,8 +84,7 @@ def start_nightly_run(
     db_path: Path, as_of: date | None, params: dict[str, Any]
 ) -> tuple[str, date]:
     """Resolve the as-of date (default: the last demand day) and record the run."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         first, last = demand.demand_span(con)
         if first is None or last is None:
             raise InputError(f"{db_path}: no order lines loaded; ingest some before planning")
@@ -98,8 +94,6 @@ def start_nightly_run(
                 f"--as-of {resolved} is before the first order day {first}: no history to plan from"
             )
         return runs.start_run(con, "nightly", resolved, params), resolved
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
@@ -107,15 +101,12 @@ def load_planning_inputs(
     db_path: Path, as_of: date, history_days: int
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Demand history, stock positions and SKU parameters as of the planning day."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         return (
             demand.daily_demand(con, as_of, history_days),
             demand.stock_positions(con, as_of),
             demand.sku_parameters(con),
         )
-    finally:
-        con.close()
 
 
 @dataclass(frozen=True)
@@ -144,8 +135,7 @@ class DemandForecast:
 @task(cache_policy=NO_CACHE)
 def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> ForecastInputs:
     """Stock-out spans, the stored model choice, sku peers and fitment exposure."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         start = as_of - timedelta(days=history_days - 1)
         groups = forecasting.sku_groups(con)
         vehicles, stores, fitment = forecasting.exposure_inputs(con, as_of)
@@ -158,8 +148,6 @@ def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> Forec
                 forecasting.new_warehouses(con, as_of - timedelta(days=NEW_WAREHOUSE_DAYS))
             ),
         )
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
@@ -223,8 +211,7 @@ def save_plan(
     summary: dict[str, Any],
 ) -> None:
     """Write forecasts, model choice, accuracy and plan; mark the run succeeded; atomically."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         plan.write_plan(
             con,
             run_id,
@@ -234,28 +221,20 @@ def save_plan(
             selections=demand_forecast.selections,
             accuracy=demand_forecast.accuracy,
         )
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
 def publish_plan(db_path: Path, run_id: str, snapshot_dir: Path) -> Path:
     """Swap in the read-only snapshot the API and dashboard read."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         return plan.publish_snapshot(con, run_id, snapshot_dir)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
 def mark_run_failed(db_path: Path, run_id: str, error: str) -> None:
     """Record why the run failed."""
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         runs.fail_run(con, run_id, error)
-    finally:
-        con.close()
 
 
 @flow(name="nightly", log_prints=True)
