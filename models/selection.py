@@ -44,10 +44,15 @@ Refresh rule (reuse)
 Selection is the expensive step (it fits every candidate at every origin);
 the choice changes slowly. :func:`stale_series` tells which series of a
 previous selection must be re-selected: those not in it (new series), those
-whose class changed (e.g. intermittent → dormant), and those selected more
-than ``max_age`` periods before the current end of history (default in the
-engine: 7 for daily data — a weekly refresh — 4 for weekly, 1 for monthly).
-All others keep their model and calibration and are only re-fitted.
+whose class changed (e.g. intermittent → dormant), and those whose refresh
+is due. Each series has a refresh slot, a stable hash of its ``unique_id``
+modulo ``max_age`` (default in the engine: 7 for daily data — a weekly
+refresh — 4 for weekly, 1 for monthly): a series chosen before the current
+end of history is refreshed when the period number of that end falls on its
+slot, and in any case once its choice is ``max_age`` periods old. So a
+network chosen in one cold night is refreshed a seventh at a time over the
+following week instead of all at once seven nights later. All others keep
+their model and calibration and are only re-fitted.
 """
 
 from __future__ import annotations
@@ -289,9 +294,19 @@ def stale_series(
         on="unique_id",
         how="left",
     )
+    due = (pl.col("unique_id").hash(seed=0) % max_age) == _period_number(last_ds, freq) % max_age
     stale = joined.filter(
         pl.col("prev_class").is_null()
         | (pl.col("prev_class") != pl.col("class"))
         | (pl.col("through") <= oldest_fresh)
+        | (due & (pl.col("through") < pl.lit(last_ds)))
     )
     return stale["unique_id"]
+
+
+def _period_number(day: date, freq: str) -> int:
+    """A running number of ``day``'s period: days, weeks or months since 1970."""
+    if freq == "MS":
+        return (day.year - 1970) * 12 + day.month - 1
+    days = (day - date(1970, 1, 1)).days
+    return days // 7 if freq == "W" else days

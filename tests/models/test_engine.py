@@ -12,6 +12,7 @@ import pytest
 from models import candidates
 from models.engine import ForecastParams, fit_jobs, forecast
 from models.profile import profile_series
+from models.selection import stale_series
 from models.series import fill_series
 
 CHEAP = {
@@ -138,9 +139,17 @@ def test_reused_selection_is_kept_until_stale(daily: pl.DataFrame, params: Forec
     first = forecast(daily, params)
     later = daily.with_columns(pl.col("ds") + timedelta(days=1))
     again = forecast(later, params, previous=first.selection)
-    # One day later with max_age 7: nothing is re-selected, so no backtest runs.
-    assert again.backtest.height == 0
-    assert again.selection.models["model"].to_list() == first.selection.models["model"].to_list()
+    # One day later with max_age 7: only the series whose weekly slot falls on
+    # that day are re-selected (backtested); every other keeps its model.
+    chosen = first.selection.models
+    due = stale_series(chosen, chosen.select("unique_id", "class"), later["ds"].max(), 7, "D")
+    assert set(again.backtest["unique_id"].to_list()) <= set(due.to_list())
+    kept = chosen.filter(~pl.col("unique_id").is_in(due.implode()))
+    assert kept.select("unique_id", "model").rows() == (
+        again.selection.models.join(kept.select("unique_id"), on="unique_id", how="semi")
+        .select("unique_id", "model")
+        .rows()
+    )
     stale = forecast(daily.with_columns(pl.col("ds") + timedelta(days=8)), params, first.selection)
     assert stale.backtest.height > 0
 

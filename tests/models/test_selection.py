@@ -45,7 +45,8 @@ def test_stale_series_rule() -> None:
             "group": ["all"] * 3,
             "model": ["SES"] * 3,
             "score": [1.0] * 3,
-            "selected_through": [date(2024, 3, 8), date(2024, 3, 1), date(2024, 3, 8)],
+            # "fresh" was chosen on the current last day: neither old nor due.
+            "selected_through": [date(2024, 3, 10), date(2024, 3, 1), date(2024, 3, 8)],
         },
         schema=SELECTION_SCHEMA,
     )
@@ -57,6 +58,34 @@ def test_stale_series_rule() -> None:
     )
     stale = stale_series(previous, current, date(2024, 3, 10), 7, "D")
     assert sorted(stale.to_list()) == ["moved", "new", "old"]
+
+
+def test_a_network_chosen_in_one_night_is_refreshed_a_seventh_at_a_time() -> None:
+    ids = [f"FW1/K{i:04d}" for i in range(700)]
+    chosen = pl.DataFrame(
+        {
+            "unique_id": ids,
+            "class": ["lumpy"] * 700,
+            "group": ["all"] * 700,
+            "model": ["TSB"] * 700,
+            "score": [1.0] * 700,
+            "selected_through": [date(2024, 3, 1)] * 700,
+        },
+        schema=SELECTION_SCHEMA,
+    )
+    current = chosen.select("unique_id", "class")
+    refreshed: list[str] = []
+    for day in range(2, 9):  # the seven nights after the cold one
+        last = date(2024, 3, day)
+        stale = stale_series(chosen, current, last, 7, "D").to_list()
+        assert 50 < len(stale) < 150, (last, len(stale))
+        refreshed += stale
+        chosen = chosen.with_columns(
+            selected_through=pl.when(pl.col("unique_id").is_in(stale))
+            .then(pl.lit(last))
+            .otherwise(pl.col("selected_through"))
+        )
+    assert sorted(refreshed) == sorted(ids)  # each series exactly once in the week
 
 
 def test_selection_sample_is_bounded_per_class_and_group_and_stable() -> None:
