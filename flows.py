@@ -26,11 +26,14 @@ from models.network import (
     unsold_targets,
 )
 from models.selection import Selection
-from optimization.replenishment import PolicyParams, plan_order_up_to
+from optimization.allocation import AllocationParams
+from optimization.planning import NetworkPlan, demand_distribution, plan_network, transfer_orders
+from optimization.policy import PolicyParams
+from optimization.service import ServiceTarget, TargetKind
 from pipelines.demand_series import censored_days, warehouse_series
 from pipelines.errors import InputError
 from pipelines.ingest import ingest
-from warehouse import demand, forecasting, plan, runs
+from warehouse import demand, forecasting, plan, replenishment, runs
 from warehouse.schema import connect
 
 #: Series backtested per class x category and warehouse when choosing models; the
@@ -58,6 +61,11 @@ class NightlyResult:
     censored_days: int
     lines_proposed: int
     units_proposed: int
+    units_allocated: int
+    lines_cut: int
+    allocation_status: str
+    transfer_orders: int
+    pull_back_lines: int
     snapshot: str
 
 
@@ -100,12 +108,32 @@ def start_nightly_run(
 def load_planning_inputs(
     db_path: Path, as_of: date, history_days: int
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Demand history, stock positions and SKU parameters as of the planning day."""
+    """Demand history, stock positions and SKU policy data as of the planning day."""
     with connect(db_path) as con:
         return (
             demand.daily_demand(con, as_of, history_days),
-            demand.stock_positions(con, as_of),
-            demand.sku_parameters(con),
+            replenishment.stock_positions(con, as_of),
+            replenishment.sku_policy(con),
+        )
+
+
+@dataclass(frozen=True)
+class SupplyInputs:
+    """What the DC allocation reads: DC stock, shelves and the planners' targets."""
+
+    dc_stock: pl.DataFrame
+    shelf: pl.DataFrame
+    targets: pl.DataFrame
+
+
+@task(cache_policy=NO_CACHE)
+def load_supply_inputs(db_path: Path, as_of: date) -> SupplyInputs:
+    """Free DC stock, each forward warehouse's shelf and DC, and the service targets."""
+    with connect(db_path) as con:
+        return SupplyInputs(
+            dc_stock=replenishment.dc_stock(con, as_of),
+            shelf=replenishment.network_shelf(con),
+            targets=replenishment.service_targets(con),
         )
 
 
@@ -125,6 +153,7 @@ class DemandForecast:
     """Tonight's forecasts and what to store beside them."""
 
     forecasts: pl.DataFrame
+    dispersion: pl.DataFrame
     selections: dict[str, Selection]
     accuracy: pl.DataFrame
     reselected: int
@@ -178,6 +207,7 @@ def forecast_demand(
     )
     return DemandForecast(
         forecasts=pl.concat([network.forecasts, unsold]),
+        dispersion=network.dispersion,
         selections=network.selections,
         accuracy=accuracy_rollup(network.accuracy),
         reselected=fresh.height,
@@ -188,18 +218,32 @@ def forecast_demand(
 
 @task(cache_policy=NO_CACHE)
 def plan_replenishment(
-    forecasts: pl.DataFrame,
+    demand_forecast: DemandForecast,
     positions: pl.DataFrame,
     skus: pl.DataFrame,
+    supply: SupplyInputs,
     as_of: date,
-    params: PolicyParams,
-) -> pl.DataFrame:
-    """Order-up-to proposals from tomorrow's forecast rate."""
-    first_day = forecasts["ds"].min()
-    rates = forecasts.filter(pl.col("ds") == first_day).select(
-        "warehouse_id", "sku", rate=pl.col("mean")
+    policy: PolicyParams,
+    allocation: AllocationParams,
+) -> NetworkPlan:
+    """Service-driven proposals for every series, then each DC's allocation."""
+    distribution = demand_distribution(
+        demand_forecast.forecasts,
+        demand_forecast.dispersion,
+        skus,
+        policy.review_period_days,
     )
-    return plan_order_up_to(rates, positions, skus, as_of, params)
+    return plan_network(
+        distribution,
+        positions,
+        skus,
+        supply.dc_stock,
+        supply.shelf,
+        as_of,
+        supply.targets,
+        policy,
+        allocation,
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -207,19 +251,22 @@ def save_plan(
     db_path: Path,
     run_id: str,
     demand_forecast: DemandForecast,
-    proposals: pl.DataFrame,
+    network_plan: NetworkPlan,
+    transfers: tuple[pl.DataFrame, pl.DataFrame],
     summary: dict[str, Any],
 ) -> None:
-    """Write forecasts, model choice, accuracy and plan; mark the run succeeded; atomically."""
+    """Write forecasts, choice, accuracy, plan and transfer orders; finish the run; atomically."""
     with connect(db_path) as con:
         plan.write_plan(
             con,
             run_id,
             demand_forecast.forecasts,
-            proposals,
+            network_plan.plan,
             summary,
             selections=demand_forecast.selections,
             accuracy=demand_forecast.accuracy,
+            allocations=network_plan.allocations,
+            transfers=transfers,
         )
 
 
@@ -246,14 +293,23 @@ def nightly(
     horizon: int = 14,
     history_days: int = 365,
     service_level: float = 0.95,
+    target_kind: TargetKind = "fill_rate",
     review_period_days: int = 1,
+    dead_after_days: int = 90,
+    allocation_time_limit_s: float = 30.0,
+    transfer_budget: float | None = None,
     n_jobs: int = 1,
 ) -> NightlyResult:
-    """Load the landing files, forecast every active series, plan, publish."""
+    """Load the landing files, forecast every active series, plan, allocate, publish."""
     forecast_params = ForecastParams(
         freq="D", horizon=horizon, n_jobs=n_jobs, selection_sample=SELECTION_SAMPLE
     )
-    policy = PolicyParams(service_level=service_level, review_period_days=review_period_days)
+    policy = PolicyParams(
+        review_period_days=review_period_days,
+        default_target=ServiceTarget(target_kind, service_level),
+        dead_after_days=dead_after_days,
+    )
+    allocation = AllocationParams(budget=transfer_budget, time_limit_s=allocation_time_limit_s)
     loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
     if landing_dir is not None and landing_dir.exists():
         loaded = ingest_landing(db_path, landing_dir)
@@ -263,6 +319,7 @@ def nightly(
         "horizon": horizon,
         "n_jobs": n_jobs,
         **asdict(policy),
+        **asdict(allocation),
     }
     run_id, as_of = start_nightly_run(db_path, as_of, params)
     try:
@@ -270,7 +327,12 @@ def nightly(
         inputs = load_forecast_inputs(db_path, as_of, history_days)
         demand_forecast = forecast_demand(history, positions, inputs, as_of, forecast_params)
         forecasts = demand_forecast.forecasts
-        proposals = plan_replenishment(forecasts, positions, skus, as_of, policy)
+        supply = load_supply_inputs(db_path, as_of)
+        network_plan = plan_replenishment(
+            demand_forecast, positions, skus, supply, as_of, policy, allocation
+        )
+        proposals = network_plan.plan
+        transfers = transfer_orders(proposals, run_id, as_of)
         result = NightlyResult(
             run_id=run_id,
             as_of=as_of,
@@ -278,16 +340,23 @@ def nightly(
             files_refused=loaded["errors"],
             rows_loaded=loaded["loaded"],
             rows_quarantined=loaded["quarantined"],
-            series_forecast=proposals.height,
+            series_forecast=forecasts.select("warehouse_id", "sku").n_unique(),
             series_by_class=_count_classes(forecasts),
             series_reselected=demand_forecast.reselected,
             cold_starts=demand_forecast.cold_starts,
             censored_days=demand_forecast.censored_days,
             lines_proposed=proposals.filter(pl.col("proposed_quantity") > 0).height,
             units_proposed=int(proposals["proposed_quantity"].sum()),
+            units_allocated=int(proposals["allocated_quantity"].sum()),
+            lines_cut=proposals.filter(
+                pl.col("allocated_quantity") < pl.col("proposed_quantity")
+            ).height,
+            allocation_status=_allocation_status(network_plan.allocations),
+            transfer_orders=transfers[0].height,
+            pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
             snapshot="",
         )
-        save_plan(db_path, run_id, demand_forecast, proposals, asdict(result))
+        save_plan(db_path, run_id, demand_forecast, network_plan, transfers, asdict(result))
         snapshot = publish_plan(db_path, run_id, snapshot_dir)
     except Exception as error:
         mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")
@@ -297,6 +366,11 @@ def nightly(
 
 def _chosen(selections: dict[str, Selection]) -> pl.DataFrame:
     return pl.concat([s.models for s in selections.values()] or [Selection.empty().models])
+
+
+def _allocation_status(allocations: pl.DataFrame) -> str:
+    rows = allocations.select("dc_id", "status").rows()
+    return ", ".join(f"{dc} {status}" for dc, status in rows)
 
 
 def _count_classes(forecasts: pl.DataFrame) -> dict[str, int]:

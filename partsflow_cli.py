@@ -166,11 +166,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"nightly job finished in {time.perf_counter() - started:.0f} s")
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
     print(
-        "look at: tables runs, forecasts, forecast_accuracy, replenishment_plan, quarantine; e.g."
+        "look at: tables runs, forecasts, forecast_accuracy, replenishment_plan, transfer_orders,"
+        " transfer_order_lines, allocation_runs, quarantine; e.g."
     )
     print(
         f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{result.snapshot}', "
-        "read_only=True).sql('FROM replenishment_plan ORDER BY proposed_quantity DESC LIMIT 9'))\""
+        "read_only=True).sql('SELECT warehouse_id, sku, order_up_to, inventory_position, "
+        "proposed_quantity, allocated_quantity, cut_by FROM replenishment_plan "
+        "ORDER BY proposed_quantity DESC LIMIT 9'))\""
     )
     return 0
 
@@ -193,7 +196,11 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
         horizon=settings.forecast_horizon_days,
         history_days=settings.history_days,
         service_level=settings.service_level,
+        target_kind=settings.target_kind,
         review_period_days=settings.review_period_days,
+        dead_after_days=settings.dead_after_days,
+        allocation_time_limit_s=settings.allocation_time_limit_s,
+        transfer_budget=settings.transfer_budget,
         n_jobs=settings.forecast_n_jobs,
     )
 
@@ -250,7 +257,14 @@ def _print_nightly(result: NightlyResult) -> None:
         f"{result.cold_starts:,} cold starts, {result.censored_days:,} stock-out days censored"
     )
     print(
-        f"  proposed {result.lines_proposed:,} replenishment lines, {result.units_proposed:,} units"
+        f"  proposed {result.lines_proposed:,} replenishment lines,"
+        f" {result.units_proposed:,} units; DC allocated {result.units_allocated:,} units"
+        f" ({result.lines_cut:,} lines cut,"
+        f" allocation {result.allocation_status})"
+    )
+    print(
+        f"  {result.transfer_orders:,} transfer orders proposed,"
+        f" {result.pull_back_lines:,} pull-back lines"
     )
 
 

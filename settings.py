@@ -7,6 +7,7 @@ e.g. ``PARTSFLOW_DB_PATH=/srv/partsflow/warehouse.duckdb``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,8 +23,18 @@ class Settings(BaseSettings):
     snapshot_dir: Path = Path("data/published")
     forecast_horizon_days: int = Field(default=14, ge=1, le=366)
     history_days: int = Field(default=365, ge=28)
+    #: The default target of SKUs and categories planners have not set one for
+    #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise.
     service_level: float = Field(default=0.95, gt=0, lt=1)
+    target_kind: Literal["fill_rate", "cycle_service"] = "fill_rate"
     review_period_days: int = Field(default=1, ge=1)
+    #: A series with no movement for this many days and stock above S is pulled back to the DC.
+    dead_after_days: int = Field(default=90, ge=1)
+    #: Wall-clock limit of each DC's allocation MIP; at the limit the better of the
+    #: incumbent and the fair share is kept.
+    allocation_time_limit_s: float = Field(default=30.0, gt=0)
+    #: Nightly transfer budget in cost money per DC (unset: no budget).
+    transfer_budget: float | None = Field(default=None, ge=0)
     #: statsforecast worker processes for the expensive models (AutoETS/AutoTheta) of the
     #: nightly forecast (-1: every core). 1 by default: with sampled selection few series
     #: need them, and forked workers inherit Prefect's SIGTERM handler, which prints a

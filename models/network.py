@@ -44,6 +44,13 @@ class NetworkForecast:
     forecasts: pl.DataFrame  # NETWORK_FORECAST
     selections: dict[str, Selection]  # per forward warehouse
     accuracy: pl.DataFrame  # per series: unique_id, warehouse_id, sku, class, category, metrics
+    dispersion: pl.DataFrame  # SERIES_DISPERSION: the NB1 dispersion behind each series' quantiles
+
+
+#: Per series, the NB1 dispersion index (variance / mean of daily demand) the engine used.
+SERIES_DISPERSION = pl.Schema(
+    {"warehouse_id": pl.String, "sku": pl.String, "dispersion": pl.Float64}
+)
 
 
 def forecast_network(
@@ -80,6 +87,7 @@ def forecast_network(
     forecasts: list[pl.DataFrame] = []
     accuracy: list[pl.DataFrame] = []
     selections: dict[str, Selection] = {}
+    dispersion: list[pl.DataFrame] = []
     for warehouse, chunk in chunks:
         groups = (
             split_series_id(chunk.select("unique_id").unique())
@@ -90,6 +98,7 @@ def forecast_network(
         for result in forecast_chunks([chunk], params, before, groups, end=as_of):
             forecasts.append(split_series_id(result.forecasts))
             selections[warehouse] = result.selection
+            dispersion.append(split_series_id(result.series.select("unique_id", "dispersion")))
             if not result.backtest.is_empty():
                 accuracy.append(result.backtest)
     per_series = (
@@ -104,7 +113,12 @@ def forecast_network(
         if forecasts
         else NETWORK_FORECAST.to_frame()
     )
-    return NetworkForecast(out, selections, per_series)
+    spread = (
+        pl.concat(dispersion).select(SERIES_DISPERSION.names()).cast(SERIES_DISPERSION)
+        if dispersion
+        else SERIES_DISPERSION.to_frame()
+    )
+    return NetworkForecast(out, selections, per_series, spread)
 
 
 def unsold_targets(

@@ -101,6 +101,63 @@ def test_the_plan_covers_every_series_and_is_published(
     assert Path(result.snapshot) == snapshots / "plan.duckdb"
 
 
+def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, snapshots = nightly_run
+    con = connect(db)
+    plan = con.sql("FROM replenishment_plan WHERE run_id = ?", params=[result.run_id]).pl()
+    lines = con.sql(
+        "SELECT o.from_warehouse_id, o.to_warehouse_id, o.status, l.* "
+        "FROM transfer_orders o JOIN transfer_order_lines l USING (transfer_id) "
+        "WHERE o.run_id = ?",
+        params=[result.run_id],
+    ).pl()
+    dc_free = con.sql(
+        "SELECT sku, greatest(on_hand - reserved, 0) AS free FROM stock_levels "
+        "WHERE warehouse_id = 'DC01'"
+    ).pl()
+    shelves = con.sql("SELECT warehouse_id, shelf_capacity_l FROM warehouses").pl()
+    stats = con.sql("FROM allocation_runs WHERE run_id = ?", params=[result.run_id]).pl()
+    con.close()
+    assert result.transfer_orders > 0 and result.units_allocated > 0
+    assert set(lines["status"]) == {"proposed"}
+    # Every proposed unit and every allocated unit is on exactly one replenishment line.
+    replenish = lines.filter(pl.col("from_warehouse_id") == "DC01")
+    assert replenish["proposed_quantity"].sum() == plan["proposed_quantity"].sum()
+    assert replenish["quantity"].sum() == plan["allocated_quantity"].sum() == result.units_allocated
+    pull_back = lines.filter(pl.col("to_warehouse_id") == "DC01")
+    assert pull_back["quantity"].sum() == plan["pull_back_quantity"].sum()
+    # The DC never ships more of a sku than it has free.
+    shipped = plan.group_by("sku").agg(pl.col("allocated_quantity").sum())
+    over = shipped.join(dc_free, on="sku", how="left").filter(
+        pl.col("allocated_quantity") > pl.col("free").fill_null(0)
+    )
+    assert over.is_empty()
+    # A shelf is never filled beyond its capacity by tonight's transfers.
+    litres = (
+        plan.group_by("warehouse_id")
+        .agg(
+            before=(
+                (pl.col("on_hand") + pl.col("in_transit") - pl.col("pull_back_quantity"))
+                * pl.col("unit_volume_l")
+            ).sum(),
+            added=(pl.col("allocated_quantity") * pl.col("unit_volume_l")).sum(),
+        )
+        .join(shelves, on="warehouse_id")
+    )
+    assert (
+        (litres["added"] == 0)
+        | (litres["before"] + litres["added"] <= litres["shelf_capacity_l"] + 1e-6)
+    ).all()
+    assert stats["dc_id"].to_list() == ["DC01"]
+    assert stats["units_allocated"][0] == result.units_allocated
+    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
+    published = snapshot.execute("SELECT count(*) FROM transfer_order_lines").fetchall()[0][0]
+    snapshot.close()
+    assert published == lines.height
+
+
 def test_backtest_accuracy_and_model_choice_are_stored(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
@@ -138,6 +195,15 @@ def test_a_second_night_loads_nothing_twice(
     assert second.run_id != first.run_id
     assert second.series_forecast == first.series_forecast
     assert second.series_reselected == 0  # the stored choice is fresh: reused, not redone
+    con = connect(db)
+    statuses = dict(
+        con.execute(
+            "SELECT run_id, list(DISTINCT status) FROM transfer_orders GROUP BY run_id"
+        ).fetchall()
+    )
+    con.close()
+    assert statuses[first.run_id] == ["cancelled"]  # superseded by tonight's plan
+    assert statuses[second.run_id] == ["proposed"]
 
 
 def test_a_refused_landing_file_is_reported_and_the_night_goes_on(
@@ -167,7 +233,7 @@ def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
     def explode(*args: object, **kwargs: object) -> pl.DataFrame:
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(flows, "plan_order_up_to", explode)
+    monkeypatch.setattr(flows, "plan_network", explode)
     with pytest.raises(RuntimeError, match="solver crashed"):
         flows.nightly(db_path=db, landing_dir=None, snapshot_dir=snapshots, horizon=7)
     con = connect(db)

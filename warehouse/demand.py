@@ -1,7 +1,8 @@
-"""Queries that feed the nightly run: demand history, stock positions, SKU parameters.
+"""Queries that feed forecasting: the demand span and the daily demand history.
 
 Each returns a polars frame with exactly the schema the consuming pure code
-declares (``models.schemas`` / ``optimization.replenishment``); tests check it.
+declares (``models.schemas``); tests check it. What replenishment reads is in
+:mod:`warehouse.replenishment`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import duckdb
 import polars as pl
 
 from models.schemas import DEMAND_HISTORY
-from optimization.replenishment import SKU_PARAMS, STOCK_POSITION
 
 
 def last_demand_date(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -52,26 +52,3 @@ def daily_demand(con: duckdb.DuckDBPyConnection, as_of: date, history_days: int)
         params=[start, as_of],
     ).pl()
     return frame.cast(DEMAND_HISTORY).select(DEMAND_HISTORY.names())
-
-
-def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
-    """The latest known stock level on or before ``as_of`` per forward warehouse and sku."""
-    frame = con.sql(
-        """
-        SELECT s.warehouse_id, s.sku, s.on_hand, s.reserved, s.in_transit
-        FROM stock_levels s JOIN warehouses w USING (warehouse_id)
-        WHERE w.kind = 'forward' AND s.as_of <= ?
-        QUALIFY row_number() OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
-        ORDER BY s.warehouse_id, s.sku
-        """,
-        params=[as_of],
-    ).pl()
-    return frame.cast(STOCK_POSITION).select(STOCK_POSITION.names())
-
-
-def sku_parameters(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Replenishment parameters from the SKU master."""
-    frame = con.sql(
-        "SELECT sku, category, pack_size, lead_time_days, do_not_stock FROM skus ORDER BY sku"
-    ).pl()
-    return frame.cast(SKU_PARAMS).select(SKU_PARAMS.names())

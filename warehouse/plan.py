@@ -21,13 +21,16 @@ from models.selection import Selection
 from warehouse.forecasting import save_accuracy, save_selections
 from warehouse.frames import registered, transaction
 from warehouse.runs import finish_run
+from warehouse.transfers import write_transfers
 
 SNAPSHOT_NAME = "plan.duckdb"
 
 #: Tables copied whole into a snapshot (master data the pages need).
-_MASTER_TABLES = ("warehouses", "stores", "skus", "schema_version")
+_MASTER_TABLES = ("warehouses", "stores", "skus", "service_targets", "schema_version")
 #: Tables copied for the published run only.
-_RUN_TABLES = ("runs", "forecasts", "replenishment_plan", "forecast_accuracy")
+_RUN_TABLES = ("runs", "forecasts", "replenishment_plan", "forecast_accuracy", "allocation_runs")
+#: Tables keyed by transfer order: copied for the published run's orders.
+_TRANSFER_TABLES = ("transfer_order_lines", "transfer_order_status_history")
 
 
 def write_plan(
@@ -39,18 +42,25 @@ def write_plan(
     *,
     selections: Mapping[str, Selection] | None = None,
     accuracy: pl.DataFrame | None = None,
+    allocations: pl.DataFrame | None = None,
+    transfers: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
-    ``selections`` (per forward warehouse) replace the stored model choice and ``accuracy`` (rows of
-    ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy; both
+    ``plan`` has the rows of ``optimization.planning.NETWORK_PLAN`` (its
+    ``target_level`` is stored as ``service_target``). ``selections`` (per
+    forward warehouse) replace the stored model choice and ``accuracy`` (rows
+    of ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy;
+    ``allocations`` (``ALLOCATION_STATS``) and ``transfers`` (headers and
+    lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) complete the plan. All
     are written in the same transaction, so a failed night keeps yesterday's
-    choice.
+    choice and yesterday's open transfer orders.
     """
+    rows = plan.drop("dc_id", strict=False).rename({"target_level": "service_target"})
     with (
         transaction(con),
         registered(con, forecasts) as forecast_rows,
-        registered(con, plan) as plan_rows,
+        registered(con, rows) as plan_rows,
     ):
         con.execute(
             f"INSERT INTO forecasts BY NAME SELECT $run_id AS run_id, * FROM {forecast_rows}",
@@ -64,6 +74,15 @@ def write_plan(
             save_selections(con, run_id, selections)
         if accuracy is not None and not accuracy.is_empty():
             save_accuracy(con, run_id, accuracy)
+        if allocations is not None and not allocations.is_empty():
+            with registered(con, allocations) as allocation_rows:
+                con.execute(
+                    "INSERT INTO allocation_runs BY NAME "
+                    f"SELECT $run_id AS run_id, * FROM {allocation_rows}",
+                    {"run_id": run_id},
+                )
+        if transfers is not None:
+            write_transfers(con, run_id, *transfers)
         finish_run(con, run_id, summary)
 
 
@@ -81,6 +100,16 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: 
             con.execute(
                 f"CREATE TABLE snapshot.{table} AS SELECT * FROM main.{table} WHERE run_id = ?",
                 [run_id],
+            )
+        con.execute(
+            "CREATE TABLE snapshot.transfer_orders AS "
+            "SELECT * FROM main.transfer_orders WHERE run_id = ?",
+            [run_id],
+        )
+        for table in _TRANSFER_TABLES:
+            con.execute(
+                f"CREATE TABLE snapshot.{table} AS SELECT * FROM main.{table} "
+                "WHERE transfer_id IN (SELECT transfer_id FROM snapshot.transfer_orders)"
             )
     finally:
         con.execute("DETACH snapshot")

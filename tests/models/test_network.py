@@ -8,13 +8,15 @@ import polars as pl
 
 from models.network import accuracy_rollup, forecast_unsold, unsold_targets
 from models.schemas import DEMAND_HISTORY, NETWORK_FORECAST
-from optimization.replenishment import STOCK_POSITION
+from optimization.policy import POSITIONS
 
 AS_OF = date(2026, 3, 31)
 
 
 def _positions(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
-    return pl.DataFrame([(w, s, q, 0, 0) for w, s, q in rows], schema=STOCK_POSITION, orient="row")
+    return pl.DataFrame(
+        [(w, s, q, 0, 0, 0, AS_OF) for w, s, q in rows], schema=POSITIONS, orient="row"
+    )
 
 
 def _sales(rows: list[tuple[str, str, float]]) -> pl.DataFrame:

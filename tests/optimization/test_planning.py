@@ -1,0 +1,137 @@
+"""The network plan: protection-period rates, one allocation per DC, transfer orders."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from optimization.planning import (
+    ALLOCATION_STATS,
+    DAILY_MEANS,
+    NETWORK_DC_STOCK,
+    NETWORK_PLAN,
+    NETWORK_SHELF,
+    TRANSFER_LINES,
+    TRANSFER_ORDERS,
+    demand_distribution,
+    plan_network,
+    transfer_orders,
+)
+from optimization.policy import DEMAND_DISTRIBUTION, POSITIONS, SKU_POLICY
+
+AS_OF = date(2026, 11, 20)
+
+
+def _means(rows: dict[tuple[str, str], list[float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            (w, s, AS_OF + timedelta(days=d + 1), m)
+            for (w, s), means in rows.items()
+            for d, m in enumerate(means)
+        ],
+        schema=DAILY_MEANS,
+        orient="row",
+    )
+
+
+def test_the_rate_averages_each_skus_own_protection_period() -> None:
+    forecasts = _means(
+        {("FW1", "FAST"): [1.0, 3.0, 5.0, 7.0], ("FW1", "SLOW"): [1.0, 3.0, 5.0, 7.0]}
+    )
+    lead = pl.DataFrame({"sku": ["SLOW"], "lead_time_days": [2]})
+    spread = pl.DataFrame({"warehouse_id": ["FW1"], "sku": ["FAST"], "dispersion": [2.5]})
+    out = demand_distribution(forecasts, spread, lead, review_period_days=1)
+    assert out.schema == DEMAND_DISTRIBUTION
+    rows = {r["sku"]: r for r in out.iter_rows(named=True)}
+    assert rows["FAST"]["rate"] == pytest.approx(1.0)  # R + L = 1: tomorrow only
+    assert rows["SLOW"]["rate"] == pytest.approx(3.0)  # R + L = 3: mean of 1, 3, 5
+    assert rows["FAST"]["dispersion"] == 2.5
+    assert rows["SLOW"]["dispersion"] == 1.0  # no row: Poisson
+
+
+def test_a_protection_period_longer_than_the_horizon_uses_the_whole_horizon() -> None:
+    forecasts = _means({("FW1", "A"): [2.0, 4.0]})
+    lead = pl.DataFrame({"sku": ["A"], "lead_time_days": [10]})
+    out = demand_distribution(forecasts, DEMAND_DISTRIBUTION.to_frame(), lead, 1)
+    assert out["rate"].to_list() == [pytest.approx(3.0)]
+
+
+def _network(
+    dc_units: dict[tuple[str, str], int],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Two DCs, each feeding one warehouse; one SKU with demand 5/day at both."""
+    demand = pl.DataFrame(
+        [("FW1", "A", 5.0, 1.0), ("FW2", "A", 5.0, 1.0)], schema=DEMAND_DISTRIBUTION, orient="row"
+    )
+    positions = pl.DataFrame(
+        [("FW1", "A", 0, 0, 0, 0, AS_OF), ("FW2", "A", 0, 0, 0, 0, AS_OF)],
+        schema=POSITIONS,
+        orient="row",
+    )
+    skus = pl.DataFrame(
+        [("A", "tyres", 1, 1, 0, False, 1.0, 10.0, 2.0)], schema=SKU_POLICY, orient="row"
+    )
+    dc_stock = pl.DataFrame(
+        [(dc, sku, n) for (dc, sku), n in dc_units.items()], schema=NETWORK_DC_STOCK, orient="row"
+    )
+    shelf = pl.DataFrame(
+        [("FW1", "DC1", 1000.0), ("FW2", "DC2", 1000.0)], schema=NETWORK_SHELF, orient="row"
+    )
+    return demand, positions, skus, dc_stock, shelf
+
+
+def test_each_dc_allocates_only_its_own_stock_to_its_own_warehouses() -> None:
+    # DC1 has plenty, DC2 only 3 units: FW2 is cut to 3 although DC1 could give more.
+    network = plan_network(*_network({("DC1", "A"): 100, ("DC2", "A"): 3}), AS_OF)
+    assert network.plan.schema == NETWORK_PLAN
+    assert network.allocations.schema == ALLOCATION_STATS
+    rows = {r["warehouse_id"]: r for r in network.plan.iter_rows(named=True)}
+    assert rows["FW1"]["allocated_quantity"] == rows["FW1"]["proposed_quantity"] > 3
+    assert rows["FW2"]["allocated_quantity"] == 3
+    assert rows["FW2"]["cut_by"] == "dc_stock"
+    assert rows["FW2"]["dc_id"] == "DC2"
+    stats = {r["dc_id"]: r for r in network.allocations.iter_rows(named=True)}
+    assert stats["DC1"]["status"] == "uncontested"
+    assert stats["DC2"]["status"] in {"optimal", "fair_share"}
+    assert stats["DC2"]["units_allocated"] == 3
+
+
+def test_a_warehouse_without_a_dc_is_refused() -> None:
+    demand, positions, skus, dc_stock, shelf = _network({("DC1", "A"): 9})
+    with pytest.raises(ValueError, match="'FW2' has no DC"):
+        plan_network(demand, positions, skus, dc_stock, shelf.head(1), AS_OF)
+
+
+def test_transfer_orders_group_lines_by_route_and_arrival_and_keep_cut_lines() -> None:
+    plan = pl.DataFrame(
+        {
+            "warehouse_id": ["FW1", "FW1", "FW1", "FW2", "FW2"],
+            "sku": ["A", "B", "C", "A", "D"],
+            "dc_id": ["DC1"] * 5,
+            "lead_time_days": [0, 0, 2, 0, 0],
+            "proposed_quantity": [4, 6, 2, 5, 0],
+            "allocated_quantity": [4, 0, 2, 5, 0],
+            "pull_back_quantity": [0, 0, 0, 0, 7],
+            "reason": ["r"] * 5,
+            "decision": ["d"] * 5,
+        }
+    )
+    headers, lines = transfer_orders(plan, "run1", AS_OF)
+    assert headers.schema == TRANSFER_ORDERS
+    assert lines.schema == TRANSFER_LINES
+    tomorrow = "20261121"
+    assert headers.rows() == [
+        ("run1/DC1>FW1/20261121", "DC1", "FW1", AS_OF + timedelta(days=1)),
+        ("run1/DC1>FW1/20261123", "DC1", "FW1", AS_OF + timedelta(days=3)),
+        ("run1/DC1>FW2/20261121", "DC1", "FW2", AS_OF + timedelta(days=1)),
+        ("run1/FW2>DC1/20261121", "FW2", "DC1", AS_OF + timedelta(days=1)),
+    ]
+    by_key = {(r["transfer_id"], r["sku"]): r for r in lines.iter_rows(named=True)}
+    cut = by_key[(f"run1/DC1>FW1/{tomorrow}", "B")]
+    assert (cut["proposed_quantity"], cut["allocated_quantity"], cut["quantity"]) == (6, 0, 0)
+    assert cut["line_no"] == 2 and cut["reason"] == "r; d"
+    assert by_key[(f"run1/FW2>DC1/{tomorrow}", "D")]["quantity"] == 7
+    # Every unit of the plan is on exactly one line.
+    assert lines.filter(pl.col("transfer_id").str.contains(">FW"))["quantity"].sum() == 11

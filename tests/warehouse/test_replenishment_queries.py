@@ -1,0 +1,114 @@
+"""What replenishment reads from the database, in the schemas the pure code declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from optimization.planning import NETWORK_DC_STOCK, NETWORK_SHELF
+from optimization.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
+from optimization.service import ServiceTarget
+from warehouse import replenishment
+from warehouse.schema import connect
+
+AS_OF = date(2026, 11, 20)
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = connect(tmp_path / "w.duckdb")
+    connection.execute(
+        "INSERT INTO warehouses VALUES "
+        "('DC01', 'dc', 'dc', 31.0, 121.0, 9000, NULL, '2020-01-01'),"
+        "('FW001', 'fw', 'forward', 31.1, 121.1, 800, 'DC01', '2020-01-01')"
+    )
+    connection.execute(
+        "INSERT INTO skus VALUES "
+        "('A', 'a', 'tyres', 't', 'b', 4, 2.5, 100, 130, 1, false, false),"
+        "('B', 'b', 'wipers', 'w', 'b', 1, 0.5, 10, 8, 0, false, true)"
+    )
+    connection.execute(
+        "INSERT INTO stores VALUES ('S1', 's', 31.1, 121.1, 'FW001', ?, false)", [AS_OF]
+    )
+    connection.execute(
+        "INSERT INTO stock_levels VALUES "
+        "('FW001', 'A', '2026-11-01', 9, 0, 0, 'f', now()),"
+        "('FW001', 'A', $d, 5, 1, 2, 'f', now()),"
+        "('FW001', 'B', $d, 3, 0, 0, 'f', now()),"
+        "('FW001', 'A', '2026-11-25', 99, 0, 0, 'f', now()),"  # after the planning day
+        "('DC01', 'A', $d, 40, 50, 7, 'f', now()),"
+        "('DC01', 'B', $d, 30, 4, 0, 'f', now())",
+        {"d": AS_OF},
+    )
+    connection.execute(
+        "INSERT INTO orders VALUES ('O1', 'S1', 'FW001', 'store', ?, ?, NULL)",
+        [datetime(2026, 11, 10, 9), AS_OF],
+    )
+    yield connection
+    connection.close()
+
+
+def _sell(con: duckdb.DuckDBPyConnection, line: int, sku: str, day: date) -> None:
+    con.execute(
+        "INSERT INTO order_lines VALUES ('O1', ?, ?, ?, 'S1', 'FW001', ?, 1, 10, 'store',"
+        " 'completed', NULL, 'f', now())",
+        [line, datetime(day.year, day.month, day.day, 9), day, sku],
+    )
+
+
+def test_positions_take_the_latest_count_and_the_last_sale(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _sell(con, 1, "A", date(2026, 8, 1))
+    _sell(con, 2, "A", date(2026, 11, 10))
+    positions = replenishment.stock_positions(con, AS_OF)
+    assert positions.schema == POSITIONS
+    rows = {r["sku"]: r for r in positions.iter_rows(named=True)}
+    assert (rows["A"]["on_hand"], rows["A"]["reserved"], rows["A"]["in_transit"]) == (5, 1, 2)
+    assert rows["A"]["committed"] == 0
+    assert rows["A"]["last_movement"] == date(2026, 11, 10)
+    # Never sold: idle since the first day of history.
+    assert rows["B"]["last_movement"] == date(2026, 8, 1)
+
+
+def test_sku_policy_weights_units_by_margin(con: duckdb.DuckDBPyConnection) -> None:
+    skus = replenishment.sku_policy(con)
+    assert skus.schema == SKU_POLICY
+    rows = {r["sku"]: r for r in skus.iter_rows(named=True)}
+    assert rows["A"]["weight"] == pytest.approx(30.0)
+    assert rows["B"]["weight"] == pytest.approx(0.08)  # sold at a loss: 1 % of the price
+    assert rows["B"]["do_not_stock"] is True
+    assert (rows["A"]["pack_size"], rows["A"]["moq"], rows["A"]["lead_time_days"]) == (4, 1, 1)
+
+
+def test_dc_stock_is_free_stock_and_shelves_name_their_dc(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    stock = replenishment.dc_stock(con, AS_OF)
+    assert stock.schema == NETWORK_DC_STOCK
+    assert stock.rows() == [("DC01", "A", 0), ("DC01", "B", 26)]  # reserved above on hand: 0
+    shelf = replenishment.network_shelf(con)
+    assert shelf.schema == NETWORK_SHELF
+    assert shelf.rows() == [("FW001", "DC01", 800.0)]
+
+
+def test_planner_targets_are_set_replaced_and_removed(con: duckdb.DuckDBPyConnection) -> None:
+    replenishment.set_service_target(con, "category", "tyres", ServiceTarget("fill_rate", 0.9), "a")
+    replenishment.set_service_target(con, "sku", "B", ServiceTarget("cycle_service", 0.8), "a")
+    replenishment.set_service_target(con, "sku", "B", ServiceTarget("fill_rate", 0.97), "b")
+    targets = replenishment.service_targets(con)
+    assert targets.schema == SERVICE_TARGETS
+    assert targets.rows() == [
+        ("category", "tyres", "fill_rate", 0.9),
+        ("sku", "B", "fill_rate", 0.97),
+    ]
+    replenishment.set_service_target(con, "sku", "B", None, "b")
+    assert replenishment.service_targets(con).height == 1
+    with pytest.raises(ValueError, match="unknown category 'brakes'"):
+        replenishment.set_service_target(con, "category", "brakes", ServiceTarget(), "a")
+    with pytest.raises(ValueError, match="scope must be"):
+        replenishment.set_service_target(con, "store", "S1", ServiceTarget(), "a")

@@ -1,0 +1,130 @@
+"""What replenishment reads: stock positions, SKU policy data, DC stock, shelves, targets.
+
+Each query returns a polars frame with exactly the schema the pure code in
+``optimization`` declares; tests check it. Choices made here:
+
+* **Stock** is the latest ``stock_levels`` row on or before the planning day.
+* **Committed** store orders: order lines are loaded once completed or
+  cancelled, so no open store order is known to the nightly run; what stores
+  have asked for and not yet collected is in ``reserved``. ``committed`` is 0.
+* **Last movement** of a series is its last completed sale on or before the
+  planning day; a series never sold counts as idle since the first day of
+  history (the most that can be said of it).
+* **Weight** of a served unit is the SKU's margin (price − cost, at least 1 %
+  of the price, so a loss-making part still counts).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from optimization.planning import NETWORK_DC_STOCK, NETWORK_SHELF
+from optimization.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
+from optimization.service import ServiceTarget
+
+
+def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """``POSITIONS`` of every forward-warehouse series with a stock row on or before ``as_of``."""
+    frame = con.sql(
+        """
+        WITH stock AS (
+            SELECT s.warehouse_id, s.sku, s.on_hand, s.in_transit, s.reserved
+            FROM stock_levels s JOIN warehouses w USING (warehouse_id)
+            WHERE w.kind = 'forward' AND s.as_of <= $as_of
+            QUALIFY row_number() OVER (
+                PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
+        ), sold AS (
+            SELECT warehouse_id, sku, max(demand_date) AS last_sale
+            FROM order_lines
+            WHERE status = 'completed' AND demand_date <= $as_of
+            GROUP BY ALL
+        )
+        SELECT stock.*, 0 AS committed,
+               coalesce(sold.last_sale,
+                        (SELECT min(demand_date) FROM order_lines)) AS last_movement
+        FROM stock LEFT JOIN sold USING (warehouse_id, sku)
+        ORDER BY warehouse_id, sku
+        """,
+        params={"as_of": as_of},
+    ).pl()
+    return frame.select(POSITIONS.names()).cast(POSITIONS)
+
+
+def sku_policy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``SKU_POLICY`` from the SKU master (MOQ 1: a transfer respects the pack only)."""
+    frame = con.sql(
+        """
+        SELECT sku, category, pack_size, 1 AS moq, lead_time_days, do_not_stock,
+               unit_volume_l, unit_cost::DOUBLE AS unit_cost,
+               greatest(unit_price - unit_cost, 0.01 * unit_price, 0.01)::DOUBLE AS weight
+        FROM skus ORDER BY sku
+        """
+    ).pl()
+    return frame.select(SKU_POLICY.names()).cast(SKU_POLICY)
+
+
+def dc_stock(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """``NETWORK_DC_STOCK``: on hand − reserved at each DC (latest count on or before ``as_of``).
+
+    Stock in transit to the DC is not free tonight and is left out.
+    """
+    frame = con.sql(
+        """
+        SELECT s.warehouse_id AS dc_id, s.sku, greatest(s.on_hand - s.reserved, 0) AS available
+        FROM stock_levels s JOIN warehouses w USING (warehouse_id)
+        WHERE w.kind = 'dc' AND s.as_of <= ?
+        QUALIFY row_number() OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
+        ORDER BY dc_id, sku
+        """,
+        params=[as_of],
+    ).pl()
+    return frame.cast(NETWORK_DC_STOCK)
+
+
+def network_shelf(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``NETWORK_SHELF``: every forward warehouse, its DC and its shelf volume."""
+    frame = con.sql(
+        """
+        SELECT warehouse_id, parent_warehouse_id AS dc_id, shelf_capacity_l AS capacity_l
+        FROM warehouses WHERE kind = 'forward' ORDER BY warehouse_id
+        """
+    ).pl()
+    return frame.cast(NETWORK_SHELF)
+
+
+def service_targets(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``SERVICE_TARGETS``: what planners have set per SKU or category."""
+    frame = con.sql("SELECT scope, key, kind, level FROM service_targets ORDER BY scope, key").pl()
+    return frame.cast(SERVICE_TARGETS)
+
+
+def set_service_target(
+    con: duckdb.DuckDBPyConnection,
+    scope: str,
+    key: str,
+    target: ServiceTarget | None,
+    changed_by: str,
+) -> None:
+    """Set (or with ``target=None`` remove) a planner's target for a SKU or a category.
+
+    Raises
+    ------
+    ValueError
+        If ``scope`` is not ``sku`` or ``category``, or the SKU or category is unknown.
+    """
+    if scope not in ("sku", "category"):
+        raise ValueError(f"target scope must be 'sku' or 'category', got {scope!r}")
+    column = "sku" if scope == "sku" else "category"
+    known = con.execute(f"SELECT count(*) FROM skus WHERE {column} = ?", [key]).fetchall()[0][0]
+    if not known:
+        raise ValueError(f"unknown {column} {key!r}")
+    if target is None:
+        con.execute("DELETE FROM service_targets WHERE scope = ? AND key = ?", [scope, key])
+        return
+    con.execute(
+        "INSERT OR REPLACE INTO service_targets VALUES (?, ?, ?, ?, ?, ?)",
+        [scope, key, target.kind, target.level, datetime.now(UTC), changed_by],
+    )

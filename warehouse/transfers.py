@@ -1,0 +1,240 @@
+"""Transfer orders: writing the night's proposals and the planner's status workflow.
+
+Workflow (every change is a row of ``transfer_order_status_history``)::
+
+    proposed ──approve──▶ approved ──release──▶ released
+        │                    │                     ▲
+        └──override──▶ overridden ─────release─────┘
+    proposed / approved / overridden ──cancel──▶ cancelled
+
+* **override** sets line quantities (the allocation's figure stays in
+  ``allocated_quantity``) and needs a reason; an overridden order can be
+  overridden again before release.
+* **release** hands the order to the DC: nothing changes after it.
+* A new night's plan **supersedes** the open (proposed, approved,
+  overridden) orders of earlier runs: they are cancelled with the reason,
+  since tonight's plan is computed from the stock they did not change.
+
+A store sees what a forward warehouse can hand over now (on hand − reserved)
+and what released transfers bring, and when (:func:`store_availability`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from warehouse.frames import registered, transaction
+
+#: Allowed transitions: status → statuses it may move to.
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "proposed": frozenset({"approved", "overridden", "cancelled"}),
+    "approved": frozenset({"released", "overridden", "cancelled"}),
+    "overridden": frozenset({"released", "overridden", "cancelled"}),
+    "released": frozenset(),
+    "cancelled": frozenset(),
+}
+
+OPEN_STATUSES = ("proposed", "approved", "overridden")
+
+#: What a store system sees per (forward warehouse, sku).
+AVAILABILITY = pl.Schema(
+    {
+        "warehouse_id": pl.String,
+        "sku": pl.String,
+        "counted_on": pl.Date,
+        "available_now": pl.Int64,
+        "arriving": pl.Int64,
+        "next_arrival": pl.Date,
+    }
+)
+
+
+class TransferError(ValueError):
+    """A transfer-order change that is not allowed (unknown order, wrong status, bad line)."""
+
+
+def write_transfers(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    headers: pl.DataFrame,
+    lines: pl.DataFrame,
+    changed_by: str = "nightly",
+) -> int:
+    """Insert the run's proposed orders and cancel earlier runs' open ones.
+
+    Call inside the transaction that writes the plan. Returns the number of
+    earlier orders superseded.
+    """
+    loops = headers.filter(pl.col("from_warehouse_id") == pl.col("to_warehouse_id"))
+    if not loops.is_empty():
+        raise TransferError(f"transfer {loops['transfer_id'][0]!r} goes from a warehouse to itself")
+    now = datetime.now(UTC)
+    superseded = con.execute(
+        "SELECT transfer_id FROM transfer_orders "
+        "WHERE status IN ('proposed', 'approved', 'overridden') "
+        "AND (run_id IS NULL OR run_id <> ?)",
+        [run_id],
+    ).fetchall()
+    for (transfer_id,) in superseded:
+        _set_status(con, transfer_id, "cancelled", f"superseded by run {run_id}", changed_by, now)
+    with registered(con, headers) as head_rows, registered(con, lines) as line_rows:
+        con.execute(
+            f"""
+            INSERT INTO transfer_orders BY NAME
+            SELECT *, $run_id AS run_id, $now AS created_at, 'proposed' AS status
+            FROM {head_rows}
+            """,
+            {"run_id": run_id, "now": now},
+        )
+        con.execute(f"INSERT INTO transfer_order_lines BY NAME SELECT * FROM {line_rows}")
+        con.execute(
+            f"""
+            INSERT INTO transfer_order_status_history
+            SELECT transfer_id, 1, 'proposed', 'nightly plan ' || $run_id, $by, $now
+            FROM {head_rows}
+            """,
+            {"run_id": run_id, "by": changed_by, "now": now},
+        )
+    return len(superseded)
+
+
+def approve(con: duckdb.DuckDBPyConnection, transfer_id: str, changed_by: str) -> None:
+    """Approve a proposed order as it stands."""
+    with transaction(con):
+        _set_status(con, transfer_id, "approved", None, changed_by, datetime.now(UTC))
+
+
+def override(
+    con: duckdb.DuckDBPyConnection,
+    transfer_id: str,
+    quantities: Mapping[str, int],
+    reason: str,
+    changed_by: str,
+) -> None:
+    """Set the quantity of some lines (by SKU) and mark the order overridden.
+
+    Raises
+    ------
+    TransferError
+        Without a reason, for a SKU not on the order, a negative quantity, or
+        an order that can no longer change.
+    """
+    if not reason.strip():
+        raise TransferError(f"{transfer_id}: an override needs a reason")
+    if not quantities:
+        raise TransferError(f"{transfer_id}: an override needs at least one line")
+    with transaction(con):
+        on_order = {
+            sku
+            for (sku,) in con.execute(
+                "SELECT sku FROM transfer_order_lines WHERE transfer_id = ?", [transfer_id]
+            ).fetchall()
+        }
+        for sku, quantity in quantities.items():
+            if sku not in on_order:
+                raise TransferError(f"{transfer_id}: sku {sku!r} is not on this order")
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                raise TransferError(
+                    f"{transfer_id}: quantity for {sku!r} must be an integer >= 0, got {quantity!r}"
+                )
+        _set_status(con, transfer_id, "overridden", reason.strip(), changed_by, datetime.now(UTC))
+        for sku, quantity in quantities.items():
+            con.execute(
+                "UPDATE transfer_order_lines SET quantity = ? WHERE transfer_id = ? AND sku = ?",
+                [quantity, transfer_id, sku],
+            )
+
+
+def release(con: duckdb.DuckDBPyConnection, transfer_id: str, changed_by: str) -> None:
+    """Release an approved or overridden order to the DC."""
+    with transaction(con):
+        _set_status(con, transfer_id, "released", None, changed_by, datetime.now(UTC))
+
+
+def cancel(con: duckdb.DuckDBPyConnection, transfer_id: str, reason: str, changed_by: str) -> None:
+    """Cancel an order that has not been released."""
+    if not reason.strip():
+        raise TransferError(f"{transfer_id}: a cancellation needs a reason")
+    with transaction(con):
+        _set_status(con, transfer_id, "cancelled", reason.strip(), changed_by, datetime.now(UTC))
+
+
+def history(con: duckdb.DuckDBPyConnection, transfer_id: str) -> pl.DataFrame:
+    """The order's statuses in order: ``seq, status, reason, changed_by, changed_at``."""
+    return con.sql(
+        "SELECT seq, status, reason, changed_by, changed_at "
+        "FROM transfer_order_status_history WHERE transfer_id = ? ORDER BY seq",
+        params=[transfer_id],
+    ).pl()
+
+
+def store_availability(
+    con: duckdb.DuckDBPyConnection, warehouse_id: str, skus: list[str] | None = None
+) -> pl.DataFrame:
+    """``AVAILABILITY`` at a forward warehouse: free stock now and released transfers on the way.
+
+    ``available_now`` is on hand − reserved at the latest count; ``arriving``
+    sums released replenishment lines due after that count (the count cannot
+    include them yet), ``next_arrival`` is the earliest such due date. SKUs
+    with neither stock nor arrivals are left out.
+    """
+    frame = con.sql(
+        """
+        WITH stock AS (
+            SELECT sku, as_of, greatest(on_hand - reserved, 0) AS available_now
+            FROM stock_levels WHERE warehouse_id = $wh
+            QUALIFY row_number() OVER (PARTITION BY sku ORDER BY as_of DESC) = 1
+        ), counted AS (SELECT max(as_of) AS day FROM stock), arriving AS (
+            SELECT l.sku, sum(l.quantity) AS arriving, min(o.needed_by) AS next_arrival
+            FROM transfer_orders o JOIN transfer_order_lines l USING (transfer_id)
+            WHERE o.to_warehouse_id = $wh AND o.status = 'released' AND l.quantity > 0
+              AND o.needed_by > coalesce((SELECT day FROM counted), DATE '1900-01-01')
+            GROUP BY l.sku
+        )
+        SELECT $wh AS warehouse_id, sku, stock.as_of AS counted_on,
+               coalesce(stock.available_now, 0) AS available_now,
+               coalesce(arriving.arriving, 0) AS arriving, arriving.next_arrival
+        FROM stock FULL JOIN arriving USING (sku)
+        ORDER BY sku
+        """,
+        params={"wh": warehouse_id},
+    ).pl()
+    frame = frame.select(AVAILABILITY.names()).cast(AVAILABILITY)
+    return frame if skus is None else frame.filter(pl.col("sku").is_in(skus))
+
+
+def _set_status(
+    con: duckdb.DuckDBPyConnection,
+    transfer_id: str,
+    status: str,
+    reason: str | None,
+    changed_by: str,
+    now: datetime,
+) -> None:
+    rows = con.execute(
+        "SELECT status FROM transfer_orders WHERE transfer_id = ?", [transfer_id]
+    ).fetchall()
+    if not rows:
+        raise TransferError(f"unknown transfer order {transfer_id!r}")
+    current = rows[0][0]
+    if status not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (final)"
+        raise TransferError(
+            f"{transfer_id}: cannot go from {current} to {status}; allowed: {allowed}"
+        )
+    con.execute(
+        "UPDATE transfer_orders SET status = ?, status_reason = ? WHERE transfer_id = ?",
+        [status, reason, transfer_id],
+    )
+    con.execute(
+        """
+        INSERT INTO transfer_order_status_history
+        SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?
+        FROM transfer_order_status_history WHERE transfer_id = ?
+        """,
+        [transfer_id, status, reason, changed_by, now, transfer_id],
+    )
