@@ -27,6 +27,7 @@ from models.network import (
 )
 from models.selection import Selection
 from optimization.allocation import AllocationParams
+from optimization.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from optimization.planning import NetworkPlan, demand_distribution, plan_network, transfer_orders
 from optimization.policy import PolicyParams
 from optimization.service import ServiceTarget, TargetKind
@@ -66,6 +67,9 @@ class NightlyResult:
     allocation_status: str
     transfer_orders: int
     pull_back_lines: int
+    linehaul_vans: int
+    linehaul_km: float
+    linehaul_unassigned_l: float
     snapshot: str
 
 
@@ -124,6 +128,7 @@ class SupplyInputs:
     dc_stock: pl.DataFrame
     shelf: pl.DataFrame
     targets: pl.DataFrame
+    sites: pl.DataFrame
 
 
 @task(cache_policy=NO_CACHE)
@@ -134,6 +139,7 @@ def load_supply_inputs(db_path: Path, as_of: date) -> SupplyInputs:
             dc_stock=replenishment.dc_stock(con, as_of),
             shelf=replenishment.network_shelf(con),
             targets=replenishment.service_targets(con),
+            sites=replenishment.warehouse_sites(con),
         )
 
 
@@ -246,6 +252,36 @@ def plan_replenishment(
     )
 
 
+@dataclass(frozen=True)
+class Linehaul:
+    """Tonight's van routes (``routes`` rows) and their totals."""
+
+    routes: pl.DataFrame
+    vans: int
+    km: float
+    unassigned_l: float
+
+
+@task(cache_policy=NO_CACHE)
+def plan_routes(
+    network_plan: NetworkPlan, sites: pl.DataFrame, as_of: date, params: LinehaulParams
+) -> Linehaul:
+    """Route the DC vans that carry tonight's transfers, before the warehouses open."""
+    plans = plan_linehaul(linehaul_loads(network_plan.plan), sites, params)
+    unassigned = sum(p.unassigned_volume_l for p in plans)
+    if unassigned:
+        get_run_logger().warning(
+            f"line-haul: {unassigned:,.0f} l cannot reach the warehouses before "
+            f"{params.deliver_by:%H:%M} with the fleet; see the unassigned drops"
+        )
+    return Linehaul(
+        routes=route_rows(plans, as_of, params),
+        vans=sum(len(p.solution.routes) for p in plans),
+        km=sum(p.solution.distance for p in plans) / 1000,
+        unassigned_l=unassigned,
+    )
+
+
 @task(cache_policy=NO_CACHE)
 def save_plan(
     db_path: Path,
@@ -253,6 +289,7 @@ def save_plan(
     demand_forecast: DemandForecast,
     network_plan: NetworkPlan,
     transfers: tuple[pl.DataFrame, pl.DataFrame],
+    routes: pl.DataFrame,
     summary: dict[str, Any],
 ) -> None:
     """Write forecasts, choice, accuracy, plan and transfer orders; finish the run; atomically."""
@@ -267,6 +304,7 @@ def save_plan(
             accuracy=demand_forecast.accuracy,
             allocations=network_plan.allocations,
             transfers=transfers,
+            routes=routes,
         )
 
 
@@ -298,9 +336,11 @@ def nightly(
     dead_after_days: int = 90,
     allocation_time_limit_s: float = 30.0,
     transfer_budget: float | None = None,
+    van_capacity_l: int = 8_000,
+    linehaul_time_limit_s: float = 10.0,
     n_jobs: int = 1,
 ) -> NightlyResult:
-    """Load the landing files, forecast every active series, plan, allocate, publish."""
+    """Load the landing files, forecast every active series, plan, allocate, route, publish."""
     forecast_params = ForecastParams(
         freq="D", horizon=horizon, n_jobs=n_jobs, selection_sample=SELECTION_SAMPLE
     )
@@ -310,6 +350,7 @@ def nightly(
         dead_after_days=dead_after_days,
     )
     allocation = AllocationParams(budget=transfer_budget, time_limit_s=allocation_time_limit_s)
+    linehaul = LinehaulParams(van_capacity_l=van_capacity_l, time_limit_s=linehaul_time_limit_s)
     loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
     if landing_dir is not None and landing_dir.exists():
         loaded = ingest_landing(db_path, landing_dir)
@@ -320,6 +361,7 @@ def nightly(
         "n_jobs": n_jobs,
         **asdict(policy),
         **asdict(allocation),
+        **asdict(linehaul),
     }
     run_id, as_of = start_nightly_run(db_path, as_of, params)
     try:
@@ -333,6 +375,7 @@ def nightly(
         )
         proposals = network_plan.plan
         transfers = transfer_orders(proposals, run_id, as_of)
+        vans = plan_routes(network_plan, supply.sites, as_of, linehaul)
         result = NightlyResult(
             run_id=run_id,
             as_of=as_of,
@@ -354,9 +397,20 @@ def nightly(
             allocation_status=_allocation_status(network_plan.allocations),
             transfer_orders=transfers[0].height,
             pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
+            linehaul_vans=vans.vans,
+            linehaul_km=round(vans.km, 1),
+            linehaul_unassigned_l=round(vans.unassigned_l, 1),
             snapshot="",
         )
-        save_plan(db_path, run_id, demand_forecast, network_plan, transfers, asdict(result))
+        save_plan(
+            db_path,
+            run_id,
+            demand_forecast,
+            network_plan,
+            transfers,
+            vans.routes,
+            asdict(result),
+        )
         snapshot = publish_plan(db_path, run_id, snapshot_dir)
     except Exception as error:
         mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")

@@ -167,7 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
     print(
         "look at: tables runs, forecasts, forecast_accuracy, replenishment_plan, transfer_orders,"
-        " transfer_order_lines, allocation_runs, quarantine; e.g."
+        " transfer_order_lines, allocation_runs, routes, quarantine; e.g."
     )
     print(
         f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{result.snapshot}', "
@@ -201,6 +201,8 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
         dead_after_days=settings.dead_after_days,
         allocation_time_limit_s=settings.allocation_time_limit_s,
         transfer_budget=settings.transfer_budget,
+        van_capacity_l=settings.van_capacity_l,
+        linehaul_time_limit_s=settings.linehaul_time_limit_s,
         n_jobs=settings.forecast_n_jobs,
     )
 
@@ -266,6 +268,12 @@ def _print_nightly(result: NightlyResult) -> None:
         f"  {result.transfer_orders:,} transfer orders proposed,"
         f" {result.pull_back_lines:,} pull-back lines"
     )
+    print(f"  line-haul: {result.linehaul_vans} vans, {result.linehaul_km:,.1f} km")
+    if result.linehaul_unassigned_l:
+        print(
+            f"  WARNING: {result.linehaul_unassigned_l:,.0f} l of tonight's transfers cannot reach"
+            " the warehouses before opening (table routes, run log)"
+        )
 
 
 class _CliError(Exception):

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     allocation_time_limit_s: float = Field(default=30.0, gt=0)
     #: Nightly transfer budget in cost money per DC (unset: no budget).
     transfer_budget: float | None = Field(default=None, ge=0)
+    #: Usable litres of a line-haul van, and the route solver's limit per DC.
+    van_capacity_l: int = Field(default=8_000, gt=0)
+    linehaul_time_limit_s: float = Field(default=10.0, gt=0)
     #: statsforecast worker processes for the expensive models (AutoETS/AutoTheta) of the
     #: nightly forecast (-1: every core). 1 by default: with sampled selection few series
     #: need them, and forked workers inherit Prefect's SIGTERM handler, which prints a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,7 +33,13 @@ def nightly_run(
     """One nightly run on a fresh database; the tests below read what it wrote."""
     work = tmp_path_factory.mktemp("night")
     db, snapshots = work / "w.duckdb", work / "published"
-    result = flows.nightly(db_path=db, landing_dir=small_landing, snapshot_dir=snapshots, horizon=7)
+    result = flows.nightly(
+        db_path=db,
+        landing_dir=small_landing,
+        snapshot_dir=snapshots,
+        horizon=7,
+        linehaul_time_limit_s=2.0,
+    )
     return result, db, snapshots
 
 
@@ -158,6 +164,37 @@ def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
     assert published == lines.height
 
 
+def test_the_line_haul_delivers_every_allocated_litre_before_opening(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, snapshots = nightly_run
+    con = connect(db)
+    routes = con.sql(
+        "SELECT *, (arrival AT TIME ZONE 'Asia/Shanghai') AS local FROM routes "
+        "WHERE run_id = ? AND kind = 'linehaul' ORDER BY route_id, seq",
+        params=[result.run_id],
+    ).pl()
+    due = con.execute(
+        "SELECT sum(allocated_quantity * unit_volume_l) FROM replenishment_plan "
+        "WHERE run_id = ? AND lead_time_days = 0",
+        [result.run_id],
+    ).fetchall()[0][0]
+    con.close()
+    stops = routes.filter(~pl.col("stop_id").is_in(["depart", "return"]))
+    assert result.linehaul_unassigned_l == 0
+    assert stops["load"].sum() == pytest.approx(due)
+    assert set(stops["location_id"]) <= {"FW001", "FW002"}
+    assert routes["route_id"].n_unique() == result.linehaul_vans >= 1
+    # Delivered between 23:30 and 06:30 local time, the night after the planning day.
+    night = datetime.combine(result.as_of, time(23, 30))
+    assert stops["local"].min() >= night
+    assert stops["local"].max() <= night + timedelta(hours=7)
+    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
+    published = snapshot.execute("SELECT count(*) FROM routes").fetchall()[0][0]
+    snapshot.close()
+    assert published == routes.height
+
+
 def test_backtest_accuracy_and_model_choice_are_stored(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
@@ -190,7 +227,13 @@ def test_a_second_night_loads_nothing_twice(
     nightly_run: tuple[flows.NightlyResult, Path, Path], small_landing: Path
 ) -> None:
     first, db, snapshots = nightly_run
-    second = flows.nightly(db_path=db, landing_dir=small_landing, snapshot_dir=snapshots, horizon=7)
+    second = flows.nightly(
+        db_path=db,
+        landing_dir=small_landing,
+        snapshot_dir=snapshots,
+        horizon=7,
+        linehaul_time_limit_s=2.0,
+    )
     assert second.rows_loaded == 0
     assert second.run_id != first.run_id
     assert second.series_forecast == first.series_forecast
@@ -215,7 +258,13 @@ def test_a_refused_landing_file_is_reported_and_the_night_goes_on(
     landing = tmp_path / "landing"
     shutil.copytree(small_landing, landing)
     (landing / "order_lines_broken.csv").write_text("order_id,line_no\nX1,1\n")
-    result = flows.nightly(db_path=db, landing_dir=landing, snapshot_dir=snapshots, horizon=7)
+    result = flows.nightly(
+        db_path=db,
+        landing_dir=landing,
+        snapshot_dir=snapshots,
+        horizon=7,
+        linehaul_time_limit_s=2.0,
+    )
     assert result.files_refused == 1
     assert result.rows_loaded == 0
     con = connect(db)
@@ -235,7 +284,13 @@ def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
 
     monkeypatch.setattr(flows, "plan_network", explode)
     with pytest.raises(RuntimeError, match="solver crashed"):
-        flows.nightly(db_path=db, landing_dir=None, snapshot_dir=snapshots, horizon=7)
+        flows.nightly(
+            db_path=db,
+            landing_dir=None,
+            snapshot_dir=snapshots,
+            horizon=7,
+            linehaul_time_limit_s=2.0,
+        )
     con = connect(db)
     run_id, status, error = con.execute(
         "SELECT run_id, status, error FROM runs ORDER BY started_at DESC LIMIT 1"

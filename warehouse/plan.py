@@ -28,7 +28,14 @@ SNAPSHOT_NAME = "plan.duckdb"
 #: Tables copied whole into a snapshot (master data the pages need).
 _MASTER_TABLES = ("warehouses", "stores", "skus", "service_targets", "schema_version")
 #: Tables copied for the published run only.
-_RUN_TABLES = ("runs", "forecasts", "replenishment_plan", "forecast_accuracy", "allocation_runs")
+_RUN_TABLES = (
+    "runs",
+    "forecasts",
+    "replenishment_plan",
+    "forecast_accuracy",
+    "allocation_runs",
+    "routes",
+)
 #: Tables keyed by transfer order: copied for the published run's orders.
 _TRANSFER_TABLES = ("transfer_order_lines", "transfer_order_status_history")
 
@@ -44,6 +51,7 @@ def write_plan(
     accuracy: pl.DataFrame | None = None,
     allocations: pl.DataFrame | None = None,
     transfers: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    routes: pl.DataFrame | None = None,
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
@@ -52,7 +60,8 @@ def write_plan(
     forward warehouse) replace the stored model choice and ``accuracy`` (rows
     of ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy;
     ``allocations`` (``ALLOCATION_STATS``) and ``transfers`` (headers and
-    lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) complete the plan. All
+    lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) and ``routes``
+    (``optimization.linehaul.ROUTE_ROWS``) complete the plan. All
     are written in the same transaction, so a failed night keeps yesterday's
     choice and yesterday's open transfer orders.
     """
@@ -83,6 +92,12 @@ def write_plan(
                 )
         if transfers is not None:
             write_transfers(con, run_id, *transfers)
+        if routes is not None and not routes.is_empty():
+            with registered(con, routes) as route_rows:
+                con.execute(
+                    f"INSERT INTO routes BY NAME SELECT $run_id AS run_id, * FROM {route_rows}",
+                    {"run_id": run_id},
+                )
         finish_run(con, run_id, summary)
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from optimization.linehaul import SITES
 from optimization.planning import NETWORK_DC_STOCK, NETWORK_SHELF
 from optimization.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
 from optimization.service import ServiceTarget
@@ -93,6 +94,12 @@ def network_shelf(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         """
     ).pl()
     return frame.cast(NETWORK_SHELF)
+
+
+def warehouse_sites(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``SITES``: where every warehouse (DC and forward) is."""
+    frame = con.sql("SELECT warehouse_id, lat, lon FROM warehouses ORDER BY warehouse_id").pl()
+    return frame.cast(SITES)
 
 
 def service_targets(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

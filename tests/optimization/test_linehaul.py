@@ -1,0 +1,105 @@
+"""The nightly line-haul: loads from the plan, split drops, windows before opening, route rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import polars as pl
+import pytest
+
+from optimization.linehaul import (
+    LINEHAUL_LOADS,
+    ROUTE_ROWS,
+    SITES,
+    LinehaulParams,
+    linehaul_loads,
+    plan_linehaul,
+    route_rows,
+)
+from optimization.routing import check_solution
+
+AS_OF = date(2026, 11, 20)
+SITES_FRAME = pl.DataFrame(
+    [
+        ("DC01", 31.10, 121.20),
+        ("FW001", 31.20, 121.40),
+        ("FW002", 31.25, 121.45),
+        ("FW003", 31.00, 121.50),
+    ],
+    schema=SITES,
+    orient="row",
+)
+FAST = LinehaulParams(time_limit_s=1.0)
+
+
+def _loads(volumes: dict[str, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [("DC01", w, v, int(v)) for w, v in volumes.items()], schema=LINEHAUL_LOADS, orient="row"
+    )
+
+
+def test_loads_count_allocated_litres_due_tomorrow_only() -> None:
+    plan = pl.DataFrame(
+        {
+            "dc_id": ["DC01"] * 4,
+            "warehouse_id": ["FW001", "FW001", "FW001", "FW002"],
+            "allocated_quantity": [4, 2, 9, 0],
+            "lead_time_days": [0, 0, 3, 0],
+            "unit_volume_l": [10.0, 2.5, 1.0, 5.0],
+        }
+    )
+    loads = linehaul_loads(plan)
+    assert loads.schema == LINEHAUL_LOADS
+    assert loads.rows() == [("DC01", "FW001", 45.0, 6)]
+
+
+def test_every_warehouse_is_served_before_opening_by_as_few_vans_as_fit() -> None:
+    plans = plan_linehaul(_loads({"FW001": 3000, "FW002": 2500, "FW003": 2000}), SITES_FRAME, FAST)
+    (plan,) = plans
+    assert check_solution(plan.problem, plan.solution) == []
+    assert plan.solution.unassigned == ()
+    assert len(plan.solution.routes) == 1  # 7,500 l fit one 8,000 l van
+    deliver_by = FAST.offset(time(6, 30))
+    assert all(a <= deliver_by for r in plan.solution.routes for a in r.arrivals)
+
+
+def test_a_load_above_a_van_is_split_into_drops_on_several_vans() -> None:
+    (plan,) = plan_linehaul(_loads({"FW001": 19_000, "FW002": 100}), SITES_FRAME, FAST)
+    drops = [s for s in plan.problem.stops if plan.stop_warehouse[s.id] == "FW001"]
+    assert len(drops) == 3
+    assert sum(plan.stop_volume[s.id] for s in drops) == pytest.approx(19_000)
+    assert all(s.demand <= FAST.van_capacity_l for s in plan.problem.stops)
+    assert plan.solution.unassigned == ()
+    assert len(plan.solution.routes) == 3
+
+
+def test_a_fleet_too_small_leaves_drops_unassigned_with_a_reason() -> None:
+    params = LinehaulParams(vans=1, time_limit_s=1.0)
+    (plan,) = plan_linehaul(_loads({"FW001": 7000, "FW002": 7000}), SITES_FRAME, params)
+    assert len(plan.solution.unassigned) == 1
+    assert plan.unassigned_volume_l == pytest.approx(7000)
+    assert "no feasible route" in plan.solution.unassigned[0].reason
+
+
+def test_route_rows_follow_each_van_from_the_dc_and_back_in_utc() -> None:
+    plans = plan_linehaul(_loads({"FW001": 3000, "FW003": 1000}), SITES_FRAME, FAST)
+    rows = route_rows(plans, AS_OF, FAST)
+    assert rows.schema == ROUTE_ROWS
+    assert rows["stop_id"].to_list()[0] == "depart"
+    assert rows["stop_id"].to_list()[-1] == "return"
+    assert rows["seq"].to_list() == list(range(rows.height))
+    # 23:00 in Shanghai is 15:00 UTC on the planning day.
+    assert rows["arrival"][0] == datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    assert rows["arrival"].is_sorted()
+    assert rows["distance_m"].is_sorted() and rows["distance_m"][-1] == plans[0].solution.distance
+    assert rows["load"][0] == pytest.approx(4000)
+
+
+def test_a_warehouse_without_coordinates_is_refused() -> None:
+    with pytest.raises(ValueError, match="'FW009' has no coordinates"):
+        plan_linehaul(_loads({"FW009": 10}), SITES_FRAME, FAST)
+
+
+def test_a_night_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(ValueError, match="depart < deliver_by <= return_by"):
+        LinehaulParams(deliver_by=time(22, 30))
