@@ -19,6 +19,17 @@ the solver fills packs in order. Lines of uncontested SKUs in uncontested
 warehouses keep their full proposal: their constraints stay slack whatever
 the contested lines get, so fixing them loses nothing.
 
+**Exact greedy** when only DC stock binds (no shelf row, no budget) and no
+line's MOQ spans more than one pack: every line of a SKU then uses the same
+pack of that SKU's stock per segment and its segment values fall, so taking
+the highest-valued segments that fit, SKU by SKU, is optimal — no solver
+needed (status ``optimal_greedy``). This is the usual night: the MIP is
+built only when a shelf or the budget couples SKUs.
+
+A MIP larger than ``max_mip_variables`` is not built (building millions of
+variables through the solver's Python API costs minutes and gigabytes): the
+fair share below is used (status ``too_large_fair_share``).
+
 If the solver stops at its time limit, the better of its incumbent and the
 **fair-share** allocation is kept: each contested line receives the same
 fraction of its proposal as the tightest of its SKU's DC stock, its
@@ -77,6 +88,8 @@ TRANSFER_PLAN = pl.Schema(
 STATUSES = (
     "uncontested",
     "optimal",
+    "optimal_greedy",
+    "too_large_fair_share",
     "time_limit_incumbent",
     "time_limit_fair_share",
     "fair_share",
@@ -96,6 +109,7 @@ class AllocationParams:
     time_limit_s: float = 30.0
     method: Literal["mip", "fair_share"] = "mip"
     relative_gap: float = 1e-7
+    max_mip_variables: int = 300_000
 
     def __post_init__(self) -> None:
         if self.budget is not None and self.budget < 0:
@@ -106,6 +120,8 @@ class AllocationParams:
             raise ValueError(f"method must be 'mip' or 'fair_share', got {self.method!r}")
         if not 0 <= self.relative_gap < 1:
             raise ValueError(f"relative gap must be in [0, 1), got {self.relative_gap}")
+        if self.max_mip_variables < 1:
+            raise ValueError(f"max_mip_variables must be >= 1, got {self.max_mip_variables}")
 
 
 @dataclass(frozen=True)
@@ -306,9 +322,19 @@ def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None
 
 def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int]:
     """Segments per line and the status; falls back to fair share as documented."""
+    if params.method == "mip" and _only_dc_binds(problem):
+        return (
+            _top_up(problem, np.zeros(problem.packs.size, dtype=np.int64)),
+            "optimal_greedy",
+            0,
+            0,
+        )
     share = fair_share(problem)
     if params.method == "fair_share":
         return share, "fair_share", 0, 0
+    n_vars = int(sum(len(v) for v in problem.values))
+    if n_vars > params.max_mip_variables:
+        return share, "too_large_fair_share", n_vars, 0
     from optimization._mip import solve_segments
 
     segments, optimal, n_vars, n_cons = solve_segments(problem, params)
@@ -317,6 +343,17 @@ def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, 
     if segments is not None and problem.value(segments) >= problem.value(share):
         return segments, "time_limit_incumbent", n_vars, n_cons
     return share, "time_limit_fair_share", n_vars, n_cons
+
+
+def _only_dc_binds(problem: _Problem) -> bool:
+    """True when no shelf or budget can bind and every line's first segment is one pack."""
+    everything = np.array([len(v) for v in problem.values], dtype=np.int64)
+    _, shelf, money = problem.usage(everything)
+    return bool(
+        (problem.block == 1).all()
+        and (shelf <= problem.shelf_left + _EPS).all()
+        and money <= problem.budget_left + _EPS
+    )
 
 
 def fair_share(problem: _Problem) -> IntArray:

@@ -70,8 +70,8 @@ CREATE TABLE allocation_runs (
     run_id          VARCHAR NOT NULL REFERENCES runs (run_id),
     dc_id           VARCHAR NOT NULL,
     status          VARCHAR NOT NULL CHECK (status IN (
-                        'uncontested', 'optimal', 'time_limit_incumbent',
-                        'time_limit_fair_share', 'fair_share')),
+                        'uncontested', 'optimal', 'optimal_greedy', 'too_large_fair_share',
+                        'time_limit_incumbent', 'time_limit_fair_share', 'fair_share')),
     lines           INTEGER NOT NULL CHECK (lines >= 0),
     contested       INTEGER NOT NULL CHECK (contested >= 0),
     variables       INTEGER NOT NULL CHECK (variables >= 0),
