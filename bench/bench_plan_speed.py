@@ -128,15 +128,16 @@ def main() -> None:
     print()
     print(
         "| DC | status | lines | contested | MIP variables | MIP constraints | solve s "
-        "| units proposed | units allocated | value kept |"
+        "| units proposed | units allocated | value kept | of upper bound |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in network.allocations.iter_rows(named=True):
         kept = row["objective"] / row["proposed_value"] if row["proposed_value"] else 1.0
         print(
             f"| {row['dc_id']} | {row['status']} | {row['lines']:,} | {row['contested']:,} "
             f"| {row['variables']:,} | {row['constraints']:,} | {row['solve_seconds']:.1f} "
-            f"| {row['units_proposed']:,} | {row['units_allocated']:,} | {kept:.3f} |"
+            f"| {row['units_proposed']:,} | {row['units_allocated']:,} | {kept:.3f} "
+            f"| {row['objective'] / row['upper_bound']:.3f} |"
         )
     cuts = plan.group_by("cut_by").len().sort("len", descending=True)
     print()

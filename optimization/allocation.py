@@ -26,20 +26,26 @@ the highest-valued segments that fit, SKU by SKU, is optimal — no solver
 needed (status ``optimal_greedy``). This is the usual night: the MIP is
 built only when a shelf or the budget couples SKUs.
 
-A MIP larger than ``max_mip_variables`` is not built (building millions of
-variables through the solver's Python API costs minutes and gigabytes): the
-fair share below is used (status ``too_large_fair_share``).
+Two heuristics back the MIP up, and the better of them is kept when the MIP
+is larger than ``max_mip_variables`` (building millions of variables through
+the solver's Python API costs minutes and gigabytes: status
+``too_large_<heuristic>``) or when the solver's incumbent at its time limit
+is worse (``time_limit_<heuristic>``):
 
-If the solver stops at its time limit, the better of its incumbent and the
-**fair-share** allocation is kept: each contested line receives the same
-fraction of its proposal as the tightest of its SKU's DC stock, its
-warehouse's shelf and the budget allows (rounded down to packs, MOQ kept),
-then the packs left over go greedily to the highest marginal value that
-still fits. The status says which was used.
+* **greedy** — packs in falling order of marginal value, each taken if it
+  still fits every capacity;
+* **fair share** — each contested line receives the same fraction of its
+  proposal as the tightest of its SKU's DC stock, its warehouse's shelf and
+  the budget allows (rounded down to packs, MOQ kept), then the packs left
+  over go greedily to the highest marginal value that still fits.
+
+How far a heuristic can be from the optimum is bounded by
+:func:`upper_bound`: the exact optimum with shelves and budget dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import time
 from dataclasses import dataclass
@@ -89,8 +95,10 @@ STATUSES = (
     "uncontested",
     "optimal",
     "optimal_greedy",
+    "too_large_greedy",
     "too_large_fair_share",
     "time_limit_incumbent",
+    "time_limit_greedy",
     "time_limit_fair_share",
     "fair_share",
 )
@@ -129,13 +137,16 @@ class AllocationResult:
     """``lines`` (``ALLOCATION``), the status, and the size and value of the problem solved.
 
     ``objective`` is the weighted expected units served by what was allocated;
-    ``proposed_value`` what allocating every proposal in full would have served.
+    ``proposed_value`` what allocating every proposal in full would have served;
+    ``upper_bound`` what the best allocation could serve at most (see
+    :func:`upper_bound`; the objective itself when nothing was contested).
     """
 
     lines: pl.DataFrame
     status: str
     objective: float
     proposed_value: float
+    upper_bound: float
     n_lines: int
     n_contested: int
     n_variables: int
@@ -244,10 +255,13 @@ def allocate(
     allocated = lines["proposed_quantity"].to_numpy().copy()
     contested = lines["contested"].to_numpy()
     status, n_vars, n_cons = "uncontested", 0, 0
+    bound = proposed_value
     if contested.any():
         problem = _problem(lines, full_value, params.budget)
         segments, status, n_vars, n_cons = _solve(problem, params)
         allocated[contested] = problem.units(segments).astype(np.int64)
+        fixed = sum(float(v.sum()) for v, c in zip(full_value, contested, strict=True) if not c)
+        bound = fixed + upper_bound(problem)
     objective = _allocated_value(lines, full_value, allocated)
     out = lines.with_columns(allocated_quantity=pl.Series(allocated, dtype=pl.Int64))
     out = _explain(out, dc_stock, free, params.budget)
@@ -256,6 +270,7 @@ def allocate(
         status=status,
         objective=objective,
         proposed_value=proposed_value,
+        upper_bound=bound,
         n_lines=lines.height,
         n_contested=int(contested.sum()),
         n_variables=n_vars,
@@ -321,28 +336,46 @@ def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None
 
 
 def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int]:
-    """Segments per line and the status; falls back to fair share as documented."""
+    """Segments per line and the status; falls back as the module docstring says."""
+    greedy = _top_up(problem, np.zeros(problem.packs.size, dtype=np.int64))
     if params.method == "mip" and _only_dc_binds(problem):
-        return (
-            _top_up(problem, np.zeros(problem.packs.size, dtype=np.int64)),
-            "optimal_greedy",
-            0,
-            0,
-        )
+        return greedy, "optimal_greedy", 0, 0
     share = fair_share(problem)
     if params.method == "fair_share":
         return share, "fair_share", 0, 0
+    # The better of the two heuristics backs the MIP up.
+    fallback, name = (
+        (greedy, "greedy")
+        if problem.value(greedy) >= problem.value(share)
+        else (share, "fair_share")
+    )
     n_vars = int(sum(len(v) for v in problem.values))
     if n_vars > params.max_mip_variables:
-        return share, "too_large_fair_share", n_vars, 0
+        return fallback, f"too_large_{name}", n_vars, 0
     from optimization._mip import solve_segments
 
     segments, optimal, n_vars, n_cons = solve_segments(problem, params)
     if optimal and segments is not None:
         return segments, "optimal", n_vars, n_cons
-    if segments is not None and problem.value(segments) >= problem.value(share):
+    if segments is not None and problem.value(segments) >= problem.value(fallback):
         return segments, "time_limit_incumbent", n_vars, n_cons
-    return share, "time_limit_fair_share", n_vars, n_cons
+    return fallback, f"time_limit_{name}", n_vars, n_cons
+
+
+def upper_bound(problem: _Problem) -> float:
+    """The optimum with shelves and budget dropped: no allocation serves more.
+
+    Exact (the greedy of the DC-only case) when every first segment is one
+    pack; NaN otherwise.
+    """
+    if not (problem.block == 1).all():
+        return float("nan")
+    relaxed = dataclasses.replace(
+        problem,
+        shelf_left=np.full_like(problem.shelf_left, np.inf),
+        budget_left=float("inf"),
+    )
+    return relaxed.value(_top_up(relaxed, np.zeros(problem.packs.size, dtype=np.int64)))
 
 
 def _only_dc_binds(problem: _Problem) -> bool:

@@ -56,6 +56,7 @@ ALLOCATION_STATS = pl.Schema(
         "units_allocated": pl.Int64,
         "objective": pl.Float64,
         "proposed_value": pl.Float64,
+        "upper_bound": pl.Float64,
         "solve_seconds": pl.Float64,
     }
 )
@@ -216,6 +217,7 @@ def plan_network(
                 "units_allocated": int(result.lines["allocated_quantity"].sum()),
                 "objective": result.objective,
                 "proposed_value": result.proposed_value,
+                "upper_bound": result.upper_bound,
                 "solve_seconds": result.solve_seconds,
             }
         )

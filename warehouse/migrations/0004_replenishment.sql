@@ -70,8 +70,9 @@ CREATE TABLE allocation_runs (
     run_id          VARCHAR NOT NULL REFERENCES runs (run_id),
     dc_id           VARCHAR NOT NULL,
     status          VARCHAR NOT NULL CHECK (status IN (
-                        'uncontested', 'optimal', 'optimal_greedy', 'too_large_fair_share',
-                        'time_limit_incumbent', 'time_limit_fair_share', 'fair_share')),
+                        'uncontested', 'optimal', 'optimal_greedy', 'too_large_greedy',
+                        'too_large_fair_share', 'time_limit_incumbent', 'time_limit_greedy',
+                        'time_limit_fair_share', 'fair_share')),
     lines           INTEGER NOT NULL CHECK (lines >= 0),
     contested       INTEGER NOT NULL CHECK (contested >= 0),
     variables       INTEGER NOT NULL CHECK (variables >= 0),
@@ -80,6 +81,7 @@ CREATE TABLE allocation_runs (
     units_allocated BIGINT NOT NULL CHECK (units_allocated >= 0),
     objective       DOUBLE NOT NULL,
     proposed_value  DOUBLE NOT NULL,
+    upper_bound     DOUBLE,          -- no allocation could serve more (NULL: unknown)
     solve_seconds   DOUBLE NOT NULL CHECK (solve_seconds >= 0),
     PRIMARY KEY (run_id, dc_id)
 );
