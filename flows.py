@@ -30,6 +30,7 @@ from optimization.allocation import AllocationParams
 from optimization.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from optimization.planning import NetworkPlan, demand_distribution, plan_network, transfer_orders
 from optimization.policy import PolicyParams
+from optimization.replay import ReplayParams, replay_policies
 from optimization.service import ServiceTarget, TargetKind
 from pipelines.demand_series import censored_days, warehouse_series
 from pipelines.errors import InputError
@@ -283,6 +284,14 @@ def plan_routes(
 
 
 @task(cache_policy=NO_CACHE)
+def replay_targets(
+    history: pl.DataFrame, network_plan: NetworkPlan, as_of: date, params: ReplayParams
+) -> pl.DataFrame:
+    """The last weeks per warehouse under each policy and target: the planners' frontier."""
+    return replay_policies(history, network_plan.plan, as_of, params)
+
+
+@task(cache_policy=NO_CACHE)
 def save_plan(
     db_path: Path,
     run_id: str,
@@ -290,6 +299,7 @@ def save_plan(
     network_plan: NetworkPlan,
     transfers: tuple[pl.DataFrame, pl.DataFrame],
     routes: pl.DataFrame,
+    replays: pl.DataFrame,
     summary: dict[str, Any],
 ) -> None:
     """Write forecasts, choice, accuracy, plan and transfer orders; finish the run; atomically."""
@@ -305,6 +315,7 @@ def save_plan(
             allocations=network_plan.allocations,
             transfers=transfers,
             routes=routes,
+            replays=replays,
         )
 
 
@@ -340,7 +351,7 @@ def nightly(
     linehaul_time_limit_s: float = 10.0,
     n_jobs: int = 1,
 ) -> NightlyResult:
-    """Load the landing files, forecast every active series, plan, allocate, route, publish."""
+    """Load the landing files, forecast, plan, allocate, route, replay the targets, publish."""
     forecast_params = ForecastParams(
         freq="D", horizon=horizon, n_jobs=n_jobs, selection_sample=SELECTION_SAMPLE
     )
@@ -376,6 +387,9 @@ def nightly(
         proposals = network_plan.plan
         transfers = transfer_orders(proposals, run_id, as_of)
         vans = plan_routes(network_plan, supply.sites, as_of, linehaul)
+        replays = replay_targets(
+            history, network_plan, as_of, ReplayParams(review_period_days=review_period_days)
+        )
         result = NightlyResult(
             run_id=run_id,
             as_of=as_of,
@@ -409,6 +423,7 @@ def nightly(
             network_plan,
             transfers,
             vans.routes,
+            replays,
             asdict(result),
         )
         snapshot = publish_plan(db_path, run_id, snapshot_dir)

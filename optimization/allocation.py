@@ -23,8 +23,10 @@ the contested lines get, so fixing them loses nothing.
 line's MOQ spans more than one pack: every line of a SKU then uses the same
 pack of that SKU's stock per segment and its segment values fall, so taking
 the highest-valued segments that fit, SKU by SKU, is optimal — no solver
-needed (status ``optimal_greedy``). This is the usual night: the MIP is
-built only when a shelf or the budget couples SKUs.
+needed (status ``optimal_greedy``). The same status is given when the greedy
+reaches :func:`upper_bound` although a shelf row exists (the shelf did not
+cut anything the DC could give). The MIP is built only when a shelf or the
+budget really couples SKUs.
 
 Two heuristics back the MIP up, and the better of them is kept when the MIP
 is larger than ``max_mip_variables`` (building millions of variables through
@@ -258,10 +260,10 @@ def allocate(
     bound = proposed_value
     if contested.any():
         problem = _problem(lines, full_value, params.budget)
-        segments, status, n_vars, n_cons = _solve(problem, params)
+        segments, status, n_vars, n_cons, contested_bound = _solve(problem, params)
         allocated[contested] = problem.units(segments).astype(np.int64)
         fixed = sum(float(v.sum()) for v, c in zip(full_value, contested, strict=True) if not c)
-        bound = fixed + upper_bound(problem)
+        bound = fixed + contested_bound
     objective = _allocated_value(lines, full_value, allocated)
     out = lines.with_columns(allocated_quantity=pl.Series(allocated, dtype=pl.Int64))
     out = _explain(out, dc_stock, free, params.budget)
@@ -335,14 +337,17 @@ def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None
     )
 
 
-def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int]:
-    """Segments per line and the status; falls back as the module docstring says."""
+def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int, float]:
+    """Segments per line, the status, the MIP size and the upper bound (see the module doc)."""
     greedy = _top_up(problem, np.zeros(problem.packs.size, dtype=np.int64))
-    if params.method == "mip" and _only_dc_binds(problem):
-        return greedy, "optimal_greedy", 0, 0
+    bound = upper_bound(problem)
+    if params.method == "mip" and (
+        _only_dc_binds(problem) or problem.value(greedy) >= bound - 1e-9 * max(abs(bound), 1.0)
+    ):
+        return greedy, "optimal_greedy", 0, 0, bound
     share = fair_share(problem)
     if params.method == "fair_share":
-        return share, "fair_share", 0, 0
+        return share, "fair_share", 0, 0, bound
     # The better of the two heuristics backs the MIP up.
     fallback, name = (
         (greedy, "greedy")
@@ -351,15 +356,15 @@ def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, 
     )
     n_vars = int(sum(len(v) for v in problem.values))
     if n_vars > params.max_mip_variables:
-        return fallback, f"too_large_{name}", n_vars, 0
+        return fallback, f"too_large_{name}", n_vars, 0, bound
     from optimization._mip import solve_segments
 
     segments, optimal, n_vars, n_cons = solve_segments(problem, params)
     if optimal and segments is not None:
-        return segments, "optimal", n_vars, n_cons
+        return segments, "optimal", n_vars, n_cons, bound
     if segments is not None and problem.value(segments) >= problem.value(fallback):
-        return segments, "time_limit_incumbent", n_vars, n_cons
-    return fallback, f"time_limit_{name}", n_vars, n_cons
+        return segments, "time_limit_incumbent", n_vars, n_cons, bound
+    return fallback, f"time_limit_{name}", n_vars, n_cons, bound
 
 
 def upper_bound(problem: _Problem) -> float:

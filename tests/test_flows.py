@@ -195,6 +195,29 @@ def test_the_line_haul_delivers_every_allocated_litre_before_opening(
     assert published == routes.height
 
 
+def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, snapshots = nightly_run
+    con = connect(db)
+    replays = con.sql("FROM policy_replays WHERE run_id = ?", params=[result.run_id]).pl()
+    con.close()
+    assert set(replays["warehouse_id"]) == {"FW001", "FW002"}
+    assert set(replays["policy"]) == {
+        "nb1_fill_rate",
+        "nb1_cycle_service",
+        "normal_fill_rate",
+        "min_max",
+    }
+    ours = replays.filter(pl.col("policy") == "nb1_fill_rate").sort("warehouse_id", "setting")
+    for _, part in ours.group_by("warehouse_id"):
+        assert part["avg_inventory_value"].is_sorted()  # more service costs more stock
+    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
+    published = snapshot.execute("SELECT count(*) FROM policy_replays").fetchall()[0][0]
+    snapshot.close()
+    assert published == replays.height
+
+
 def test_backtest_accuracy_and_model_choice_are_stored(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:

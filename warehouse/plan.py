@@ -35,6 +35,7 @@ _RUN_TABLES = (
     "forecast_accuracy",
     "allocation_runs",
     "routes",
+    "policy_replays",
 )
 #: Tables keyed by transfer order: copied for the published run's orders.
 _TRANSFER_TABLES = ("transfer_order_lines", "transfer_order_status_history")
@@ -52,6 +53,7 @@ def write_plan(
     allocations: pl.DataFrame | None = None,
     transfers: tuple[pl.DataFrame, pl.DataFrame] | None = None,
     routes: pl.DataFrame | None = None,
+    replays: pl.DataFrame | None = None,
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
@@ -61,7 +63,8 @@ def write_plan(
     of ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy;
     ``allocations`` (``ALLOCATION_STATS``) and ``transfers`` (headers and
     lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) and ``routes``
-    (``optimization.linehaul.ROUTE_ROWS``) complete the plan. All
+    (``optimization.linehaul.ROUTE_ROWS``) and ``replays``
+    (``optimization.replay.REPLAY_RESULTS``) complete the plan. All
     are written in the same transaction, so a failed night keeps yesterday's
     choice and yesterday's open transfer orders.
     """
@@ -92,10 +95,12 @@ def write_plan(
                 )
         if transfers is not None:
             write_transfers(con, run_id, *transfers)
-        if routes is not None and not routes.is_empty():
-            with registered(con, routes) as route_rows:
+        for table, frame in (("routes", routes), ("policy_replays", replays)):
+            if frame is None or frame.is_empty():
+                continue
+            with registered(con, frame) as rows_name:
                 con.execute(
-                    f"INSERT INTO routes BY NAME SELECT $run_id AS run_id, * FROM {route_rows}",
+                    f"INSERT INTO {table} BY NAME SELECT $run_id AS run_id, * FROM {rows_name}",
                     {"run_id": run_id},
                 )
         finish_run(con, run_id, summary)

@@ -86,6 +86,29 @@ CREATE TABLE allocation_runs (
     PRIMARY KEY (run_id, dc_id)
 );
 
+-- Tonight's what-if per warehouse: the last weeks replayed under each policy and
+-- setting (optimization/replay.py), the points of the service-vs-inventory frontier.
+CREATE TABLE policy_replays (
+    run_id               VARCHAR NOT NULL REFERENCES runs (run_id),
+    warehouse_id         VARCHAR NOT NULL,
+    policy               VARCHAR NOT NULL CHECK (policy IN (
+                             'nb1_fill_rate', 'nb1_cycle_service', 'normal_fill_rate', 'min_max')),
+    setting              DOUBLE NOT NULL,   -- the target level, or the min/max cover
+    days                 INTEGER NOT NULL CHECK (days > 0),
+    series               INTEGER NOT NULL CHECK (series >= 0),
+    sampled              INTEGER NOT NULL CHECK (sampled >= 0 AND sampled <= series),
+    demand               BIGINT NOT NULL CHECK (demand >= 0),
+    served               BIGINT NOT NULL CHECK (served >= 0 AND served <= demand),
+    fill_rate            DOUBLE NOT NULL,
+    item_fill_rate       DOUBLE NOT NULL,
+    cycle_service        DOUBLE NOT NULL,
+    stockout_days        BIGINT NOT NULL CHECK (stockout_days >= 0),
+    avg_inventory_value  DOUBLE NOT NULL,
+    turns                DOUBLE NOT NULL,
+    dead_stock_value     DOUBLE NOT NULL,
+    PRIMARY KEY (run_id, warehouse_id, policy, setting)
+);
+
 -- Planner targets: a sku row beats its category's row; neither: the run's default.
 CREATE TABLE service_targets (
     scope       VARCHAR NOT NULL CHECK (scope IN ('sku', 'category')),
