@@ -69,6 +69,7 @@ class NightlyResult:
     transfer_orders: int
     pull_back_lines: int
     linehaul_vans: int
+    linehaul_trips: int
     linehaul_km: float
     linehaul_unassigned_l: float
     snapshot: str
@@ -259,6 +260,7 @@ class Linehaul:
 
     routes: pl.DataFrame
     vans: int
+    trips: int
     km: float
     unassigned_l: float
 
@@ -277,7 +279,8 @@ def plan_routes(
         )
     return Linehaul(
         routes=route_rows(plans, as_of, params),
-        vans=sum(len(p.solution.routes) for p in plans),
+        vans=sum(p.vans_needed for p in plans),
+        trips=sum(p.trips for p in plans),
         km=sum(p.solution.distance for p in plans) / 1000,
         unassigned_l=unassigned,
     )
@@ -412,6 +415,7 @@ def nightly(
             transfer_orders=transfers[0].height,
             pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
             linehaul_vans=vans.vans,
+            linehaul_trips=vans.trips,
             linehaul_km=round(vans.km, 1),
             linehaul_unassigned_l=round(vans.unassigned_l, 1),
             snapshot="",

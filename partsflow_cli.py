@@ -268,7 +268,10 @@ def _print_nightly(result: NightlyResult) -> None:
         f"  {result.transfer_orders:,} transfer orders proposed,"
         f" {result.pull_back_lines:,} pull-back lines"
     )
-    print(f"  line-haul: {result.linehaul_vans} vans, {result.linehaul_km:,.1f} km")
+    print(
+        f"  line-haul: {result.linehaul_vans} vans, {result.linehaul_trips} trips,"
+        f" {result.linehaul_km:,.1f} km"
+    )
     if result.linehaul_unassigned_l:
         print(
             f"  WARNING: {result.linehaul_unassigned_l:,.0f} l of tonight's transfers cannot reach"

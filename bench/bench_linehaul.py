@@ -79,26 +79,28 @@ def main() -> None:
     print(f"command: {' '.join(sys.argv)}")
     print()
     print(
-        "| night | warehouses | litres | limit s | wall s (median) | vans | km (best–worst) "
-        "| unassigned l | latest drop |"
+        "| night | warehouses | litres | limit s | wall s (median) | vans | trips "
+        "| km (best–worst) | unassigned l | latest drop |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---|")
     for name, frame in loads.items():
         for limit in (float(x) for x in args.limits.split(",")):
             params = LinehaulParams(time_limit_s=limit)
-            walls, kms, vans, unassigned, latest = [], [], [], [], []
+            walls, kms, vans, trips, unassigned, latest = [], [], [], [], [], []
             for seed in range(args.repeat):
                 started = time.perf_counter()
                 plans = plan_linehaul(frame, sites, LinehaulParams(time_limit_s=limit, seed=seed))
                 walls.append(time.perf_counter() - started)
                 kms.append(sum(p.solution.distance for p in plans) / 1000)
-                vans.append(sum(len(p.solution.routes) for p in plans))
+                vans.append(sum(p.vans_needed for p in plans))
+                trips.append(sum(p.trips for p in plans))
                 unassigned.append(sum(p.unassigned_volume_l for p in plans))
                 latest.append(max(a for p in plans for r in p.solution.routes for a in r.arrivals))
             last = params.night_start.hour * 3600 + max(latest)
             print(
                 f"| {name} | {frame.height} | {frame['volume_l'].sum():,.0f} | {limit:g} "
                 f"| {statistics.median(walls):.1f} | {statistics.median(vans):g} "
+                f"| {statistics.median(trips):g} "
                 f"| {min(kms):,.1f}–{max(kms):,.1f} | {max(unassigned):,.0f} "
                 f"| {(last // 3600) % 24:02d}:{last % 3600 // 60:02d} |"
             )

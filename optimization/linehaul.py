@@ -7,10 +7,17 @@ One routing problem per DC, solved with the generic VRPTW solver
   due tomorrow morning (``lead_time_days`` 0: the plan's allocated
   quantities × unit volume). Pull-backs ride back on the next night's empty
   van and are not routed here.
-* **vans** — ``vans`` identical vans (default: one per warehouse, so the fleet
-  never limits the plan; a fixed cost per van used makes the solver use as
-  few as it can) of ``van_capacity_l`` litres, leaving the DC from
-  ``depart`` and back by ``return_by``.
+* **vans and trips** — identical vans of ``van_capacity_l`` litres work the
+  night from ``depart`` to ``return_by`` in up to ``trips_per_van`` trips:
+  the night is cut into that many equal slots and each van offers one trip
+  (a vehicle of the routing problem) starting in each slot, so a van can
+  load again at the DC between trips. A fixed cost per trip makes the solver use as few trips
+  as it can. ``vans`` caps the trips per slot (default: the drops divided by
+  the trips, plus one; if that leaves drops behind, one per drop). The vans
+  a plan needs are then counted exactly by interval partitioning of its
+  trips (a trip needs ``reload_s`` at the DC before the next):
+  :attr:`LinehaulPlan.vans_needed`, and each trip is assigned to a van by
+  the same rule.
 * **windows** — a warehouse takes deliveries from ``accept_from`` and must
   have them by ``deliver_by``, so the staff can shelve before the stores
   open. Service: ``unload_fixed_s`` plus ``unload_s_per_1000l`` per 1,000 l.
@@ -78,6 +85,8 @@ class LinehaulParams:
 
     van_capacity_l: int = 8_000
     vans: int | None = None
+    trips_per_van: int = 3
+    reload_s: int = 1_800
     night_start: time = time(22, 0)
     depart: time = time(23, 0)
     accept_from: time = time(23, 30)
@@ -95,6 +104,8 @@ class LinehaulParams:
             raise ValueError(f"van capacity must be > 0 l, got {self.van_capacity_l}")
         if self.vans is not None and self.vans < 1:
             raise ValueError(f"vans must be at least 1, got {self.vans}")
+        if self.trips_per_van < 1:
+            raise ValueError(f"trips_per_van must be at least 1, got {self.trips_per_van}")
         if (
             not self.offset(self.depart)
             < self.offset(self.deliver_by)
@@ -120,10 +131,22 @@ class LinehaulPlan:
     stop_volume: dict[str, float]
     sites: tuple[str, ...]
 
+    van_of: dict[str, str]
+
     @property
     def unassigned_volume_l(self) -> float:
         """Litres that no van could deliver in time."""
         return float(sum(self.stop_volume[u.stop] for u in self.solution.unassigned))
+
+    @property
+    def trips(self) -> int:
+        """Trips driven (routes of the solution)."""
+        return len(self.solution.routes)
+
+    @property
+    def vans_needed(self) -> int:
+        """Physical vans: the most trips under way (or reloading) at the same time."""
+        return len(set(self.van_of.values()))
 
 
 def linehaul_loads(plan: pl.DataFrame) -> pl.DataFrame:
@@ -178,22 +201,64 @@ def plan_linehaul(
             raise ValueError(f"warehouse {missing[0]!r} has no coordinates")
         matrices = provider.matrices([where[n] for n in names], "van", params.night_start.hour)
         stops, stop_warehouse, stop_volume = _stops(part, params)
-        fleet = params.vans or max(1, len(stops))
-        vehicles = tuple(
-            Vehicle(
-                f"{dc_id}-van{i + 1:02d}",
-                params.van_capacity_l,
-                (params.offset(params.depart), params.offset(params.return_by)),
-                fixed_cost=params.van_fixed_cost,
+        # Few vans per slot first, so trips spread over the night; if that leaves
+        # drops behind, as many as there are drops.
+        fleets = [params.vans] if params.vans else [-(-len(stops) // params.trips_per_van) + 1]
+        if not params.vans and fleets[0] < len(stops):
+            fleets.append(len(stops))
+        for fleet in fleets:
+            problem = RoutingProblem(
+                f"linehaul {dc_id}", 0, matrices, _trips(dc_id, fleet, params), tuple(stops)
             )
-            for i in range(fleet)
-        )
-        problem = RoutingProblem(f"linehaul {dc_id}", 0, matrices, vehicles, tuple(stops))
-        solution = solve(problem, SolveParams(time_limit=params.time_limit_s, seed=params.seed))
+            solution = solve(problem, SolveParams(time_limit=params.time_limit_s, seed=params.seed))
+            if not solution.unassigned:
+                break
         plans.append(
-            LinehaulPlan(dc_id, problem, solution, stop_warehouse, stop_volume, tuple(names))
+            LinehaulPlan(
+                dc_id,
+                problem,
+                solution,
+                stop_warehouse,
+                stop_volume,
+                tuple(names),
+                _assign_vans(dc_id, solution, params.reload_s),
+            )
         )
     return plans
+
+
+def _trips(dc_id: str, fleet: int, params: LinehaulParams) -> tuple[Vehicle, ...]:
+    """One vehicle per (van, trip): trip ``k`` of van ``i`` is ``{dc}-t{k}-{i}``.
+
+    Trip ``k`` may leave from ``depart + k·slot`` on (``slot`` cuts the time
+    to ``deliver_by`` into ``trips_per_van`` parts) and has until the end of
+    the night to come back, so later trips start after earlier ones.
+    """
+    start, end = params.offset(params.depart), params.offset(params.return_by)
+    slot = (params.offset(params.deliver_by) - start) // params.trips_per_van
+    return tuple(
+        Vehicle(
+            f"{dc_id}-t{k + 1}-{i + 1:03d}",
+            params.van_capacity_l,
+            (start + k * slot, end),
+            fixed_cost=params.van_fixed_cost,
+        )
+        for k in range(params.trips_per_van)
+        for i in range(fleet)
+    )
+
+
+def _assign_vans(dc_id: str, solution: RoutingSolution, reload_s: int) -> dict[str, str]:
+    """Trips to physical vans, earliest departure first, each to the first van free by then."""
+    free_at: list[int] = []
+    van_of: dict[str, str] = {}
+    for route in sorted(solution.routes, key=lambda r: (r.departure, r.vehicle)):
+        van = next((j for j, free in enumerate(free_at) if free <= route.departure), len(free_at))
+        if van == len(free_at):
+            free_at.append(0)
+        free_at[van] = route.return_time + reload_s
+        van_of[route.vehicle] = f"{dc_id}-van{van + 1:02d}"
+    return van_of
 
 
 def _stops(
@@ -238,14 +303,15 @@ def route_rows(plans: list[LinehaulPlan], as_of: date, params: LinehaulParams) -
         index = {s.id: s for s in plan.problem.stops}
         distance = plan.problem.matrices.distance
         for route in plan.solution.routes:
-            route_id = f"{plan.dc_id}/{route.vehicle}"
+            van = plan.van_of[route.vehicle]
+            route_id = f"{van}/{route.vehicle.rsplit('-', 2)[-2]}"
 
             def at(seconds: int) -> datetime:
                 return (origin + timedelta(seconds=seconds)).astimezone(ZoneInfo("UTC"))
 
             on_board = sum(plan.stop_volume[s] for s in route.stops)
             rows.append(
-                ("linehaul", route_id, route.vehicle, 0, "depart", plan.dc_id,
+                ("linehaul", route_id, van, 0, "depart", plan.dc_id,
                  at(route.departure), on_board, 0)
             )  # fmt: skip
             here, driven = 0, 0
@@ -254,12 +320,12 @@ def route_rows(plans: list[LinehaulPlan], as_of: date, params: LinehaulParams) -
                 driven += int(distance[here, stop.location])
                 here = stop.location
                 rows.append(
-                    ("linehaul", route_id, route.vehicle, seq + 1, stop_id,
+                    ("linehaul", route_id, van, seq + 1, stop_id,
                      plan.stop_warehouse[stop_id], at(arrival), plan.stop_volume[stop_id], driven)
                 )  # fmt: skip
             driven += int(distance[here, 0])
             rows.append(
-                ("linehaul", route_id, route.vehicle, len(route.stops) + 1, "return", plan.dc_id,
+                ("linehaul", route_id, van, len(route.stops) + 1, "return", plan.dc_id,
                  at(route.return_time), 0.0, driven)
             )  # fmt: skip
     return pl.DataFrame(rows, schema=ROUTE_ROWS, orient="row")

@@ -184,7 +184,8 @@ def test_the_line_haul_delivers_every_allocated_litre_before_opening(
     assert result.linehaul_unassigned_l == 0
     assert stops["load"].sum() == pytest.approx(due)
     assert set(stops["location_id"]) <= {"FW001", "FW002"}
-    assert routes["route_id"].n_unique() == result.linehaul_vans >= 1
+    assert routes["route_id"].n_unique() == result.linehaul_trips >= result.linehaul_vans >= 1
+    assert routes["vehicle_id"].n_unique() == result.linehaul_vans
     # Delivered between 23:30 and 06:30 local time, the night after the planning day.
     night = datetime.combine(result.as_of, time(23, 30))
     assert stops["local"].min() >= night

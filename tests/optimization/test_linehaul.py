@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time
 
 import polars as pl
@@ -74,11 +75,28 @@ def test_a_load_above_a_van_is_split_into_drops_on_several_vans() -> None:
 
 
 def test_a_fleet_too_small_leaves_drops_unassigned_with_a_reason() -> None:
-    params = LinehaulParams(vans=1, time_limit_s=1.0)
+    params = LinehaulParams(vans=1, trips_per_van=1, time_limit_s=1.0)
     (plan,) = plan_linehaul(_loads({"FW001": 7000, "FW002": 7000}), SITES_FRAME, params)
     assert len(plan.solution.unassigned) == 1
     assert plan.unassigned_volume_l == pytest.approx(7000)
     assert "no feasible route" in plan.solution.unassigned[0].reason
+
+
+def test_vans_do_several_trips_and_never_two_at_once() -> None:
+    loads = _loads({"FW001": 7000, "FW002": 7000, "FW003": 7000, "DC01": 0.0})
+    (plan,) = plan_linehaul(loads.filter(pl.col("volume_l") > 0), SITES_FRAME, FAST)
+    assert plan.solution.unassigned == ()
+    assert plan.trips == 3
+    assert plan.vans_needed < plan.trips  # a van goes out again after reloading
+    by_van: dict[str, list[tuple[int, int]]] = {}
+    for route in plan.solution.routes:
+        by_van.setdefault(plan.van_of[route.vehicle], []).append(
+            (route.departure, route.return_time)
+        )
+    for trips in by_van.values():
+        trips.sort()
+        for (_, back), (out, _) in itertools.pairwise(trips):
+            assert out >= back + FAST.reload_s
 
 
 def test_route_rows_follow_each_van_from_the_dc_and_back_in_utc() -> None:
