@@ -1,4 +1,4 @@
-"""Model choice follows the backtest: different data, different choice."""
+"""Model choice follows the backtest: different data, different choice; defaults need evidence."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from models.engine import ForecastParams, forecast
-from models.selection import SELECTION_SCHEMA, selection_sample, stale_series
+from models.selection import (
+    SCORES,
+    SELECTION_SCHEMA,
+    choose_models,
+    selection_sample,
+    stale_series,
+)
 
 PAIR = {
     cls: ("Naive", "HistoricAverage")
@@ -31,7 +37,7 @@ def test_backtest_data_decides_the_model(shape: str, expected: str) -> None:
     if shape == "random_walk":
         values = 200 + np.cumsum(rng.normal(0, 8, 150)).round()
     else:
-        values = rng.poisson(50, 150)
+        values = rng.poisson(50, 150).astype(float)
     params = ForecastParams(freq="D", horizon=7, candidates=PAIR, shrinkage=0.0)
     result = forecast(_series(np.clip(values, 0, None)), params)
     assert result.selection.models["model"].to_list() == [expected]
@@ -113,5 +119,83 @@ def test_sampled_selection_gives_every_series_its_peers_choice() -> None:
     chosen = forecast(history, params).selection.models
     assert chosen.height == 8
     assert chosen["score"].is_not_null().sum() == 2
-    # White noise: the peers' backtest picks the long-run mean for the unsampled series too.
-    assert set(chosen.filter(pl.col("score").is_null())["model"]) == {"HistoricAverage"}
+    # Two sampled series are weak evidence against the default (Naive, listed first); either
+    # way the unsampled series take exactly the choice the sampled ones made as a group.
+    sampled = set(chosen.filter(pl.col("score").is_not_null())["model"])
+    assert len(sampled) == 1
+    assert set(chosen.filter(pl.col("score").is_null())["model"]) == sampled
+
+
+def _scores(rows: list[tuple[str, str, int, float]], cls: str = "lumpy") -> pl.DataFrame:
+    """``SCORES`` from (series, model, window, spl) rows, one class and group."""
+    return pl.DataFrame(
+        [
+            (uid, cls, "all", date(2024, 1, 1) + timedelta(days=30 * w), model, spl)
+            for uid, model, w, spl in rows
+        ],
+        schema=SCORES,
+        orient="row",
+    )
+
+
+def _two_window_scores(gain: tuple[float, float], n: int = 40) -> pl.DataFrame:
+    """``n`` series; "B" beats the default "A" by ``gain`` per window, with small noise."""
+    rng = np.random.default_rng(5)
+    rows: list[tuple[str, str, int, float]] = []
+    for i in range(n):
+        for w, g in enumerate(gain):
+            a = 1.0 + rng.normal(0, 0.02)
+            rows += [(f"s{i}", "A", w, a), (f"s{i}", "B", w, a - g + rng.normal(0, 0.05))]
+    return _scores(rows)
+
+
+@pytest.mark.parametrize(
+    ("gain", "expected"),
+    [
+        ((0.10, 0.10), "B"),  # better in every window: leaves the default
+        ((0.30, -0.05), "A"),  # better on average, worse in one window: keeps the default
+        ((0.002, 0.002), "A"),  # better in every window but within noise: keeps the default
+    ],
+)
+def test_group_leaves_the_default_only_on_consistent_evidence(
+    gain: tuple[float, float], expected: str
+) -> None:
+    scores = _two_window_scores(gain)
+    membership = scores.select("unique_id", "class", "group").unique()
+    chosen = choose_models(scores, membership, {"lumpy": ("A", "B")}, date(2024, 3, 1))
+    assert set(chosen["model"]) == {expected}
+
+
+def test_a_series_leaves_its_group_only_on_strong_own_evidence() -> None:
+    scores = pl.concat(
+        [
+            _two_window_scores((-0.1, -0.1)),  # the group keeps "A"
+            # One series where "B" has half the loss of "A" in both windows.
+            _scores([("odd", m, w, spl) for w in (0, 1) for m, spl in (("A", 1.0), ("B", 0.5))]),
+        ]
+    )
+    membership = scores.select("unique_id", "class", "group").unique()
+    cands = {"lumpy": ("A", "B")}
+    default = choose_models(scores, membership, cands, date(2024, 3, 1))
+    assert set(default["model"]) == {"A"}
+    loose = choose_models(scores, membership, cands, date(2024, 3, 1), shrinkage=0.5)
+    assert loose.filter(pl.col("model") == "B")["unique_id"].to_list() == ["odd"]
+
+
+def test_unscored_series_take_their_peers_choice_among_their_candidates() -> None:
+    scores = _two_window_scores((0.1, 0.1))
+    membership = pl.concat(
+        [
+            scores.select("unique_id", "class", "group").unique(),
+            pl.DataFrame({"unique_id": ["fresh"], "class": ["new"], "group": ["all"]}),
+        ]
+    )
+    cands = {"lumpy": ("A", "B"), "new": ("A", "B")}
+    chosen = choose_models(scores, membership, cands, date(2024, 3, 1))
+    fresh = chosen.filter(pl.col("unique_id") == "fresh")
+    assert fresh["model"].to_list() == ["B"]
+    assert fresh["score"].to_list() == [None]
+    only_a = choose_models(
+        scores, membership, {"lumpy": ("A", "B"), "new": ("A",)}, date(2024, 3, 1)
+    )
+    assert only_a.filter(pl.col("unique_id") == "fresh")["model"].to_list() == ["A"]
