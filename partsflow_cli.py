@@ -148,6 +148,59 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from warehouse import transfers
+    from warehouse.schema import connect
+
+    db = Path(args.db) if args.db else _settings().db_path
+    if not db.exists():
+        raise _input_error(f"{db}: no such database")
+    user = args.by or os.environ.get("USER") or "planner"
+    con = connect(db)
+    try:
+        if args.action == "list":
+            rows = con.sql(
+                "SELECT o.transfer_id, o.status, o.needed_by, count(l.line_no) AS lines, "
+                "sum(l.quantity) AS units, o.status_reason FROM transfer_orders o "
+                "LEFT JOIN transfer_order_lines l USING (transfer_id) "
+                "WHERE $status IS NULL OR o.status = $status GROUP BY ALL ORDER BY o.transfer_id",
+                params={"status": args.status},
+            ).fetchall()
+            for row in rows:
+                print("  ".join("" if v is None else str(v) for v in row))
+            return 0
+        if not args.transfer_id:
+            raise _usage(f"transfer {args.action}: give the transfer id")
+        if args.action == "approve":
+            transfers.approve(con, args.transfer_id, user)
+        elif args.action == "release":
+            transfers.release(con, args.transfer_id, user)
+        elif args.action == "cancel":
+            transfers.cancel(con, args.transfer_id, args.reason or "", user)
+        else:
+            transfers.override(
+                con, args.transfer_id, _quantities(args.set), args.reason or "", user
+            )
+        status = transfers.history(con, args.transfer_id).row(-1, named=True)["status"]
+        print(f"{args.transfer_id}: {status}")
+    except transfers.TransferError as error:
+        raise _input_error(str(error)) from None
+    finally:
+        con.close()
+    return 0
+
+
+def _quantities(pairs: list[str] | None) -> dict[str, int]:
+    """``SKU=QTY`` pairs from ``--set``."""
+    out: dict[str, int] = {}
+    for pair in pairs or []:
+        sku, sep, quantity = pair.partition("=")
+        if not sep or not sku or not quantity.strip().lstrip("-").isdigit():
+            raise _usage(f"--set expects SKU=QUANTITY, got {pair!r}")
+        out[sku] = int(quantity)
+    return out
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the medium network (once), then run the nightly job on it."""
     from pipelines.generate import generate
@@ -336,6 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     night.add_argument("--landing", help="landing folder (default data/landing)")
     night.add_argument("--as-of", type=_iso_date, help="planning day (default: last order day)")
     night.set_defaults(func=cmd_nightly)
+
+    tr = sub.add_parser(
+        "transfer", help="list, approve, override, release or cancel transfer orders"
+    )
+    tr.add_argument("action", choices=["list", "approve", "override", "release", "cancel"])
+    tr.add_argument("transfer_id", nargs="?", help="the order (see `partsflow transfer list`)")
+    tr.add_argument("--db", help="database file (default data/warehouse.duckdb)")
+    tr.add_argument("--status", help="list: only orders in this status")
+    tr.add_argument("--set", action="append", metavar="SKU=QTY", help="override: a line's quantity")
+    tr.add_argument("--reason", help="why (required to override or cancel)")
+    tr.add_argument("--by", help="who (default $USER)")
+    tr.set_defaults(func=cmd_transfer)
 
     demo = sub.add_parser("demo", help="generate a network and run the nightly job on it")
     demo.add_argument("--scale", choices=["small", "medium", "large"], default="medium")

@@ -165,3 +165,30 @@ def test_nightly_on_an_empty_database_is_one_line_on_stderr(tmp_path: Path) -> N
     _assert_one_line_error(done, "empty.duckdb", "no order lines loaded")
     assert done.returncode == 2
     assert "Flow run" in done.stdout  # Prefect's run log goes to stdout
+
+
+def test_planners_approve_override_and_release_transfer_orders(tmp_path: Path) -> None:
+    from tests.warehouse.test_transfers import _master, _night
+    from warehouse.schema import connect
+
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    _master(con)
+    order = _night(con, {"A": 4, "B": 2})
+    con.close()
+    listed = _run("transfer", "list", "--db", str(db), cwd=tmp_path)
+    assert listed.returncode == 0 and order in listed.stdout and "proposed" in listed.stdout
+    no_reason = _run("transfer", "override", order, "--db", str(db), "--set", "A=9", cwd=tmp_path)
+    _assert_one_line_error(no_reason, "an override needs a reason")
+    bad_pair = _run("transfer", "override", order, "--db", str(db), "--set", "A", cwd=tmp_path)
+    _assert_one_line_error(bad_pair, "--set expects SKU=QUANTITY")
+    done = _run(
+        "transfer", "override", order, "--db", str(db), "--set", "A=9", "--reason", "promo",
+        "--by", "ann", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == f"{order}: overridden"
+    assert _run("transfer", "release", order, "--db", str(db), cwd=tmp_path).returncode == 0
+    again = _run("transfer", "approve", order, "--db", str(db), cwd=tmp_path)
+    _assert_one_line_error(again, "cannot go from released to approved")
+    unknown = _run("transfer", "approve", "nope", "--db", str(db), cwd=tmp_path)
+    _assert_one_line_error(unknown, "unknown transfer order 'nope'")
