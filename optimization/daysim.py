@@ -1,0 +1,435 @@
+"""Replay a day of store orders per forward warehouse and score the dispatch.
+
+For each (forward warehouse, day) in the orders, :func:`simulate_day` builds
+the instance (the warehouse and its ordering stores, travel matrices by
+hour from the provider, orders in seconds since local midnight, sizes in
+decilitres), runs each dispatcher on a fleet of identical riders and
+returns one :data:`DAY_KPIS` row per warehouse x dispatcher x day.
+:func:`smallest_fleet` finds the fewest riders that keep the on-time target
+(a galloping then bisecting search); :func:`size_fleet` applies it to one
+warehouse and day.
+
+KPI definitions (``DAY_KPIS``):
+
+- delivery time = handover done at the store - order time; on time when
+  it is at most the promise (30 min);
+- ``rider_hours`` = over the riders used, shift start to the later of the
+  shift end and the last return (paid time, overtime included);
+  ``busy_hours`` = time on trips; ``utilisation`` = busy / rider hours;
+- ``km`` = distance ridden (road metres of the travel provider);
+- ``tick_solve_p50_s`` / ``p99`` over the ticks that solved a model (null
+  for the naive dispatcher, which solves nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from optimization.coverage import WAREHOUSE_POINTS
+from optimization.dispatch import (
+    DeliveryTimes,
+    DispatchOrder,
+    DispatchParams,
+    DispatchResult,
+    Rider,
+    TravelClock,
+    dispatch_naive,
+    dispatch_rolling,
+)
+from optimization.routing.travel import HaversineProvider, TravelTimeProvider
+
+LOCAL_TZ = "Asia/Shanghai"
+
+#: A day's orders with the store's coordinates (``warehouse.dispatch.day_orders``).
+_ORDER_COLUMNS: dict[str, pl.DataType] = {
+    "order_id": pl.String(),
+    "warehouse_id": pl.String(),
+    "store_id": pl.String(),
+    "channel": pl.String(),
+    "ordered_at": pl.Datetime("us", LOCAL_TZ),
+    "units": pl.Int64(),
+    "volume_l": pl.Float64(),
+    "lat": pl.Float64(),
+    "lon": pl.Float64(),
+}
+DAY_ORDERS = pl.Schema(_ORDER_COLUMNS)
+
+#: One row per forward warehouse x dispatcher x day (for the dashboard).
+DAY_KPIS = pl.Schema(
+    {
+        "warehouse_id": pl.String,
+        "dispatcher": pl.String,  # "rolling" | "naive"
+        "day": pl.Date,
+        "orders": pl.Int64,
+        "on_time": pl.Int64,
+        "on_time_rate": pl.Float64,
+        "delivery_p50_min": pl.Float64,
+        "delivery_p90_min": pl.Float64,
+        "delivery_p99_min": pl.Float64,
+        "riders": pl.Int64,  # fleet on shift
+        "riders_used": pl.Int64,
+        "trips": pl.Int64,
+        "orders_per_trip": pl.Float64,
+        "rider_hours": pl.Float64,
+        "busy_hours": pl.Float64,
+        "utilisation": pl.Float64,
+        "km": pl.Float64,
+        "ticks": pl.Int64,  # ticks that solved a model
+        "tick_solve_p50_s": pl.Float64,
+        "tick_solve_p99_s": pl.Float64,
+    }
+)
+
+Dispatcher = Callable[
+    [Sequence[DispatchOrder], Sequence[Rider], TravelClock, DeliveryTimes, DispatchParams],
+    DispatchResult,
+]
+
+
+def _naive(
+    orders: Sequence[DispatchOrder],
+    riders: Sequence[Rider],
+    travel: TravelClock,
+    times: DeliveryTimes,
+    params: DispatchParams,
+) -> DispatchResult:
+    return dispatch_naive(orders, riders, travel, times)
+
+
+#: The dispatchers by the name used in ``DAY_KPIS.dispatcher``.
+DISPATCHERS: Mapping[str, Dispatcher] = {"rolling": dispatch_rolling, "naive": _naive}
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Fleet and promise of a simulated day.
+
+    Riders are identical: ``capacity_l`` litres of cargo (an e-trike box holds
+    a set of four tyres; a bigger order rides alone), one ``shift`` in seconds
+    since local midnight (store hours 08:00-20:00 plus the last promise).
+    Orders before the shift start are released at the shift start.
+    """
+
+    shift: tuple[int, int] = (8 * 3600, 20 * 3600 + 1800)
+    capacity_l: float = 240.0
+    profile: str = "bike"
+    times: DeliveryTimes = field(default_factory=DeliveryTimes)
+    dispatch: DispatchParams = field(default_factory=DispatchParams)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.shift[0] < self.shift[1]:
+            raise ValueError(f"shift must be 0 <= start < end, got {self.shift}")
+        if not self.capacity_l > 0:
+            raise ValueError(f"capacity_l must be > 0, got {self.capacity_l}")
+
+
+@dataclass(frozen=True, eq=False)
+class DayInstance:
+    """One forward warehouse's day, ready to dispatch."""
+
+    warehouse_id: str
+    day: date
+    orders: tuple[DispatchOrder, ...]
+    travel: TravelClock
+
+
+def day_instances(
+    orders: pl.DataFrame,
+    warehouses: pl.DataFrame,
+    params: SimParams | None = None,
+    provider: TravelTimeProvider | None = None,
+) -> list[DayInstance]:
+    """Split ``orders`` (:data:`DAY_ORDERS`) into one instance per (warehouse, local day).
+
+    Locations: 0 is the warehouse, then the ordering stores sorted by id.
+    """
+    params = params or SimParams()
+    provider = provider or HaversineProvider()
+    orders = orders.cast(DAY_ORDERS).with_columns(day=pl.col("ordered_at").dt.date())
+    places = warehouses.cast(WAREHOUSE_POINTS)
+    where = {
+        w: (la, lo)
+        for w, la, lo in zip(places["warehouse_id"], places["lat"], places["lon"], strict=True)
+    }
+    instances: list[DayInstance] = []
+    for (warehouse_id, day), group in orders.sort("warehouse_id", "day").group_by(
+        "warehouse_id", "day", maintain_order=True
+    ):
+        wid = str(warehouse_id)
+        if not isinstance(day, date):  # a Date column groups by datetime.date
+            raise TypeError(f"expected a date, got {day!r}")
+        if wid not in where:
+            raise ValueError(f"warehouse {wid!r} of the orders has no coordinates")
+        stores = group.unique("store_id").sort("store_id")
+        index = {s: k for k, s in enumerate(stores["store_id"], start=1)}
+        points = [where[wid], *zip(stores["lat"], stores["lon"], strict=True)]
+        travel = TravelClock(tuple(provider.matrices(points, params.profile, h) for h in range(24)))
+        midnight = group["ordered_at"].dt.truncate("1d")
+        seconds = (group["ordered_at"] - midnight).dt.total_seconds().cast(pl.Int64)
+        items = tuple(
+            DispatchOrder(
+                oid, index[store], max(int(sec), params.shift[0]), math.ceil(volume * 10 - 1e-9)
+            )
+            for oid, store, sec, volume in zip(
+                group["order_id"], group["store_id"], seconds, group["volume_l"], strict=True
+            )
+        )
+        instances.append(DayInstance(wid, day, items, travel))
+    return instances
+
+
+def make_riders(count: int, params: SimParams) -> list[Rider]:
+    """``count`` identical riders ``R001``, ``R002``, ... on the simulation's shift."""
+    if count < 1:
+        raise ValueError(f"a fleet needs at least one rider, got {count}")
+    capacity = max(1, round(params.capacity_l * 10))
+    return [Rider(f"R{k:03d}", capacity, params.shift) for k in range(1, count + 1)]
+
+
+def run_instance(
+    instance: DayInstance, riders: int, dispatcher: str, params: SimParams | None = None
+) -> tuple[DispatchResult, dict[str, object]]:
+    """Dispatch one instance with ``riders`` riders; the result and its ``DAY_KPIS`` row."""
+    params = params or SimParams()
+    if dispatcher not in DISPATCHERS:
+        raise ValueError(f"unknown dispatcher {dispatcher!r}; known: {sorted(DISPATCHERS)}")
+    fleet = make_riders(riders, params)
+    result = DISPATCHERS[dispatcher](
+        instance.orders, fleet, instance.travel, params.times, params.dispatch
+    )
+    return result, _kpis(instance, result, fleet, dispatcher, params)
+
+
+def simulate_day(
+    orders: pl.DataFrame,
+    warehouses: pl.DataFrame,
+    riders: int | Mapping[str, int],
+    params: SimParams | None = None,
+    dispatchers: Sequence[str] = ("rolling", "naive"),
+    provider: TravelTimeProvider | None = None,
+) -> pl.DataFrame:
+    """Replay the orders per warehouse and day with each dispatcher and score them.
+
+    Parameters
+    ----------
+    orders
+        :data:`DAY_ORDERS` (one or several warehouses and days).
+    warehouses
+        :data:`optimization.coverage.WAREHOUSE_POINTS`.
+    riders
+        Fleet size, for every warehouse or per warehouse id.
+    params
+        Shift, capacity, profile, delivery times, dispatch settings.
+    dispatchers
+        Names from :data:`DISPATCHERS`.
+    provider
+        Travel times (default: haversine).
+
+    Returns
+    -------
+    pl.DataFrame
+        :data:`DAY_KPIS`, one row per warehouse x dispatcher x day.
+    """
+    params = params or SimParams()
+    rows: list[dict[str, object]] = []
+    for instance in day_instances(orders, warehouses, params, provider):
+        fleet = riders if isinstance(riders, int) else riders[instance.warehouse_id]
+        for name in dispatchers:
+            rows.append(run_instance(instance, fleet, name, params)[1])
+    return pl.DataFrame(rows, schema=DAY_KPIS, orient="row")
+
+
+@dataclass(frozen=True)
+class FleetSize:
+    """The smallest fleet found and every fleet size tried with its on-time rate."""
+
+    riders: int
+    on_time_rate: float
+    tried: Mapping[int, float]
+
+
+def smallest_fleet(
+    on_time_rate: Callable[[int], float],
+    target: float = 0.99,
+    start: int = 1,
+    max_riders: int = 500,
+) -> FleetSize:
+    """The fewest riders whose on-time rate reaches ``target``.
+
+    Gallops from ``start`` (doubling up while the target is missed, halving
+    down while it is reached) to bracket the answer, then bisects. This assumes the rate does
+    not fall when a rider is added; the result ``n`` always reaches the target
+    and ``n - 1`` (when tried) did not.
+
+    Raises
+    ------
+    ValueError
+        If even ``max_riders`` misses the target.
+    """
+    if not 0 < target <= 1:
+        raise ValueError(f"target must be in (0, 1], got {target}")
+    if not 1 <= start <= max_riders:
+        raise ValueError(f"start must be in 1..max_riders, got {start}")
+    tried: dict[int, float] = {}
+
+    def rate(n: int) -> float:
+        if n not in tried:
+            tried[n] = on_time_rate(n)
+        return tried[n]
+
+    # low: a size known to miss the target (0 stands for "no rider"); high: one that reaches it.
+    high = start
+    if rate(high) >= target:
+        low = 0
+        while high > 1:
+            probe = high // 2
+            if rate(probe) < target:
+                low = probe
+                break
+            high = probe
+    else:
+        low = high
+        while True:
+            if high == max_riders:
+                raise ValueError(f"{max_riders} riders stay below {target:.0%} on time")
+            high = min(max_riders, high * 2)
+            if rate(high) >= target:
+                break
+            low = high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if rate(middle) >= target:
+            high = middle
+        else:
+            low = middle
+    return FleetSize(high, tried[high], dict(sorted(tried.items())))
+
+
+@dataclass(frozen=True, eq=False)
+class SizedFleet:
+    """A fleet-sizing outcome: the search, and the dispatch and KPI row at the smallest fleet."""
+
+    size: FleetSize
+    result: DispatchResult
+    kpis: dict[str, object]
+
+
+def size_fleet(
+    instance: DayInstance,
+    dispatcher: str,
+    params: SimParams | None = None,
+    target: float = 0.99,
+    start: int | None = None,
+) -> SizedFleet:
+    """The smallest fleet keeping ``target`` on time for one instance, with its day replayed.
+
+    ``start`` defaults to a lower bound from the work to do (see
+    :func:`_lower_bound`), so the search starts near the answer.
+    """
+    params = params or SimParams()
+    runs: dict[int, tuple[DispatchResult, dict[str, object]]] = {}
+
+    def rate(n: int) -> float:
+        runs[n] = run_instance(instance, n, dispatcher, params)
+        value = runs[n][1]["on_time_rate"]
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    first = start if start is not None else _lower_bound(instance, params)
+    found = smallest_fleet(rate, target, start=first)
+    result, row = runs[found.riders]
+    return SizedFleet(found, result, row)
+
+
+def _lower_bound(instance: DayInstance, params: SimParams) -> int:
+    """Half the riders needed if every order rode alone and riders were busy all shift.
+
+    Batching can beat one-order trips (halving leaves room for it): a cheap
+    starting point for the search; 1 for a day without orders.
+    """
+    work = 0
+    for order in instance.orders:
+        m = instance.travel.at(order.arrival_s).duration
+        work += int(m[0, order.location]) + int(m[order.location, 0]) + params.times.service_s
+    shift = params.shift[1] - params.shift[0]
+    return max(1, math.ceil(work / shift / 2))
+
+
+def _kpis(
+    instance: DayInstance,
+    result: DispatchResult,
+    fleet: Sequence[Rider],
+    dispatcher: str,
+    params: SimParams,
+) -> dict[str, object]:
+    ordered = {o.id: o.arrival_s for o in instance.orders}
+    times = params.times
+    delivery = np.array(
+        [
+            a + times.service_s - ordered[oid]
+            for trip in result.trips
+            for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
+        ],
+        dtype=np.float64,
+    )
+    shift_of = {r.id: r.shift for r in fleet}
+    last_return: dict[str, int] = {}
+    for trip in result.trips:
+        last_return[trip.rider] = max(last_return.get(trip.rider, 0), trip.return_s)
+    paid = sum(max(shift_of[r][1], back) - shift_of[r][0] for r, back in last_return.items())
+    busy = sum(t.return_s - t.departure_s for t in result.trips)
+    solve = np.array([t.solve_s for t in result.ticks], dtype=np.float64)
+    n = len(delivery)
+    on_time = int((delivery <= times.promise_s).sum())
+
+    def minutes(q: float) -> float | None:
+        return float(np.quantile(delivery, q)) / 60 if n else None
+
+    def seconds(q: float) -> float | None:
+        return float(np.quantile(solve, q)) if solve.size else None
+
+    return {
+        "warehouse_id": instance.warehouse_id,
+        "dispatcher": dispatcher,
+        "day": instance.day,
+        "orders": n,
+        "on_time": on_time,
+        "on_time_rate": on_time / n if n else 1.0,
+        "delivery_p50_min": minutes(0.5),
+        "delivery_p90_min": minutes(0.9),
+        "delivery_p99_min": minutes(0.99),
+        "riders": len(fleet),
+        "riders_used": len(last_return),
+        "trips": len(result.trips),
+        "orders_per_trip": n / len(result.trips) if result.trips else None,
+        "rider_hours": paid / 3600,
+        "busy_hours": busy / 3600,
+        "utilisation": busy / paid if paid else None,
+        "km": sum(t.distance_m for t in result.trips) / 1000,
+        "ticks": len(result.ticks),
+        "tick_solve_p50_s": seconds(0.5),
+        "tick_solve_p99_s": seconds(0.99),
+    }
+
+
+__all__ = [
+    "DAY_KPIS",
+    "DAY_ORDERS",
+    "DISPATCHERS",
+    "LOCAL_TZ",
+    "DayInstance",
+    "FleetSize",
+    "SimParams",
+    "SizedFleet",
+    "day_instances",
+    "make_riders",
+    "run_instance",
+    "simulate_day",
+    "size_fleet",
+    "smallest_fleet",
+]

@@ -1,0 +1,155 @@
+"""Day simulation, KPIs and fleet sizing on a hand-built warehouse day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+
+from optimization.daysim import (
+    DAY_KPIS,
+    DAY_ORDERS,
+    SimParams,
+    day_instances,
+    run_instance,
+    simulate_day,
+    size_fleet,
+    smallest_fleet,
+)
+from optimization.dispatch import DispatchParams
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 2, 7)
+#: Greedy search: deterministic and quick.
+PARAMS = SimParams(dispatch=DispatchParams(search="greedy"))
+#: One forward warehouse; stores about 1.1, 2.2 and 3.3 km north of it.
+WAREHOUSES = pl.DataFrame(
+    {
+        "warehouse_id": ["DC1", "FW1", "FW2"],
+        "kind": ["dc", "forward", "forward"],
+        "lat": [31.0, 31.2, 31.5],
+        "lon": [121.0, 121.4, 121.4],
+    }
+)
+
+
+def orders_frame(rows: list[tuple[str, str, str, datetime, float, float]]) -> pl.DataFrame:
+    """(order_id, warehouse_id, store_id, local time, volume_l, lat) at lon 121.4."""
+    return pl.DataFrame(
+        {
+            "order_id": [r[0] for r in rows],
+            "warehouse_id": [r[1] for r in rows],
+            "store_id": [r[2] for r in rows],
+            "channel": ["store"] * len(rows),
+            "ordered_at": [r[3].replace(tzinfo=SHANGHAI) for r in rows],
+            "units": [1] * len(rows),
+            "volume_l": [r[4] for r in rows],
+            "lat": [r[5] for r in rows],
+            "lon": [121.4] * len(rows),
+        },
+        schema=DAY_ORDERS,
+    )
+
+
+def at(hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(DAY.year, DAY.month, DAY.day, hour, minute, second)
+
+
+@pytest.fixture(scope="module")
+def busy_morning() -> pl.DataFrame:
+    """FW1: 36 orders over an hour from 3 stores (one every 100 s); FW2: one order."""
+    stores = [("S1", 31.21), ("S2", 31.22), ("S3", 31.23)]
+    rows = []
+    for k in range(36):
+        store, lat = stores[k % 3]
+        when = at(9, 0) + timedelta(seconds=100 * k)
+        rows.append((f"O{k:02d}", "FW1", store, when, 5.0, lat))
+    rows.append(("P1", "FW2", "S9", at(10, 0), 5.0, 31.51))
+    return orders_frame(rows)
+
+
+def test_orders_become_seconds_since_local_midnight_and_decilitres() -> None:
+    frame = orders_frame(
+        [
+            ("early", "FW1", "S1", at(7, 15), 2.34, 31.21),
+            ("a", "FW1", "S1", at(9, 30, 5), 0.03, 31.21),
+        ]
+    )
+    (instance,) = day_instances(frame, WAREHOUSES, PARAMS)
+    by_id = {o.id: o for o in instance.orders}
+    assert (instance.warehouse_id, instance.day) == ("FW1", DAY)
+    assert by_id["a"].arrival_s == 9 * 3600 + 30 * 60 + 5
+    assert by_id["early"].arrival_s == PARAMS.shift[0]  # released when the shift starts
+    assert (by_id["early"].size, by_id["a"].size) == (24, 1)
+
+
+def test_one_kpi_row_per_warehouse_dispatcher_and_day(busy_morning: pl.DataFrame) -> None:
+    kpis = simulate_day(busy_morning, WAREHOUSES, {"FW1": 4, "FW2": 1}, PARAMS)
+    assert kpis.schema == DAY_KPIS
+    assert kpis.select("warehouse_id", "dispatcher").rows() == [
+        ("FW1", "rolling"),
+        ("FW1", "naive"),
+        ("FW2", "rolling"),
+        ("FW2", "naive"),
+    ]
+    assert kpis["day"].unique().to_list() == [DAY]
+    assert kpis.filter(warehouse_id="FW1")["orders"].to_list() == [36, 36]
+
+
+def test_kpis_follow_their_definitions(busy_morning: pl.DataFrame) -> None:
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    result, row = run_instance(fw1, 3, "naive", PARAMS)
+    shift_h = (PARAMS.shift[1] - PARAMS.shift[0]) / 3600
+    busy = sum(t.return_s - t.departure_s for t in result.trips) / 3600
+    assert row["trips"] == 36 and row["orders_per_trip"] == 1.0
+    assert row["riders"] == 3 and row["riders_used"] == 3
+    assert row["rider_hours"] == pytest.approx(3 * shift_h)
+    assert row["busy_hours"] == pytest.approx(busy)
+    assert row["utilisation"] == pytest.approx(busy / (3 * shift_h))
+    assert row["km"] == pytest.approx(sum(t.distance_m for t in result.trips) / 1000)
+    assert row["ticks"] == 0 and row["tick_solve_p99_s"] is None
+    p50, p90, p99 = row["delivery_p50_min"], row["delivery_p90_min"], row["delivery_p99_min"]
+    assert isinstance(p50, float) and isinstance(p90, float) and isinstance(p99, float)
+    assert p50 <= p90 <= p99
+
+
+def test_rolling_keeps_the_promise_with_fewer_riders_than_naive(busy_morning: pl.DataFrame) -> None:
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    rolling = size_fleet(fw1, "rolling", PARAMS)
+    naive = size_fleet(fw1, "naive", PARAMS)
+    assert float(str(rolling.kpis["on_time_rate"])) >= 0.99
+    assert rolling.size.riders < naive.size.riders
+    assert rolling.result.ticks and all(t.solve_s < 2.0 for t in rolling.result.ticks)
+
+
+def test_fleet_sizing_returns_the_first_fleet_that_reaches_the_target(
+    busy_morning: pl.DataFrame,
+) -> None:
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    rates = {n: run_instance(fw1, n, "naive", PARAMS)[1]["on_time_rate"] for n in range(1, 17)}
+    values = [float(str(rates[n])) for n in range(1, 17)]
+    assert values == sorted(values)  # more riders never hurt the naive dispatcher
+    sized = size_fleet(fw1, "naive", PARAMS, target=0.99, start=1)
+    n = sized.size.riders
+    assert values[n - 1] >= 0.99 and (n == 1 or values[n - 2] < 0.99)
+
+
+@pytest.mark.parametrize("start", [1, 3, 7, 40])
+def test_smallest_fleet_brackets_from_any_start(start: int) -> None:
+    calls: list[int] = []
+
+    def rate(n: int) -> float:
+        calls.append(n)
+        return min(1.0, n / 7)
+
+    found = smallest_fleet(rate, target=0.99, start=start)
+    assert found.riders == 7 and found.on_time_rate == 1.0
+    assert len(calls) == len(set(calls))  # each size simulated once
+    assert found.tried[6] < 0.99
+
+
+def test_smallest_fleet_gives_up_at_the_ceiling() -> None:
+    with pytest.raises(ValueError, match="stay below"):
+        smallest_fleet(lambda n: 0.5, target=0.99, max_riders=16)
