@@ -192,3 +192,11 @@ def test_planners_approve_override_and_release_transfer_orders(tmp_path: Path) -
     _assert_one_line_error(again, "cannot go from released to approved")
     unknown = _run("transfer", "approve", "nope", "--db", str(db), cwd=tmp_path)
     _assert_one_line_error(unknown, "unknown transfer order 'nope'")
+
+
+def test_dispatch_of_a_missing_database_or_no_riders_is_a_one_line_error(tmp_path: Path) -> None:
+    missing = _run("dispatch", "--db", str(tmp_path / "none.duckdb"), cwd=tmp_path)
+    _assert_one_line_error(missing, "none.duckdb: no such database")
+    (tmp_path / "w.duckdb").touch()
+    zero = _run("dispatch", "--db", str(tmp_path / "w.duckdb"), "--riders", "0", cwd=tmp_path)
+    _assert_one_line_error(zero, "--riders must be at least 1")

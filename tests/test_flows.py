@@ -219,6 +219,43 @@ def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
     assert published == replays.height
 
 
+def test_store_coverage_is_checked_every_night(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    result, db, _ = nightly_run
+    con = connect(db)
+    coverage = con.sql("FROM store_coverage WHERE run_id = ?", params=[result.run_id]).pl()
+    stores = con.execute("SELECT count(*) FROM stores").fetchall()[0][0]
+    con.close()
+    assert coverage.height == stores
+    assert coverage.filter(~pl.col("ok")).height == result.stores_flagged
+    # The generator places every store within 5 km of its own warehouse.
+    assert coverage["within_distance"].all()
+
+
+def test_a_day_of_dispatch_is_replayed_and_published(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    _, db, snapshots = nightly_run
+    review = flows.dispatch_review(db_path=db, snapshot_dir=snapshots, riders=6)
+    con = connect(db)
+    kpis = con.sql("FROM dispatch_kpis WHERE run_id = ?", params=[review.run_id]).pl()
+    status = con.execute("SELECT status FROM runs WHERE run_id = ?", [review.run_id]).fetchall()
+    con.close()
+    assert status == [("succeeded",)]
+    assert set(kpis["dispatcher"]) == {"rolling", "naive"}
+    assert set(kpis["warehouse_id"]) <= {"FW001", "FW002"}
+    by = {(r["warehouse_id"], r["dispatcher"]): r for r in kpis.iter_rows(named=True)}
+    for (warehouse, _), row in by.items():
+        # Both dispatchers replay the same orders of the same day.
+        assert row["orders"] == by[(warehouse, "naive")]["orders"] > 0
+        assert row["day"] == review.day
+    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
+    published = snapshot.execute("SELECT count(*) FROM dispatch_kpis").fetchall()[0][0]
+    snapshot.close()
+    assert published == kpis.height
+
+
 def test_backtest_accuracy_and_model_choice_are_stored(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:

@@ -36,6 +36,7 @@ _RUN_TABLES = (
     "allocation_runs",
     "routes",
     "policy_replays",
+    "store_coverage",
 )
 #: Tables keyed by transfer order: copied for the published run's orders.
 _TRANSFER_TABLES = ("transfer_order_lines", "transfer_order_status_history")
@@ -54,6 +55,7 @@ def write_plan(
     transfers: tuple[pl.DataFrame, pl.DataFrame] | None = None,
     routes: pl.DataFrame | None = None,
     replays: pl.DataFrame | None = None,
+    coverage: pl.DataFrame | None = None,
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
@@ -63,8 +65,9 @@ def write_plan(
     of ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy;
     ``allocations`` (``ALLOCATION_STATS``) and ``transfers`` (headers and
     lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) and ``routes``
-    (``optimization.linehaul.ROUTE_ROWS``) and ``replays``
-    (``optimization.replay.REPLAY_RESULTS``) complete the plan. All
+    (``optimization.linehaul.ROUTE_ROWS``), ``replays``
+    (``optimization.replay.REPLAY_RESULTS``) and ``coverage``
+    (``optimization.coverage.ASSIGNMENT_CHECK``) complete the plan. All
     are written in the same transaction, so a failed night keeps yesterday's
     choice and yesterday's open transfer orders.
     """
@@ -95,7 +98,11 @@ def write_plan(
                 )
         if transfers is not None:
             write_transfers(con, run_id, *transfers)
-        for table, frame in (("routes", routes), ("policy_replays", replays)):
+        for table, frame in (
+            ("routes", routes),
+            ("policy_replays", replays),
+            ("store_coverage", coverage),
+        ):
             if frame is None or frame.is_empty():
                 continue
             with registered(con, frame) as rows_name:
@@ -103,6 +110,18 @@ def write_plan(
                     f"INSERT INTO {table} BY NAME SELECT $run_id AS run_id, * FROM {rows_name}",
                     {"run_id": run_id},
                 )
+        finish_run(con, run_id, summary)
+
+
+def write_dispatch_kpis(
+    con: duckdb.DuckDBPyConnection, run_id: str, kpis: pl.DataFrame, summary: dict[str, Any]
+) -> None:
+    """Insert a dispatch replay's KPIs (``DAY_KPIS`` + ``fleet_sized``) and finish its run."""
+    with transaction(con), registered(con, kpis) as rows:
+        con.execute(
+            f"INSERT INTO dispatch_kpis BY NAME SELECT $run_id AS run_id, * FROM {rows}",
+            {"run_id": run_id},
+        )
         finish_run(con, run_id, summary)
 
 
@@ -125,6 +144,12 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: 
             "CREATE TABLE snapshot.transfer_orders AS "
             "SELECT * FROM main.transfer_orders WHERE run_id = ?",
             [run_id],
+        )
+        # The latest day of dispatch replayed (a separate run: `partsflow dispatch`).
+        con.execute(
+            "CREATE TABLE snapshot.dispatch_kpis AS SELECT k.* FROM main.dispatch_kpis k "
+            "WHERE k.run_id = (SELECT r.run_id FROM main.runs r WHERE r.kind = 'route' "
+            "AND r.status = 'succeeded' ORDER BY r.finished_at DESC LIMIT 1)"
         )
         for table in _TRANSFER_TABLES:
             con.execute(

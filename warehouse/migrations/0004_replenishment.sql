@@ -109,6 +109,51 @@ CREATE TABLE policy_replays (
     PRIMARY KEY (run_id, warehouse_id, policy, setting)
 );
 
+-- Which forward warehouse can serve each store within 5 km and 30 minutes at the
+-- busy hour (optimization/coverage.py), checked every night.
+CREATE TABLE store_coverage (
+    run_id                VARCHAR NOT NULL REFERENCES runs (run_id),
+    store_id              VARCHAR NOT NULL,
+    warehouse_id          VARCHAR NOT NULL,
+    distance_m            INTEGER NOT NULL CHECK (distance_m >= 0),
+    reach_s               INTEGER NOT NULL CHECK (reach_s >= 0),
+    within_distance       BOOLEAN NOT NULL,
+    within_time           BOOLEAN NOT NULL,
+    nearest_warehouse_id  VARCHAR,
+    nearest_distance_m    INTEGER,
+    covering_warehouses   INTEGER NOT NULL CHECK (covering_warehouses >= 0),
+    ok                    BOOLEAN NOT NULL,
+    issues                VARCHAR,
+    PRIMARY KEY (run_id, store_id)
+);
+
+-- A day of store deliveries replayed per warehouse and dispatcher (optimization/daysim.py).
+CREATE TABLE dispatch_kpis (
+    run_id            VARCHAR NOT NULL REFERENCES runs (run_id),
+    warehouse_id      VARCHAR NOT NULL,
+    dispatcher        VARCHAR NOT NULL CHECK (dispatcher IN ('rolling', 'naive')),
+    day               DATE NOT NULL,
+    orders            INTEGER NOT NULL CHECK (orders >= 0),
+    on_time           INTEGER NOT NULL CHECK (on_time >= 0 AND on_time <= orders),
+    on_time_rate      DOUBLE NOT NULL,
+    delivery_p50_min  DOUBLE,
+    delivery_p90_min  DOUBLE,
+    delivery_p99_min  DOUBLE,
+    riders            INTEGER NOT NULL CHECK (riders >= 0),
+    riders_used       INTEGER NOT NULL CHECK (riders_used >= 0),
+    trips             INTEGER NOT NULL CHECK (trips >= 0),
+    orders_per_trip   DOUBLE,
+    rider_hours       DOUBLE NOT NULL,
+    busy_hours        DOUBLE NOT NULL,
+    utilisation       DOUBLE,
+    km                DOUBLE NOT NULL,
+    ticks             INTEGER NOT NULL,
+    tick_solve_p50_s  DOUBLE,
+    tick_solve_p99_s  DOUBLE,
+    fleet_sized       BOOLEAN NOT NULL,   -- riders = the smallest fleet keeping 99 % on time
+    PRIMARY KEY (run_id, warehouse_id, dispatcher, day)
+);
+
 -- Planner targets: a sku row beats its category's row; neither: the run's default.
 CREATE TABLE service_targets (
     scope       VARCHAR NOT NULL CHECK (scope IN ('sku', 'category')),
