@@ -85,7 +85,12 @@ from models.engine import ForecastParams
 from models.network import forecast_network
 from models.schemas import series_id
 from optimization.frontier import FRONTIER_POINTS, inventory_at_service
-from optimization.levels import min_max_levels, normal_levels, policy_levels
+from optimization.levels import (
+    min_max_levels,
+    network_fill_levels,
+    normal_levels,
+    policy_levels,
+)
 from optimization.service import ServiceTarget, TargetKind
 from optimization.simulation import SimulationParams, SimulationResult, simulate, summarise
 from pipelines.demand_series import censored_days, warehouse_series
@@ -107,6 +112,9 @@ SERVICE_GRID = (0.80, 0.85, 0.90, 0.93, 0.95, 0.96, 0.97, 0.98, 0.99)
 SHOWN_TARGETS = (0.90, 0.95, 0.98)
 SHOWN_COVERS = (2.0, 8.0, 32.0)
 REFERENCE = "NB1 fill rate"
+#: One unit fill-rate target per warehouse instead of one per series.
+NETWORK = "NB1 network unit fill"
+NETWORK_TARGETS = (0.80, 0.85, 0.90, 0.93, 0.95, 0.96, 0.97, 0.98)
 BASELINES = ("min/max", "normal (loss fn)")
 RULES: dict[str, tuple[LevelRule, TargetKind]] = {
     "NB1 fill rate": (policy_levels, "fill_rate"),
@@ -359,6 +367,16 @@ def rule_run(
     return replay(network, reorder[:, 1:], up_to[:, 1:], up_to[:, 0])
 
 
+def network_fill_run(
+    network: Network, dist: Distribution, phi: FloatArray, target: float
+) -> SimulationResult:
+    """One unit fill-rate target for all series (``network_fill_levels``), then the replay."""
+    lead = dist.lead[dist.inverse, 0].reshape(dist.shape)
+    review = dist.review[dist.inverse, 0].reshape(dist.shape)
+    low, high = network_fill_levels(lead, review, phi, network.cost, target)
+    return replay(network, low[:, 1:], high[:, 1:], high[:, 0])
+
+
 def min_max_run(network: Network, cover: float) -> SimulationResult:
     """Min/max from the trailing 28-day average, per lead-time group."""
     n, days = network.demand.shape
@@ -415,6 +433,12 @@ def main() -> None:
                 shown.append(_row(name, f"target {level:.2f}", result))
             if level == 0.95:
                 at_target[name] = result
+    for level in NETWORK_TARGETS:
+        result = network_fill_run(network, dist, phi, level)
+        points.append(_point(NETWORK, level, result))
+        item_points.append(_point(NETWORK, level, result, per_item=True))
+        if level in SHOWN_TARGETS:
+            shown.append(_row(NETWORK, f"unit target {level:.2f}", result))
     for cover in COVERS:
         result = min_max_run(network, cover)
         points.append(_point("min/max", cover, result))

@@ -10,6 +10,10 @@ up to ``order_up_to[:, t]`` when the inventory position is at or below
 * :func:`normal_levels` — the same forecast mean and variance, with the
   classic normal-approximation safety stock ``μ + z·σ`` (or the normal
   loss function for a fill rate), rounded up.
+* :func:`network_fill_levels` — one unit fill-rate target for a whole
+  warehouse instead of one per series: each unit of stock goes where it
+  serves most demand per unit of money (marginal analysis), so slow, dear
+  parts get less cover and fast, cheap ones more;
 * :func:`min_max_levels` — a classic min/max rule from trailing average
   demand ``d̄``: order up to ``max = min + ⌈d̄·R⌉`` when the position falls
   below ``min = ⌈cover·d̄·(R + L)⌉``.
@@ -20,7 +24,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from optimization.service import ServiceTarget, normal_order_up_to, order_up_to
+from optimization.service import (
+    ServiceTarget,
+    fill_rate,
+    normal_order_up_to,
+    order_up_to,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -70,6 +79,71 @@ def normal_levels(
         np.sqrt(phi * lead).ravel(),
     ).reshape(lead.shape)
     up_to = np.maximum(np.ceil(s - 1e-9), 0).astype(np.int64)
+    return up_to - 1, up_to
+
+
+def network_fill_levels(
+    lead_mean: FloatArray,
+    review_mean: FloatArray,
+    dispersion: FloatArray,
+    unit_cost: FloatArray,
+    target: float,
+) -> tuple[IntArray, IntArray]:
+    """Levels meeting one *unit* fill rate over all series at the least stock value.
+
+    Raising S by one unit serves about ``P(D > S)`` more units a review and
+    costs about ``unit_cost`` more stock: the greedy (Lagrangian) optimum
+    gives series ``i`` the smallest S with ``P(D_i > S) ≤ λ·c_i / c̄``, and
+    ``λ`` is the largest price at which the expected unit fill of the first
+    review column, ``Σ rate·fill / Σ rate``, still reaches ``target``
+    (bisection on ``log λ``). The same per-series cycle-service level
+    ``1 − λ·c_i / c̄`` then sets S for every review.
+
+    Parameters
+    ----------
+    lead_mean, review_mean
+        ``(series, periods)`` means, as for :func:`policy_levels`.
+    dispersion
+        NB1 dispersion per series.
+    unit_cost
+        Value of a unit per series (> 0; zero-cost series count as the cheapest).
+    target
+        The unit fill rate in (0, 1).
+    """
+    lead, review = np.broadcast_arrays(lead_mean, review_mean)
+    phi = np.asarray(dispersion, dtype=np.float64).reshape(-1)
+    cost = np.asarray(unit_cost, dtype=np.float64).reshape(-1)
+    cost = np.maximum(cost, cost[cost > 0].min() if (cost > 0).any() else 1.0)
+    relative = cost / cost.mean()
+    mu0, lead0 = lead[:, 0] + review[:, 0], lead[:, 0]
+    weight = review[:, 0]
+
+    def levels(price: float, mu: FloatArray, phi_: FloatArray, rel: FloatArray) -> FloatArray:
+        alpha = np.clip(1.0 - price * rel, 0.0, 1.0 - 1e-9)
+        s = order_up_to(mu, phi_, np.maximum(alpha, 1e-9), False)
+        return np.where(alpha <= 0, 0.0, s)
+
+    def unit_fill(price: float) -> float:
+        s = levels(price, mu0, phi, relative)
+        served = fill_rate(s, mu0, phi, lead0) * weight
+        return float(served.sum() / weight.sum()) if weight.sum() > 0 else 1.0
+
+    low, high = -12.0, 2.0  # log10 of the price: from "stock everything" to "stock nothing"
+    for _ in range(40):
+        mid = (low + high) / 2
+        if unit_fill(10**mid) >= target:
+            low = mid
+        else:
+            high = mid
+    price = 10**low
+    n, periods = lead.shape
+    s = levels(
+        price,
+        (lead + review).ravel(),
+        np.repeat(phi, periods),
+        np.repeat(relative, periods),
+    ).reshape(n, periods)
+    up_to = s.astype(np.int64)
     return up_to - 1, up_to
 
 
