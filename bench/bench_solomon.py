@@ -7,8 +7,12 @@ as the project's integer routing JSON (everything x10), runs
 ``pipelines.routing_io.run_route_cli`` on it, checks the written solution with
 the independent checker, and prints a Markdown table of the gap to the
 best-known distance (``BKS.csv`` ``dimacs_dist_bks``). Runs are sequential.
+With ``--repeat N`` each instance runs with seeds ``seed .. seed + N - 1`` and
+the table shows the median distance (wall-clock limits on a shared machine
+make single runs noisy); the load average and the CPU share the solver got
+are printed with the table.
 
-    .venv/bin/python bench/bench_solomon.py [--limits 10,30] [--seed 0] [INSTANCE ...]
+    .venv/bin/python bench/bench_solomon.py [--limits 10,30] [--seed 0] [--repeat 1] [INSTANCE ...]
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import argparse
 import csv
 import json
 import math
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -84,9 +90,10 @@ def run(instance: str, limit: float, seed: int, workdir: Path) -> dict[str, Any]
     problem_path = workdir / f"{instance}.json"
     problem_path.write_text(json.dumps(problem_json))
     output = workdir / f"{instance}-{limit:g}.solution.json"
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     code = run_route_cli(problem_path, output, limit, seed)
     wall = time.perf_counter() - began
+    cpu = time.process_time() - cpu
     solution = _solution(json.loads(output.read_text()))
     errors = check_solution(problem_from_dict(problem_json), solution)
     feasible = code == 0 and not errors and not solution.unassigned
@@ -97,6 +104,7 @@ def run(instance: str, limit: float, seed: int, workdir: Path) -> dict[str, Any]
         "vehicles": len(solution.routes),
         "feasible": feasible,
         "wall": wall,
+        "cpu": cpu / wall,
     }
 
 
@@ -106,32 +114,50 @@ def main() -> None:
     parser.add_argument("instances", nargs="*", default=list(INSTANCES))
     parser.add_argument("--limits", default="10,30", help="time limits in seconds, comma-separated")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per instance (median shown)")
     args = parser.parse_args()
     limits = [float(x) for x in args.limits.split(",")]
     with (DATA / "BKS.csv").open() as handle:
         bks = {row["instance"]: row for row in csv.DictReader(handle)}
 
-    print("| instance | limit s | distance | BKS | gap % | vehicles (BKS) | feasible | wall s |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    print(f"load average at the start: {_load()}\n")
+    print(
+        "| instance | limit s | distance | BKS | gap % | vehicles (BKS) | feasible | wall s | CPU |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|")
     gaps: dict[float, list[float]] = {limit: [] for limit in limits}
     infeasible: dict[float, int] = dict.fromkeys(limits, 0)
     with tempfile.TemporaryDirectory() as tmp:
         for limit in limits:
             for instance in args.instances:
-                row = run(instance, limit, args.seed, Path(tmp))
+                rows = [
+                    run(instance, limit, seed, Path(tmp))
+                    for seed in range(args.seed, args.seed + args.repeat)
+                ]
+                row = sorted(rows, key=lambda r: r["distance"])[(len(rows) - 1) // 2]
+                row["feasible"] = all(r["feasible"] for r in rows)
+                row["wall"] = statistics.mean(r["wall"] for r in rows)
+                row["cpu"] = statistics.mean(r["cpu"] for r in rows)
                 best = float(bks[instance]["dimacs_dist_bks"])
                 gap = 100 * (row["distance"] - best) / best
                 gaps[limit].append(gap)
-                infeasible[limit] += not row["feasible"]
+                infeasible[limit] += sum(not r["feasible"] for r in rows)
                 print(
                     f"| {instance} | {limit:g} | {row['distance']:.1f} | {best:.1f} | "
                     f"{gap:+.2f} | {row['vehicles']} ({bks[instance]['lit_dist_bks_veh']}) | "
-                    f"{'yes' if row['feasible'] else 'NO'} | {row['wall']:.1f} |",
+                    f"{'yes' if row['feasible'] else 'NO'} | {row['wall']:.1f} | "
+                    f"{row['cpu']:.0%} |",
                     flush=True,
                 )
+    runs = "" if args.repeat == 1 else f", median of {args.repeat} seeds"
     for limit in limits:
         mean = sum(gaps[limit]) / len(gaps[limit])
-        print(f"\nmean gap at {limit:g} s: {mean:+.2f}% ({infeasible[limit]} infeasible)")
+        print(f"\nmean gap at {limit:g} s: {mean:+.2f}% ({infeasible[limit]} infeasible{runs})")
+    print(f"load average at the end: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -34,6 +34,33 @@ from optimization.routing.problem import IntMatrix, RoutingProblem, Stop
 _MAX_PENALTY = 2**50
 
 
+@dataclass(frozen=True, eq=False)
+class NodeData:
+    """The model's data by node, for insertion heuristics outside OR-Tools.
+
+    ``time[profile[v], i, j]`` is vehicle ``v``'s time transit (service at
+    ``i`` plus travel) and ``cost[profile[v], i, j]`` its arc cost, exactly
+    as registered with OR-Tools.
+    """
+
+    time: np.ndarray
+    cost: np.ndarray
+    profile: np.ndarray
+    #: Earliest and latest start of service per node (terminals: the horizon).
+    earliest: np.ndarray
+    latest: np.ndarray
+    demand: np.ndarray
+    #: Per vehicle: capacity, shift bounds, start and end nodes, fixed cost.
+    capacity: np.ndarray
+    shift_start: np.ndarray
+    shift_end: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    fixed_cost: np.ndarray
+    #: Per stop position: the drop penalty handed to OR-Tools.
+    penalty: np.ndarray
+
+
 @dataclass
 class RoutingModel:
     """An OR-Tools model and the mapping between its nodes and the problem's stops."""
@@ -44,6 +71,8 @@ class RoutingModel:
     mandatory_penalty: int
     #: Location-to-location travel times used to rank neighbouring stops.
     neighbour_matrix: IntMatrix
+    #: Node data for the ruin-and-recreate heuristic (``search.py``).
+    nodes: NodeData
 
     @property
     def first_stop_node(self) -> int:
@@ -81,17 +110,18 @@ class RoutingModel:
         """
         node_routes = [[self.first_stop_node + p for p in route] for route in routes]
         assignment = self.routing.solver().Assignment()
-        if not self.routing.RoutesToAssignment(node_routes, True, False, assignment):
+        if not self.routing.RoutesToAssignment(node_routes, True, True, assignment):
             return None
         return assignment
 
 
-def _node_matrix(matrix: IntMatrix, locations: np.ndarray, add: np.ndarray | None) -> list[Any]:
-    sub = matrix[np.ix_(locations, locations)]
+def _node_matrix(matrix: IntMatrix, locations: np.ndarray, add: np.ndarray | None) -> np.ndarray:
+    sub = matrix[np.ix_(locations, locations)].astype(np.int64)
     if add is not None:
         sub = sub + add[:, None]
     np.fill_diagonal(sub, 0)
-    return list(sub.tolist())
+    sub.setflags(write=False)
+    return sub
 
 
 def build_model(problem: RoutingProblem, stops: Sequence[Stop]) -> RoutingModel:
@@ -129,14 +159,17 @@ def build_model(problem: RoutingProblem, stops: Sequence[Stop]) -> RoutingModel:
     profile_names = sorted({v.profile or "" for v in vehicles})
     time_eval: dict[str, int] = {}
     cost_eval: dict[str, int] = {}
+    time_matrix: dict[str, np.ndarray] = {}
+    cost_matrix: dict[str, np.ndarray] = {}
     for name in profile_names:
         matrices = problem.profiles[name] if name else problem.matrices
-        time_matrix = _node_matrix(matrices.duration, locations, service)
-        time_eval[name] = routing.RegisterTransitMatrix(time_matrix)
+        time_matrix[name] = _node_matrix(matrices.duration, locations, service)
+        time_eval[name] = routing.RegisterTransitMatrix(time_matrix[name].tolist())
         if problem.objective == "distance":
-            distance_matrix = _node_matrix(matrices.distance, locations, None)
-            cost_eval[name] = routing.RegisterTransitMatrix(distance_matrix)
+            cost_matrix[name] = _node_matrix(matrices.distance, locations, None)
+            cost_eval[name] = routing.RegisterTransitMatrix(cost_matrix[name].tolist())
         else:
+            cost_matrix[name] = time_matrix[name]
             cost_eval[name] = time_eval[name]
 
     horizon = max([v.shift[1] for v in vehicles] + [s.window[1] for s in stops])
@@ -160,13 +193,31 @@ def build_model(problem: RoutingProblem, stops: Sequence[Stop]) -> RoutingModel:
 
     mandatory_penalty = _mandatory_penalty(problem, stops)
     first = len(terminals)
+    penalties = []
     for k, stop in enumerate(stops):
         index = manager.NodeToIndex(first + k)
         time.CumulVar(index).SetRange(*stop.window)
         penalty = mandatory_penalty if stop.penalty is None else min(stop.penalty, _MAX_PENALTY)
         routing.AddDisjunction([index], penalty)
+        penalties.append(penalty)
+
+    nodes = NodeData(
+        time=np.stack([time_matrix[name] for name in profile_names]),
+        cost=np.stack([cost_matrix[name] for name in profile_names]),
+        profile=np.array([profile_names.index(v.profile or "") for v in vehicles]),
+        earliest=np.array([0] * first + [s.window[0] for s in stops], dtype=np.int64),
+        latest=np.array([horizon] * first + [s.window[1] for s in stops], dtype=np.int64),
+        demand=np.array(demand, dtype=np.int64),
+        capacity=np.array([v.capacity for v in vehicles], dtype=np.int64),
+        shift_start=np.array([v.shift[0] for v in vehicles], dtype=np.int64),
+        shift_end=np.array([v.shift[1] for v in vehicles], dtype=np.int64),
+        start=np.array([terminal_node[problem.start_of(v)] for v in vehicles], dtype=np.int64),
+        end=np.array([terminal_node[problem.end_of(v)] for v in vehicles], dtype=np.int64),
+        fixed_cost=np.array([v.fixed_cost for v in vehicles], dtype=np.int64),
+        penalty=np.array(penalties, dtype=np.int64),
+    )
     return RoutingModel(
-        manager, routing, tuple(stops), mandatory_penalty, problem.matrices.duration
+        manager, routing, tuple(stops), mandatory_penalty, problem.matrices.duration, nodes
     )
 
 
