@@ -180,6 +180,47 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_linehaul(args: argparse.Namespace) -> int:
+    from optimization.linehaul import LinehaulParams, plan_linehaul, route_rows
+    from warehouse import plan, replenishment, transfers
+    from warehouse.schema import connect
+
+    settings = _settings()
+    db = Path(args.db) if args.db else settings.db_path
+    if not db.exists():
+        raise _input_error(f"{db}: no such database")
+    con = connect(db)
+    try:
+        rows = con.execute(
+            "SELECT run_id, as_of FROM runs WHERE kind = 'nightly' AND status = 'succeeded' "
+            "ORDER BY finished_at DESC LIMIT 1"
+        ).fetchall()
+        if not rows:
+            raise _input_error(f"{db}: no succeeded nightly run to route")
+        run_id, as_of = rows[0]
+        loads = transfers.released_loads(con, run_id)
+        if loads.is_empty():
+            raise _input_error(f"run {run_id}: no released transfer order due tomorrow")
+        params = LinehaulParams(
+            van_capacity_l=settings.van_capacity_l, time_limit_s=settings.linehaul_time_limit_s
+        )
+        plans = plan_linehaul(loads, replenishment.warehouse_sites(con), params)
+        plan.replace_linehaul(con, run_id, route_rows(plans, as_of, params))
+        plan.publish_snapshot(con, run_id, settings.snapshot_dir)
+    finally:
+        con.close()
+    late = sum(p.unassigned_volume_l for p in plans)
+    print(
+        f"line-haul of run {run_id} re-planned on what was released:"
+        f" {loads['volume_l'].sum():,.0f} l to {loads.height} warehouses,"
+        f" {sum(p.vans_needed for p in plans)} vans, {sum(p.trips for p in plans)} trips,"
+        f" {sum(p.solution.distance for p in plans) / 1000:,.1f} km"
+    )
+    if late:
+        print(f"WARNING: {late:,.0f} l cannot reach the warehouses before opening")
+    return 0
+
+
 def cmd_transfer(args: argparse.Namespace) -> int:
     from warehouse import transfers
     from warehouse.schema import connect
@@ -449,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
         " fleet keeping 99 %% on time, found by search: slow)",
     )  # fmt: skip
     disp.set_defaults(func=cmd_dispatch)
+
+    haul = sub.add_parser(
+        "linehaul", help="re-plan tonight's DC vans on the transfer orders actually released"
+    )
+    haul.add_argument("--db", help="database file (default data/warehouse.duckdb)")
+    haul.set_defaults(func=cmd_linehaul)
 
     demo = sub.add_parser("demo", help="generate a network and run the nightly job on it")
     demo.add_argument("--scale", choices=["small", "medium", "large"], default="medium")

@@ -378,3 +378,43 @@ def test_planning_before_the_first_order_day_is_refused(
 def test_planning_an_empty_database_is_refused(prefect_server: None, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no order lines loaded"):
         flows.nightly(db_path=tmp_path / "empty.duckdb", snapshot_dir=tmp_path / "pub")
+
+
+def test_the_line_haul_is_replanned_on_what_planners_released(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from partsflow_cli import main
+    from warehouse import transfers
+
+    _, db, snapshots = nightly_run
+    con = connect(db)
+    run_id, as_of = con.execute(
+        "SELECT run_id, as_of FROM runs WHERE kind = 'nightly' AND status = 'succeeded' "
+        "ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()[0]
+    orders = con.execute(
+        "SELECT transfer_id FROM transfer_orders WHERE run_id = ? AND from_warehouse_id = 'DC01' "
+        "AND needed_by = ? ORDER BY transfer_id",
+        [run_id, as_of + timedelta(days=1)],
+    ).fetchall()
+    released = orders[0][0]  # one warehouse's order goes out, the other stays proposed
+    transfers.approve(con, released, "ann")
+    transfers.release(con, released, "ann")
+    litres = transfers.released_loads(con, run_id)["volume_l"].sum()
+    con.close()
+    monkeypatch.setenv("PARTSFLOW_SNAPSHOT_DIR", str(snapshots))
+    monkeypatch.setenv("PARTSFLOW_LINEHAUL_TIME_LIMIT_S", "2")
+    assert main(["linehaul", "--db", str(db)]) == 0
+    assert "re-planned on what was released" in capsys.readouterr().out
+    con = connect(db)
+    stops = con.sql(
+        "FROM routes WHERE run_id = ? AND kind = 'linehaul'"
+        " AND stop_id NOT IN ('depart', 'return')",
+        params=[run_id],
+    ).pl()
+    con.close()
+    assert litres > 0
+    assert stops["load"].sum() == pytest.approx(litres)
+    assert stops["location_id"].n_unique() == 1

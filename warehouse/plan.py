@@ -125,6 +125,16 @@ def write_dispatch_kpis(
         finish_run(con, run_id, summary)
 
 
+def replace_linehaul(con: duckdb.DuckDBPyConnection, run_id: str, routes: pl.DataFrame) -> None:
+    """Replace the run's line-haul routes (e.g. re-planned on what was released)."""
+    with transaction(con), registered(con, routes) as rows:
+        con.execute("DELETE FROM routes WHERE run_id = ? AND kind = 'linehaul'", [run_id])
+        con.execute(
+            f"INSERT INTO routes BY NAME SELECT $run_id AS run_id, * FROM {rows}",
+            {"run_id": run_id},
+        )
+
+
 def publish_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: Path) -> Path:
     """Build the read-only snapshot of ``run_id`` aside and swap it in atomically."""
     snapshot_dir.mkdir(parents=True, exist_ok=True)

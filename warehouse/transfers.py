@@ -207,6 +207,30 @@ def store_availability(
     return frame if skus is None else frame.filter(pl.col("sku").is_in(skus))
 
 
+def released_loads(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """Litres and units of the run's released DC → warehouse orders due the day after it.
+
+    Returns ``optimization.linehaul.LINEHAUL_LOADS`` rows (warehouses with
+    nothing released are left out).
+    """
+    frame = con.sql(
+        """
+        SELECT o.from_warehouse_id AS dc_id, o.to_warehouse_id AS warehouse_id,
+               sum(l.quantity * s.unit_volume_l) AS volume_l, sum(l.quantity) AS units
+        FROM transfer_orders o
+        JOIN transfer_order_lines l USING (transfer_id)
+        JOIN skus s USING (sku)
+        JOIN warehouses w ON w.warehouse_id = o.from_warehouse_id
+        JOIN runs r ON r.run_id = o.run_id
+        WHERE o.run_id = $run AND o.status = 'released' AND w.kind = 'dc'
+          AND o.needed_by = r.as_of + INTERVAL 1 DAY AND l.quantity > 0
+        GROUP BY ALL ORDER BY dc_id, warehouse_id
+        """,
+        params={"run": run_id},
+    ).pl()
+    return frame.with_columns(pl.col("volume_l").cast(pl.Float64), pl.col("units").cast(pl.Int64))
+
+
 def _set_status(
     con: duckdb.DuckDBPyConnection,
     transfer_id: str,
