@@ -18,6 +18,12 @@ from warehouse.schema import connect
 pytestmark = pytest.mark.slow
 
 
+def _published_rows(snapshots: Path, table: str) -> int:
+    """Rows of ``table`` in the published snapshot."""
+    with duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True) as snapshot:
+        return int(snapshot.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
 @pytest.fixture(scope="module")
 def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small network (2 forward warehouses, 30 stores, 500 SKUs, 180 days)."""
@@ -158,10 +164,7 @@ def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
     ).all()
     assert stats["dc_id"].to_list() == ["DC01"]
     assert stats["units_allocated"][0] == result.units_allocated
-    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
-    published = snapshot.execute("SELECT count(*) FROM transfer_order_lines").fetchall()[0][0]
-    snapshot.close()
-    assert published == lines.height
+    assert _published_rows(snapshots, "transfer_order_lines") == lines.height
 
 
 def test_the_line_haul_delivers_every_allocated_litre_before_opening(
@@ -190,10 +193,7 @@ def test_the_line_haul_delivers_every_allocated_litre_before_opening(
     night = datetime.combine(result.as_of, time(23, 30))
     assert stops["local"].min() >= night
     assert stops["local"].max() <= night + timedelta(hours=7)
-    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
-    published = snapshot.execute("SELECT count(*) FROM routes").fetchall()[0][0]
-    snapshot.close()
-    assert published == routes.height
+    assert _published_rows(snapshots, "routes") == routes.height
 
 
 def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
@@ -213,10 +213,7 @@ def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
     ours = replays.filter(pl.col("policy") == "nb1_fill_rate").sort("warehouse_id", "setting")
     for _, part in ours.group_by("warehouse_id"):
         assert part["avg_inventory_value"].is_sorted()  # more service costs more stock
-    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
-    published = snapshot.execute("SELECT count(*) FROM policy_replays").fetchall()[0][0]
-    snapshot.close()
-    assert published == replays.height
+    assert _published_rows(snapshots, "policy_replays") == replays.height
 
 
 def test_store_coverage_is_checked_every_night(
@@ -250,10 +247,7 @@ def test_a_day_of_dispatch_is_replayed_and_published(
         # Both dispatchers replay the same orders of the same day.
         assert row["orders"] == by[(warehouse, "naive")]["orders"] > 0
         assert row["day"] == review.day
-    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
-    published = snapshot.execute("SELECT count(*) FROM dispatch_kpis").fetchall()[0][0]
-    snapshot.close()
-    assert published == kpis.height
+    assert _published_rows(snapshots, "dispatch_kpis") == kpis.height
 
 
 def test_backtest_accuracy_and_model_choice_are_stored(
