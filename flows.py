@@ -238,6 +238,10 @@ def plan_replenishment(
     allocation: AllocationParams,
 ) -> NetworkPlan:
     """Service-driven proposals for every series, then each DC's allocation."""
+    if supply.dc_stock.is_empty():
+        get_run_logger().warning(
+            "no DC stock is known (no stock_levels rows for a DC): every proposal is cut to 0"
+        )
     distribution = demand_distribution(
         demand_forecast.forecasts,
         demand_forecast.dispersion,
