@@ -8,10 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimization.routing import RoutingProblem, Stop, TravelMatrices, Vehicle, search
+from optimization.routing import RoutingProblem, Stop, TravelMatrices, Vehicle
+from optimization.routing import recreate as recreate_module
 from optimization.routing.model import RoutingModel, build_model
+from optimization.routing.recreate import Tables, recreate, route_cost, ruin
 from optimization.routing.schedule import schedule_route
-from optimization.routing.search import _cost, _recreate, _ruin, _Tables, search_parameters
+from optimization.routing.search import search_parameters
 
 
 def _windowed_problem(seed: int, size: int = 30) -> RoutingProblem:
@@ -41,10 +43,10 @@ def solved() -> tuple[RoutingProblem, RoutingModel, list[list[int]], int]:
 def _rebuild(
     model: RoutingModel, routes: list[list[int]], removed: list[int], seed: int = 0
 ) -> tuple[list[list[int]], int]:
-    return _recreate(
+    return recreate(
         routes,
         removed,
-        _Tables(model.nodes, model.first_stop_node),
+        Tables(model.nodes, model.first_stop_node),
         random.Random(seed),
         np.random.default_rng(seed),
         {},
@@ -63,7 +65,7 @@ def test_cost_matches_the_or_tools_objective(
     solved: tuple[RoutingProblem, RoutingModel, list[list[int]], int],
 ) -> None:
     _, model, routes, objective = solved
-    assert _cost(routes, model.nodes, model.first_stop_node) == objective
+    assert route_cost(routes, model.nodes, model.first_stop_node) == objective
 
 
 def test_a_partial_solution_is_a_valid_search_start(
@@ -87,12 +89,12 @@ def test_recreate_reinserts_every_ruined_stop_feasibly(
 ) -> None:
     problem, model, routes, _ = solved
     rng = random.Random(seed)
-    ruined, removed = _ruin(routes, np.argsort(model.neighbour_matrix[1:, 1:], axis=1), rng)
+    ruined, removed = ruin(routes, np.argsort(model.neighbour_matrix[1:, 1:], axis=1), rng)
     assert removed and sum(map(len, ruined)) == len(model.stops) - len(removed)
     rebuilt, cost = _rebuild(model, ruined, removed, seed)
     assert sorted(p for route in rebuilt for p in route) == list(range(len(model.stops)))
     assert _feasible(problem, model, rebuilt)
-    assert cost == _cost(rebuilt, model.nodes, model.first_stop_node)
+    assert cost == route_cost(rebuilt, model.nodes, model.first_stop_node)
 
 
 def test_recreate_uses_each_vehicles_profile_and_capacity() -> None:
@@ -142,9 +144,9 @@ def test_discounted_opening_lets_recreate_add_a_route(
         vehicles=tuple(Vehicle(f"v{k}", capacity=5, shift=(0, 1000)) for k in range(2)),
         stops=(Stop("a", 1, 1, 0, (0, 1000)), Stop("b", 2, 1, 0, (0, 1000))),
     )
-    monkeypatch.setattr(search, "BLINK_RATE", 0.0)
-    monkeypatch.setattr(search, "OPEN_BIAS_SHARE", bias_share)
+    monkeypatch.setattr(recreate_module, "BLINK_RATE", 0.0)
+    monkeypatch.setattr(recreate_module, "OPEN_BIAS_SHARE", bias_share)
     model = build_model(problem, problem.stops)
     rebuilt, cost = _rebuild(model, [[0], []], [1])
     assert sum(1 for route in rebuilt if route) == routes
-    assert cost == _cost(rebuilt, model.nodes, model.first_stop_node)
+    assert cost == route_cost(rebuilt, model.nodes, model.first_stop_node)
