@@ -14,6 +14,7 @@ Workflow (every change is a row of ``transfer_order_status_history``)::
 * A new night's plan **supersedes** the open (proposed, approved,
   overridden) orders of earlier runs: they are cancelled with the reason,
   since tonight's plan is computed from the stock they did not change.
+  Orders entered by hand (no ``run_id``) are left alone.
 
 A store sees what a forward warehouse can hand over now (on hand − reserved)
 and what released transfers bring, and when (:func:`store_availability`).
@@ -76,7 +77,7 @@ def write_transfers(
     superseded = con.execute(
         "SELECT transfer_id FROM transfer_orders "
         "WHERE status IN ('proposed', 'approved', 'overridden') "
-        "AND (run_id IS NULL OR run_id <> ?)",
+        "AND run_id IS NOT NULL AND run_id <> ?",
         [run_id],
     ).fetchall()
     for (transfer_id,) in superseded:

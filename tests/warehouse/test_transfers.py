@@ -165,6 +165,18 @@ def test_a_new_night_supersedes_open_orders_but_not_released_ones(
     assert last["reason"].startswith("superseded by run nightly-")
 
 
+def test_a_new_night_leaves_orders_entered_by_hand_alone(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    con.execute(
+        "INSERT INTO transfer_orders VALUES "
+        "('manual-1', NULL, 'DC01', 'FW001', now(), ?, 'approved', 'urgent')",
+        [TOMORROW],
+    )
+    _night(con, {"A": 1})
+    assert _status(con, "manual-1") == "approved"
+
+
 def test_an_order_from_a_warehouse_to_itself_is_refused(con: duckdb.DuckDBPyConnection) -> None:
     run_id = runs.start_run(con, "nightly", AS_OF)
     headers = pl.DataFrame(
