@@ -519,12 +519,9 @@ def dispatch_review(
         kpis = replay_day(orders, warehouses, riders)
         with connect(db_path) as con:
             plan.write_dispatch_kpis(con, run_id, kpis, {"day": resolved, "orders": orders.height})
-            published = con.execute(
-                "SELECT run_id FROM runs WHERE kind = 'nightly' AND status = 'succeeded' "
-                "ORDER BY finished_at DESC LIMIT 1"
-            ).fetchall()
+            published = runs.latest_succeeded(con, "nightly")
             if published:  # the dashboard reads the snapshot: refresh it with these KPIs
-                plan.publish_snapshot(con, published[0][0], snapshot_dir)
+                plan.publish_snapshot(con, published[0], snapshot_dir)
     except Exception as error:
         mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")
         raise

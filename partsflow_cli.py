@@ -182,7 +182,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 def cmd_linehaul(args: argparse.Namespace) -> int:
     from optimization.linehaul import LinehaulParams, plan_linehaul, route_rows
-    from warehouse import plan, replenishment, transfers
+    from warehouse import plan, replenishment, runs, transfers
     from warehouse.schema import connect
 
     settings = _settings()
@@ -191,13 +191,9 @@ def cmd_linehaul(args: argparse.Namespace) -> int:
         raise _input_error(f"{db}: no such database")
     con = connect(db)
     try:
-        rows = con.execute(
-            "SELECT run_id, as_of FROM runs WHERE kind = 'nightly' AND status = 'succeeded' "
-            "ORDER BY finished_at DESC LIMIT 1"
-        ).fetchall()
-        if not rows:
+        run_id, as_of = runs.latest_succeeded(con, "nightly") or (None, None)
+        if run_id is None or as_of is None:
             raise _input_error(f"{db}: no succeeded nightly run to route")
-        run_id, as_of = rows[0]
         loads = transfers.released_loads(con, run_id)
         if loads.is_empty():
             raise _input_error(f"run {run_id}: no released transfer order due tomorrow")
@@ -232,14 +228,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     con = connect(db)
     try:
         if args.action == "list":
-            rows = con.sql(
-                "SELECT o.transfer_id, o.status, o.needed_by, count(l.line_no) AS lines, "
-                "sum(l.quantity) AS units, o.status_reason FROM transfer_orders o "
-                "LEFT JOIN transfer_order_lines l USING (transfer_id) "
-                "WHERE $status IS NULL OR o.status = $status GROUP BY ALL ORDER BY o.transfer_id",
-                params={"status": args.status},
-            ).fetchall()
-            for row in rows:
+            for row in transfers.list_orders(con, args.status).rows():
                 print("  ".join("" if v is None else str(v) for v in row))
             return 0
         if not args.transfer_id:

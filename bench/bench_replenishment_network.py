@@ -92,7 +92,7 @@ from optimization.levels import (
     policy_levels,
 )
 from optimization.service import ServiceTarget, TargetKind
-from optimization.simulation import SimulationParams, SimulationResult, simulate, summarise
+from optimization.simulation import SimulationParams, SimulationResult, simulate_leads
 from pipelines.demand_series import censored_days, warehouse_series
 from warehouse.demand import daily_demand, last_demand_date
 from warehouse.forecasting import sku_groups, stockout_spans
@@ -329,27 +329,18 @@ def replay(
     network: Network, reorder: IntArray, up_to: IntArray, initial: IntArray
 ) -> SimulationResult:
     """Replay every lead-time group with its own lead time and sum them."""
-    parts: list[pl.DataFrame] = []
-    order: list[IntArray] = []
-    for lead, rows in _lead_groups(network.lead):
-        result = simulate(
-            [network.ids[i] for i in rows],
-            network.demand[rows],
-            reorder[rows],
-            up_to[rows],
-            network.cost[rows],
-            SimulationParams(
-                lead_periods=lead, periods_per_year=365.0, dead_after_periods=DEAD_AFTER_DAYS
-            ),
-            pack_size=network.pack[rows],
-            returns=network.returns[rows],
-            initial_on_hand=initial[rows],
-        )
-        parts.append(result.series)
-        order.append(rows)
-    series = pl.concat(parts)
-    cost = network.cost[np.concatenate(order)]
-    return SimulationResult(series, summarise(series, network.demand.shape[1], 365.0, cost))
+    return simulate_leads(
+        network.ids,
+        network.demand,
+        reorder,
+        up_to,
+        network.cost,
+        network.lead,
+        SimulationParams(periods_per_year=365.0, dead_after_periods=DEAD_AFTER_DAYS),
+        pack_size=network.pack,
+        returns=network.returns,
+        initial_on_hand=initial,
+    )
 
 
 def _lead_groups(lead: IntArray) -> Iterator[tuple[int, IntArray]]:

@@ -339,15 +339,15 @@ def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None
 
 def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int, float]:
     """Segments per line, the status, the MIP size and the upper bound (see the module doc)."""
+    if params.method == "fair_share":
+        return fair_share(problem), "fair_share", 0, 0, upper_bound(problem)
     greedy = _top_up(problem, np.zeros(problem.packs.size, dtype=np.int64))
+    if _only_dc_binds(problem):  # the greedy is exact: it is its own bound
+        return greedy, "optimal_greedy", 0, 0, problem.value(greedy)
     bound = upper_bound(problem)
-    if params.method == "mip" and (
-        _only_dc_binds(problem) or problem.value(greedy) >= bound - 1e-9 * max(abs(bound), 1.0)
-    ):
+    if problem.value(greedy) >= bound - 1e-9 * max(abs(bound), 1.0):
         return greedy, "optimal_greedy", 0, 0, bound
     share = fair_share(problem)
-    if params.method == "fair_share":
-        return share, "fair_share", 0, 0, bound
     # The better of the two heuristics backs the MIP up.
     fallback, name = (
         (greedy, "greedy")

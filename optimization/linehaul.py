@@ -129,7 +129,6 @@ class LinehaulPlan:
     solution: RoutingSolution
     stop_warehouse: dict[str, str]
     stop_volume: dict[str, float]
-    sites: tuple[str, ...]
 
     van_of: dict[str, str]
 
@@ -220,7 +219,6 @@ def plan_linehaul(
                 solution,
                 stop_warehouse,
                 stop_volume,
-                tuple(names),
                 _assign_vans(dc_id, solution, params.reload_s),
             )
         )
@@ -296,8 +294,11 @@ def route_rows(plans: list[LinehaulPlan], as_of: date, params: LinehaulParams) -
     first and last row); ``load`` the litres delivered at a stop (on board at
     departure, 0 on return); ``distance_m`` the distance driven so far.
     """
-    zone = ZoneInfo(params.timezone)
-    origin = datetime.combine(as_of, params.night_start, tzinfo=zone)
+    origin = datetime.combine(as_of, params.night_start, tzinfo=ZoneInfo(params.timezone))
+
+    def at(seconds: int) -> datetime:
+        return (origin + timedelta(seconds=seconds)).astimezone(ZoneInfo("UTC"))
+
     rows: list[tuple[object, ...]] = []
     for plan in plans:
         index = {s.id: s for s in plan.problem.stops}
@@ -305,10 +306,6 @@ def route_rows(plans: list[LinehaulPlan], as_of: date, params: LinehaulParams) -
         for route in plan.solution.routes:
             van = plan.van_of[route.vehicle]
             route_id = f"{van}/{route.vehicle.rsplit('-', 2)[-2]}"
-
-            def at(seconds: int) -> datetime:
-                return (origin + timedelta(seconds=seconds)).astimezone(ZoneInfo("UTC"))
-
             on_board = sum(plan.stop_volume[s] for s in route.stops)
             rows.append(
                 ("linehaul", route_id, van, 0, "depart", plan.dc_id,

@@ -37,7 +37,7 @@ import polars as pl
 
 from optimization.levels import min_max_levels, normal_levels, policy_levels
 from optimization.service import ServiceTarget
-from optimization.simulation import SimulationParams, SimulationResult, simulate, summarise
+from optimization.simulation import SimulationResult, simulate_leads
 
 #: One row per warehouse, policy and setting.
 REPLAY_RESULTS = pl.Schema(
@@ -122,6 +122,7 @@ def replay_policies(
     window = history.filter(pl.col("ds").is_between(before, as_of)).join(
         series.select("warehouse_id", "sku"), on=["warehouse_id", "sku"], how="semi"
     )
+    by_warehouse = window.partition_by("warehouse_id", as_dict=True)
     rows: list[dict[str, object]] = []
     for (warehouse,), stocked in series.sort("warehouse_id", "sku").group_by(
         "warehouse_id", maintain_order=True
@@ -132,7 +133,7 @@ def replay_policies(
             # A stable sample: the series with the smallest hash of their sku.
             part = stocked.sort(pl.col("sku").hash(seed=7)).head(params.max_series).sort("sku")
         scale = total / part.height
-        sales = window.filter(pl.col("warehouse_id") == warehouse).join(
+        sales = by_warehouse.get((warehouse,), window.clear()).join(
             part.select("sku"), on="sku", how="semi"
         )
         if sales.filter(pl.col("ds") >= first).is_empty():
@@ -183,6 +184,18 @@ def _runs(
     phi = part["dispersion"].to_numpy()
     lead = part["lead_time_days"].to_numpy()
     shape = demand.shape
+
+    def run(low: np.ndarray, high: np.ndarray) -> SimulationResult:
+        return simulate_leads(
+            part["sku"].to_list(),
+            demand,
+            np.broadcast_to(low, shape),
+            np.broadcast_to(high, shape),
+            part["unit_cost"].to_numpy(),
+            lead,
+            pack_size=part["pack_size"].to_numpy(),
+        )
+
     # The demand model is the same every day: levels per series, broadcast over the days.
     lead_mean = (rate * lead)[:, None]
     review_mean = (rate * params.review_period_days)[:, None]
@@ -194,20 +207,7 @@ def _runs(
             ("normal_fill_rate", "fill_rate", normal_levels),
         ):
             target = ServiceTarget(kind, level)  # type: ignore[arg-type]
-            low, high = rule(lead_mean, review_mean, phi, target)
-            out.append(
-                (
-                    policy,
-                    level,
-                    _simulate(
-                        part,
-                        demand,
-                        np.broadcast_to(low, shape),
-                        np.broadcast_to(high, shape),
-                        lead,
-                    ),
-                )
-            )
+            out.append((policy, level, run(*rule(lead_mean, review_mean, phi, target))))
     for cover in params.covers:
         low = np.empty(shape, dtype=np.int64)
         high = np.empty(shape, dtype=np.int64)
@@ -217,32 +217,5 @@ def _runs(
                 past[rows], demand[rows], MIN_MAX_WINDOW, int(days), cover,
                 params.review_period_days,
             )  # fmt: skip
-        out.append(("min_max", cover, _simulate(part, demand, low, high, lead)))
+        out.append(("min_max", cover, run(low, high)))
     return out
-
-
-def _simulate(
-    part: pl.DataFrame, demand: np.ndarray, low: np.ndarray, high: np.ndarray, lead: np.ndarray
-) -> SimulationResult:
-    """One replay; series with different lead times are simulated apart and summed."""
-    pieces: list[pl.DataFrame] = []
-    costs: list[np.ndarray] = []
-    ids = part["sku"].to_list()
-    pack = part["pack_size"].to_numpy()
-    cost = part["unit_cost"].to_numpy()
-    for days in np.unique(lead):
-        rows = np.flatnonzero(lead == days)
-        result = simulate(
-            [ids[i] for i in rows],
-            demand[rows],
-            low[rows],
-            high[rows],
-            cost[rows],
-            SimulationParams(lead_periods=int(days)),
-            pack_size=pack[rows],
-        )
-        pieces.append(result.series)
-        costs.append(cost[rows])
-    series = pl.concat(pieces)
-    unit_cost = np.concatenate(costs)
-    return SimulationResult(series, summarise(series, demand.shape[1], 365.0, unit_cost))

@@ -21,7 +21,7 @@ separately). Units are conserved and checked on every run:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -246,6 +246,52 @@ def simulate(
         schema=SIM_SERIES,
     )
     return SimulationResult(series, summarise(series, periods, params.periods_per_year, cost))
+
+
+def simulate_leads(
+    ids: list[str],
+    demand: IntArray,
+    reorder_point: IntArray,
+    order_up_to: IntArray,
+    unit_cost: FloatArray,
+    lead_periods: IntArray,
+    params: SimulationParams = SimulationParams(),
+    pack_size: IntArray | None = None,
+    returns: IntArray | None = None,
+    initial_on_hand: IntArray | None = None,
+) -> SimulationResult:
+    """:func:`simulate` for series with their own lead times (``params.lead_periods`` ignored).
+
+    Each lead-time group is replayed with its lead time; the series frames are
+    concatenated (grouped by lead time) and summarised together.
+    """
+    n = len(ids)
+    pack = np.ones(n, dtype=np.int64) if pack_size is None else np.asarray(pack_size, np.int64)
+    cost = np.asarray(unit_cost, dtype=np.float64)
+    lead = np.asarray(lead_periods, dtype=np.int64)
+    parts: list[pl.DataFrame] = []
+    order: list[IntArray] = []
+    for value in np.unique(lead):
+        rows = np.flatnonzero(lead == value)
+        result = simulate(
+            [ids[i] for i in rows],
+            demand[rows],
+            reorder_point[rows],
+            order_up_to[rows],
+            cost[rows],
+            replace(params, lead_periods=int(value)),
+            pack_size=pack[rows],
+            returns=None if returns is None else returns[rows],
+            initial_on_hand=None if initial_on_hand is None else initial_on_hand[rows],
+        )
+        parts.append(result.series)
+        order.append(rows)
+    series = pl.concat(parts)
+    periods = np.asarray(demand).shape[1]
+    return SimulationResult(
+        series,
+        summarise(series, periods, params.periods_per_year, cost[np.concatenate(order)]),
+    )
 
 
 def summarise(

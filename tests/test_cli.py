@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from partsflow_cli import main
+from tests.pipelines.test_routing_io import EXAMPLE as DESIGN_EXAMPLE
 
 SCRIPT = Path(sys.executable).with_name("partsflow")
 
@@ -124,17 +125,6 @@ def test_forecast_of_negative_demand_is_a_one_line_error(tmp_path: Path) -> None
     done = _run("forecast", "bad.csv", "--horizon", "3", "--output", "o.parquet", cwd=tmp_path)
     _assert_one_line_error(done, "bad.csv")
     assert not (tmp_path / "o.parquet").exists()
-
-
-DESIGN_EXAMPLE = {
-    "name": "example",
-    "depot": 0,
-    "duration_matrix": [[0, 120], [120, 0]],
-    "distance_matrix": [[0, 900], [900, 0]],
-    "vehicles": [{"id": "r1", "capacity": 20, "shift": [0, 7200]}],
-    "stops": [{"id": "o1", "location": 1, "demand": 2, "service": 60, "window": [0, 1800]}],
-    "objective": "distance",
-}
 
 
 def test_route_solves_the_design_example(tmp_path: Path) -> None:

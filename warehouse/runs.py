@@ -57,6 +57,16 @@ def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
     )
 
 
+def latest_succeeded(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[str, date | None] | None:
+    """``(run_id, as_of)`` of the last run of ``kind`` to succeed, or ``None``."""
+    rows = con.execute(
+        "SELECT run_id, as_of FROM runs WHERE kind = ? AND status = 'succeeded' "
+        "ORDER BY finished_at DESC LIMIT 1",
+        [kind],
+    ).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
 def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     """The run's row as a dict (raises KeyError if unknown)."""
     cur = con.cursor()

@@ -164,6 +164,17 @@ def cancel(con: duckdb.DuckDBPyConnection, transfer_id: str, reason: str, change
         _set_status(con, transfer_id, "cancelled", reason.strip(), changed_by, datetime.now(UTC))
 
 
+def list_orders(con: duckdb.DuckDBPyConnection, status: str | None = None) -> pl.DataFrame:
+    """Orders (all, or those in ``status``) with their line count and units, by id."""
+    return con.sql(
+        "SELECT o.transfer_id, o.status, o.needed_by, count(l.line_no) AS lines, "
+        "sum(l.quantity) AS units, o.status_reason FROM transfer_orders o "
+        "LEFT JOIN transfer_order_lines l USING (transfer_id) "
+        "WHERE $status IS NULL OR o.status = $status GROUP BY ALL ORDER BY o.transfer_id",
+        params={"status": status},
+    ).pl()
+
+
 def history(con: duckdb.DuckDBPyConnection, transfer_id: str) -> pl.DataFrame:
     """The order's statuses in order: ``seq, status, reason, changed_by, changed_at``."""
     return con.sql(
