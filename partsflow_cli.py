@@ -53,9 +53,20 @@ def _iso_date(text: str) -> date:
 
 
 def _settings() -> Settings:
+    """The settings, or one line naming each bad ``PARTSFLOW_*`` variable and what it takes."""
+    from pydantic import ValidationError
+
     from settings import Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PARTSFLOW_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}, "
+            f"got {e['input']!r}"
+            for e in error.errors()
+        )
+        raise _input_error(f"bad settings: {problems}") from None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

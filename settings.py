@@ -24,9 +24,11 @@ class Settings(BaseSettings):
     forecast_horizon_days: int = Field(default=14, ge=1, le=366)
     history_days: int = Field(default=365, ge=28)
     #: The default target of SKUs and categories planners have not set one for
-    #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise.
+    #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise;
+    #: ``unit_fill`` asks it of each (forward warehouse, category) group as a whole
+    #: (``optimization.service.ServiceTarget``, whose ``TARGET_KINDS`` these are).
     service_level: float = Field(default=0.95, gt=0, lt=1)
-    target_kind: Literal["fill_rate", "cycle_service"] = "fill_rate"
+    target_kind: Literal["fill_rate", "cycle_service", "unit_fill"] = "fill_rate"
     review_period_days: int = Field(default=1, ge=1)
     #: A series with no movement for this many days and stock above S is pulled back to the DC.
     dead_after_days: int = Field(default=90, ge=1)

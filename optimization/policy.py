@@ -6,7 +6,13 @@ released tonight and on the shelf before the store opens tomorrow, so the
 protection period is R + L days. Demand over it is NB1 with mean
 ``rate·(R + L)`` and the series' dispersion (see :mod:`optimization.service`);
 S is the smallest level meeting the series' :class:`ServiceTarget` (per SKU,
-else per category, else the default). The proposal raises the inventory
+else per category, else the default). A ``unit_fill`` target is met by a
+group, not a series: the series it covers at one forward warehouse (a
+category's, or those of the default target per category; a SKU row's group
+is its one series) share one expected unit fill rate, reached at the least
+stock value (:func:`optimization.levels.unit_fill_levels`, by unit cost), and
+each series' S is the quantile of the cycle-service level that comes to; a
+do-not-stock series is left out of its group. The proposal raises the inventory
 position — on hand + in transit − reserved − committed store orders — to S,
 lifted to the MOQ and rounded up to whole packs. DC stock, shelf volume and
 budget are applied afterwards by :mod:`optimization.allocation`, which
@@ -26,6 +32,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from optimization.levels import unit_fill_levels
 from optimization.service import ServiceTarget, cycle_service, fill_rate, order_up_to
 
 KEYS = ["warehouse_id", "sku"]
@@ -66,6 +73,7 @@ SKU_POLICY = pl.Schema(
 )
 
 #: Planner targets: ``scope`` is ``sku`` or ``category``; a SKU row beats its category's.
+#: ``kind`` is one of :data:`optimization.service.TARGET_KINDS`.
 SERVICE_TARGETS = pl.Schema(
     {"scope": pl.String, "key": pl.String, "kind": pl.String, "level": pl.Float64}
 )
@@ -157,7 +165,8 @@ def resolve_targets(
     Returns
     -------
     pl.DataFrame
-        ``sku, target_kind, target_level``.
+        ``sku, target_kind, target_level, target_scope``; the scope is the
+        row's (``sku`` or ``category``) or ``default``.
 
     Raises
     ------
@@ -168,7 +177,10 @@ def resolve_targets(
     frame = skus.select("sku", pl.col("category").fill_null(""))
     if targets is None or targets.is_empty():
         return frame.select(
-            "sku", target_kind=pl.lit(default.kind), target_level=pl.lit(default.level)
+            "sku",
+            target_kind=pl.lit(default.kind),
+            target_level=pl.lit(default.level),
+            target_scope=pl.lit("default"),
         )
     for row in targets.iter_rows(named=True):
         if row["scope"] not in ("sku", "category"):
@@ -190,6 +202,11 @@ def resolve_targets(
             "sku",
             target_kind=pl.coalesce("kind_sku", "kind_cat", pl.lit(default.kind)),
             target_level=pl.coalesce("level_sku", "level_cat", pl.lit(default.level)),
+            target_scope=pl.when(pl.col("kind_sku").is_not_null())
+            .then(pl.lit("sku"))
+            .when(pl.col("kind_cat").is_not_null())
+            .then(pl.lit("category"))
+            .otherwise(pl.lit("default")),
         )
     )
 
@@ -256,6 +273,10 @@ def plan_replenishment(
     series = series.with_columns(
         forecast_mean=pl.col("rate") * pl.col("protection_days"),
         lead_mean=pl.col("rate") * pl.col("lead_time_days"),
+        # What a unit_fill target groups by at each warehouse (see _with_levels).
+        target_group=pl.when(pl.col("target_scope") == "sku")
+        .then(pl.col("sku"))
+        .otherwise(pl.col("category")),
     )
     series = _with_levels(series)
     series = _with_quantities(series, params)
@@ -268,16 +289,50 @@ def plan_replenishment(
 
 
 def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
+    """S and its expected service per series; ``unit_fill`` targets per group.
+
+    A series with a ``unit_fill`` target (and not do-not-stock) is in the group
+    (warehouse, scope, key): key the SKU for a SKU row, else the category.
+    ``group_cycle_service`` is the cycle-service level its S came to and
+    ``group_fill`` the group's expected unit fill (null for other series).
+    """
     mu = series["forecast_mean"].to_numpy()
     phi = series["dispersion"].to_numpy()
     lead = series["lead_mean"].to_numpy()
+    level = series["target_level"].to_numpy()
+    dns = series["do_not_stock"].to_numpy()
+    grouped = (series["target_kind"] == "unit_fill").to_numpy() & ~dns
+    alone = ~grouped
+    s = np.zeros(series.height)
     use_fill = (series["target_kind"] == "fill_rate").to_numpy()
-    s = order_up_to(mu, phi, series["target_level"].to_numpy(), use_fill, lead)
-    s = np.where(series["do_not_stock"].to_numpy(), 0.0, s)
+    s[alone] = order_up_to(mu[alone], phi[alone], level[alone], use_fill[alone], lead[alone])
+    cycle_level = np.full(series.height, np.nan)
+    group_fill = np.full(series.height, np.nan)
+    if grouped.any():
+        codes = (
+            series.filter(grouped)
+            .select(pl.struct("warehouse_id", "target_scope", "target_group").rank("dense"))
+            .to_series()
+            .to_numpy()
+        )
+        levels = unit_fill_levels(
+            mu[grouped],
+            lead[grouped],
+            phi[grouped],
+            series["unit_cost"].to_numpy()[grouped],
+            level[grouped],
+            codes,
+        )
+        s[grouped] = levels.order_up_to
+        cycle_level[grouped] = levels.cycle_service
+        group_fill[grouped] = levels.group_fill
+    s = np.where(dns, 0.0, s)
     return series.with_columns(
         order_up_to=pl.Series(s).cast(pl.Int64),
         expected_fill_rate=pl.Series(fill_rate(s, mu, phi, lead)),
         expected_cycle_service=pl.Series(cycle_service(s, mu, phi)),
+        group_cycle_service=pl.Series(cycle_level).fill_nan(None),
+        group_fill=pl.Series(group_fill).fill_nan(None),
     )
 
 
@@ -323,10 +378,39 @@ def _with_quantities(series: pl.DataFrame, params: PolicyParams) -> pl.DataFrame
 
 
 def _reason() -> pl.Expr:
+    group = pl.format(
+        "{} × {}",
+        "warehouse_id",
+        pl.when(pl.col("target_group") == "").then(pl.lit("no category")).otherwise("target_group"),
+    )
+    kind = (
+        pl.when(pl.col("target_kind") != "unit_fill")
+        .then(
+            pl.format(
+                "{} {}",
+                pl.col("target_kind").str.replace("_", " "),
+                pl.col("target_level").round(3),
+            )
+        )
+        .when(pl.col("group_cycle_service").is_null())
+        .then(
+            pl.format(
+                "unit fill {} ({}; do-not-stock: not in it)", pl.col("target_level").round(3), group
+            )
+        )
+        .otherwise(
+            pl.format(
+                "unit fill {} ({}, expects {}) → cycle service {} here",
+                pl.col("target_level").round(3),
+                group,
+                pl.col("group_fill").round(3),
+                pl.col("group_cycle_service").round(3),
+            )
+        )
+    )
     target = pl.format(
-        "{} {} → S {} for NB1 demand mean {} (φ {}) over {} d; expects fill {}, cycle {}",
-        pl.col("target_kind").str.replace("_", " "),
-        pl.col("target_level").round(3),
+        "{} → S {} for NB1 demand mean {} (φ {}) over {} d; expects fill {}, cycle {}",
+        kind,
         "order_up_to",
         pl.col("forecast_mean").round(2),
         pl.col("dispersion").round(2),

@@ -7,7 +7,7 @@ NB1 with a common ``φ`` is closed under sums of independent periods, so the
 protection period R + L and the lead time L alone are NB1 with the summed
 means and the same ``φ``.
 
-Two targets, both per review cycle of a periodic-review, order-up-to policy:
+Two measures, both per review cycle of a periodic-review, order-up-to policy:
 
 * **cycle service level** ``α``: the chance that a cycle ends without a
   stock-out, ``F_{R+L}(S)``; S is the smallest ``k`` with ``F(k) ≥ α``.
@@ -17,6 +17,11 @@ Two targets, both per review cycle of a periodic-review, order-up-to policy:
   the cycle's delivery arrived). With L = 0 this is the textbook
   ``1 − E[(D − S)⁺] / E[D]``. It is exact for backorders and a close
   approximation for lost sales at the service levels planners use.
+
+A planner's target (:data:`TARGET_KINDS`) asks for one of them per series
+(``fill_rate``, ``cycle_service``), or for the *unit* fill rate of a group of
+series (``unit_fill``, see :class:`ServiceTarget`), which
+:func:`optimization.levels.unit_fill_levels` meets at the least stock value.
 
 The expected shortage (loss function) is in closed form: for NB(n, p),
 ``d·P(D = d) = μ·P(D' = d − 1)`` with ``D' ~ NB(n + 1, p)`` (Poisson: ``D' = D``),
@@ -36,8 +41,9 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 ArrayLike = FloatArray | float
 
-TargetKind = Literal["fill_rate", "cycle_service"]
-TARGET_KINDS: tuple[TargetKind, ...] = ("fill_rate", "cycle_service")
+TargetKind = Literal["fill_rate", "cycle_service", "unit_fill"]
+#: What a target asks for (see :class:`ServiceTarget`).
+TARGET_KINDS: tuple[TargetKind, ...] = ("fill_rate", "cycle_service", "unit_fill")
 
 _POISSON_EPS = 1e-9
 #: Aim a hair below the target so float rounding of F or β never skips a level.
@@ -46,7 +52,23 @@ _TARGET_SLACK = 1e-12
 
 @dataclass(frozen=True)
 class ServiceTarget:
-    """What a planner asks of a SKU: a fill rate (default) or a cycle service level.
+    """What a planner asks of a SKU or a category: its kind and level.
+
+    * ``fill_rate`` (the default): every series (SKU × forward warehouse) the
+      target covers is stocked to serve ``level`` of its own expected units.
+    * ``cycle_service``: every series ends a review cycle without a stock-out
+      with probability ``level``.
+    * ``unit_fill``: the expected *unit* fill rate of the whole group the
+      target covers, *per forward warehouse*, is ``level``: units served over
+      units asked for, summed over the group's series. A category row makes
+      one group per (warehouse, category); a SKU row one group per (warehouse,
+      SKU), which is that series alone, so it is a per-series fill rate; a
+      default target of this kind makes one group per (warehouse, category)
+      of the SKUs without a row. Within a group, stock goes where a unit of
+      money serves the most demand (:func:`optimization.levels.unit_fill_levels`):
+      fast, cheap parts get a deeper cover than slow, dear ones, and the
+      group needs less stock value than with a per-series ``fill_rate`` of the
+      same level, which over-serves slow movers.
 
     Fill rate is the default because the 30-minute promise is about units: it
     is the share of the parts stores ask for that the forward warehouse hands
@@ -61,7 +83,9 @@ class ServiceTarget:
 
     def __post_init__(self) -> None:
         if self.kind not in TARGET_KINDS:
-            raise ValueError(f"target kind must be one of {TARGET_KINDS}, got {self.kind!r}")
+            raise ValueError(
+                f"target kind must be one of {', '.join(TARGET_KINDS)}, got {self.kind!r}"
+            )
         if not 0 < self.level < 1:
             raise ValueError(f"service level must be in (0, 1), got {self.level}")
 

@@ -53,6 +53,19 @@ def test_bad_as_of_date_is_a_one_line_error(tmp_path: Path) -> None:
     _assert_one_line_error(done, "2026-13-01")
 
 
+def test_an_unknown_target_kind_in_the_settings_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PARTSFLOW_TARGET_KIND", "speed")
+    assert main(["nightly", "--db", str(tmp_path / "w.duckdb")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "partsflow nightly: bad settings: PARTSFLOW_TARGET_KIND: Input should be 'fill_rate', "
+        "'cycle_service' or 'unit_fill', got 'speed'"
+    ]
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_a_database_from_a_newer_partsflow_is_refused(tmp_path: Path) -> None:
     import duckdb
 

@@ -17,6 +17,7 @@ from optimization.policy import (
     SKU_POLICY,
     PolicyParams,
     plan_replenishment,
+    resolve_targets,
 )
 from optimization.service import (
     ServiceTarget,
@@ -191,6 +192,21 @@ def test_sku_target_beats_category_target() -> None:
     assert (row["target_kind"], row["order_up_to"]) == ("cycle_service", 1)
 
 
+def test_the_target_in_force_says_where_it_came_from() -> None:
+    targets = pl.DataFrame(
+        [("category", "filters", "unit_fill", 0.9), ("sku", "K1", "cycle_service", 0.8)],
+        schema=SERVICE_TARGETS,
+        orient="row",
+    )
+    skus = pl.DataFrame({"sku": ["K1", "K2", "K3"], "category": ["filters", "filters", "wipers"]})
+    out = resolve_targets(skus, targets, ServiceTarget())
+    assert out.sort("sku").rows() == [
+        ("K1", "cycle_service", 0.8, "sku"),
+        ("K2", "unit_fill", 0.9, "category"),
+        ("K3", "fill_rate", 0.95, "default"),
+    ]
+
+
 def test_lumpier_demand_needs_more_stock() -> None:
     assert _plan(2.0, dispersion=4.0)["order_up_to"] > _plan(2.0)["order_up_to"]
 
@@ -211,6 +227,7 @@ def test_stock_without_forecast_is_planned_as_zero_demand() -> None:
     [
         (("sku", "K1", "fill_rate", 1.5), "service level must be in"),
         (("shelf", "K1", "fill_rate", 0.9), "target scope"),
+        (("sku", "K1", "speed", 0.9), "one of fill_rate, cycle_service, unit_fill, got 'speed'"),
     ],
 )
 def test_bad_targets_are_refused(row: tuple[str, str, str, float], message: str) -> None:

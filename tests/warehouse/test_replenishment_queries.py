@@ -108,6 +108,8 @@ def test_planner_targets_are_set_replaced_and_removed(con: duckdb.DuckDBPyConnec
     ]
     replenishment.set_service_target(con, "sku", "B", None, "b")
     assert replenishment.service_targets(con).height == 1
+    replenishment.set_service_target(con, "category", "wipers", ServiceTarget("unit_fill"), "c")
+    assert replenishment.service_targets(con).row(1) == ("category", "wipers", "unit_fill", 0.95)
     with pytest.raises(ValueError, match="unknown category 'brakes'"):
         replenishment.set_service_target(con, "category", "brakes", ServiceTarget(), "a")
     with pytest.raises(ValueError, match="scope must be"):

@@ -152,6 +152,7 @@ def test_a_constrained_table_is_changed_by_rebuilding_it(tmp_path: Path) -> None
             "('K', 'k', 'toys', 'tyre', 'b', 1, 1.0, 1, 1, 0, false, false)",
             "category",
         ),
+        ("INSERT INTO service_targets VALUES ('sku', 'K', 'speed', 0.9, now(), 'a')", "kind"),
     ],
 )
 def test_constraints_reject_bad_rows(tmp_path: Path, sql: str, fragment: str) -> None:
