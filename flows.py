@@ -46,6 +46,9 @@ SELECTION_SAMPLE = 20
 
 #: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
 NEW_WAREHOUSE_DAYS = 90
+#: Days of category totals behind the group seasonal indices: a year plus the
+#: 28 recent days lets the forecast follow last year's path (models.seasonal).
+SEASONAL_TOTALS_DAYS = 730
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ class ForecastInputs:
     sku_groups: pl.DataFrame
     exposure: pl.DataFrame
     new_warehouses: tuple[str, ...]
+    totals: pl.DataFrame  # per warehouse and category, for the group seasonal indices
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,7 @@ def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> Forec
             new_warehouses=tuple(
                 forecasting.new_warehouses(con, as_of - timedelta(days=NEW_WAREHOUSE_DAYS))
             ),
+            totals=demand.category_totals(con, as_of, max(history_days, SEASONAL_TOTALS_DAYS)),
         )
 
 
@@ -206,6 +211,7 @@ def forecast_demand(
         params,
         inputs.selections,
         inputs.sku_groups,
+        inputs.totals,
     )
     targets, cold = unsold_targets(positions, history, inputs.new_warehouses)
     unsold = forecast_unsold(

@@ -94,7 +94,7 @@ from optimization.levels import (
 from optimization.service import ServiceTarget, TargetKind
 from optimization.simulation import SimulationParams, SimulationResult, simulate_leads
 from pipelines.demand_series import censored_days, warehouse_series
-from warehouse.demand import daily_demand, last_demand_date
+from warehouse.demand import category_totals, daily_demand, last_demand_date
 from warehouse.forecasting import sku_groups, stockout_spans
 from warehouse.replenishment import sku_policy
 
@@ -105,6 +105,8 @@ LevelRule = Callable[[FloatArray, FloatArray, FloatArray, ServiceTarget], tuple[
 REVIEW_DAYS = 1
 WINDOW_DAYS = 28
 SELECTION_BACKTEST_DAYS = 14
+#: Days of category totals for the group seasonal indices (the nightly's rule).
+TOTALS_DAYS = 730
 DEAD_AFTER_DAYS = 30
 TARGETS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999)
 COVERS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
@@ -167,8 +169,8 @@ def open_readonly(path: Path) -> duckdb.DuckDBPyConnection:
 
 def load(
     con: duckdb.DuckDBPyConnection, holdout: int, history_days: int
-) -> tuple[Network, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The network's matrices, plus training sales, stock-out spans and sku groups."""
+) -> tuple[Network, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The network's matrices, plus training sales, stock-out spans, sku groups, category totals."""
     as_of = last_demand_date(con)
     if as_of is None:
         raise SystemExit("no order lines in the database: ingest a network first")
@@ -200,7 +202,8 @@ def load(
         split=split,
         as_of=as_of,
     )
-    return network, train, stockout_spans(con, start, split), sku_groups(con)
+    totals = category_totals(con, split, TOTALS_DAYS)
+    return network, train, stockout_spans(con, start, split), sku_groups(con), totals
 
 
 def _dense(sparse: pl.DataFrame, ids: pl.Series, first: date, days: int) -> IntArray:
@@ -253,6 +256,7 @@ def engine_distribution(
     stockouts: pl.DataFrame,
     groups: pl.DataFrame,
     holdout: int,
+    totals: pl.DataFrame | None,
 ) -> tuple[FloatArray, FloatArray, pl.DataFrame]:
     """Daily means ``(series, horizon)``, NB1 dispersion and the engine's class per series."""
     horizon = holdout + int(network.lead.max()) + REVIEW_DAYS
@@ -275,6 +279,7 @@ def engine_distribution(
         params,
         {},
         groups,
+        totals,
     )
     means = scored.join(
         result.forecasts.select("unique_id", "ds", "mean"), on="unique_id", how="left"
@@ -400,13 +405,15 @@ def main() -> None:
     started = time.perf_counter()
     load_before = os.getloadavg()
     with open_readonly(args.db) as con:
-        network, train, stockouts, groups = load(con, args.holdout, args.history_days)
+        network, train, stockouts, groups, totals = load(con, args.holdout, args.history_days)
     total_series = len(network.ids)
     if args.sample is not None and args.sample < total_series:
         network = sample_series(network, args.sample, args.seed)
     load_seconds = time.perf_counter() - started
 
-    mu, phi, classes = engine_distribution(network, train, stockouts, groups, args.holdout)
+    mu, phi, classes = engine_distribution(network, train, stockouts, groups, args.holdout, totals)
+    expected, actual = float(mu[:, : args.holdout].sum()), float(network.demand.sum())
+    print(f"forecast over the hold-out {expected:,.0f} units, actual {actual:,.0f}", flush=True)
     dist = review_distribution(mu, phi, network.lead, args.holdout)
     forecast_seconds = time.perf_counter() - started - load_seconds
 

@@ -20,6 +20,7 @@ from statsforecast import StatsForecast
 
 from models.candidates import FALLBACK_MODEL, add_combinations, base_models, build_models
 from models.distributions import DispersionParams, history_dispersion
+from models.seasonal import Seasonality, deseasonalise, reseasonalise
 from models.series import SERIES, polars_offset
 
 #: One row per (series, origin, period, model).
@@ -80,6 +81,7 @@ def run_backtest(
     params: BacktestParams,
     dispersion: DispersionParams | None = None,
     n_jobs: int = 1,
+    seasonality: Seasonality | None = None,
 ) -> pl.DataFrame:
     """Backtest every candidate of each series' class on the series long enough.
 
@@ -99,6 +101,10 @@ def run_backtest(
         How the dispersion index is estimated at each origin (default ``DispersionParams()``).
     n_jobs
         Processes for statsforecast.
+    seasonality
+        Group seasonal indices (:mod:`models.seasonal`): at each origin the
+        history is divided by the indices known at that origin and the
+        forecasts multiplied by their extension; ``None`` fits the raw history.
 
     Returns
     -------
@@ -122,11 +128,15 @@ def run_backtest(
             fallback_model=build_models((FALLBACK_MODEL,), season_length)[0],
         )
         try:
-            cv = sf.cross_validation(
-                h=params.horizon,
-                df=frame,
-                n_windows=params.n_windows,
-                step_size=params.step or params.horizon,
+            cv = (
+                sf.cross_validation(
+                    h=params.horizon,
+                    df=frame,
+                    n_windows=params.n_windows,
+                    step_size=params.step or params.horizon,
+                )
+                if seasonality is None
+                else _seasonal_windows(sf, frame, params, freq, seasonality)
             )
         except Exception:
             continue
@@ -156,6 +166,40 @@ def run_backtest(
         .select(BACKTEST.names())
         .cast(BACKTEST)
     )
+
+
+def _seasonal_windows(
+    sf: StatsForecast,
+    frame: pl.DataFrame,
+    params: BacktestParams,
+    freq: str,
+    seasonality: Seasonality,
+) -> pl.DataFrame:
+    """What ``cross_validation`` returns, with the group indices of each origin applied."""
+    last = frame["ds"].max()
+    assert isinstance(last, date)
+    ends = pl.select(
+        ds=pl.lit(last).dt.offset_by(
+            pl.concat_str(
+                -pl.int_range(0, params.n_windows) * (params.step or params.horizon)
+                - params.horizon,
+                pl.lit(polars_offset(freq)[1:]),
+            )
+        )
+    ).to_series()
+    windows: list[pl.DataFrame] = []
+    for cutoff in sorted(ends.to_list()):
+        index = seasonality.index(cutoff, params.horizon)
+        train = deseasonalise(frame.filter(pl.col("ds") <= cutoff), seasonality.groups, index)
+        out = sf.forecast(h=params.horizon, df=train).with_columns(pl.col("ds").cast(pl.Date))
+        for alias in [c for c in out.columns if c not in ("unique_id", "ds")]:
+            out = reseasonalise(out, seasonality.groups, index, alias)
+        windows.append(
+            out.join(frame, on=["unique_id", "ds"], how="inner").with_columns(
+                cutoff=pl.lit(cutoff, dtype=pl.Date)
+            )
+        )
+    return pl.concat(windows, how="diagonal_relaxed")
 
 
 def origin_dispersion(

@@ -65,6 +65,7 @@ from models.distributions import (
 from models.metrics import series_metrics, training_scales
 from models.profile import ProfileParams, profile_series
 from models.schemas import QUANTILE_LEVELS
+from models.seasonal import Seasonality, aggregate, deseasonalise, reseasonalise
 from models.selection import (
     SELECTION_SCHEMA,
     Selection,
@@ -120,7 +121,13 @@ class ForecastParams:
     series per class × group (per chunk) are backtested, chosen by a stable
     hash of ``unique_id``; the other series take the class × group choice
     (:func:`models.selection.selection_sample`). ``None`` backtests every
-    series to select.
+    series to select. ``group_seasonality`` applies the group seasonal
+    indices of :mod:`models.seasonal` (weekday, season, promotions, level of
+    the series' peer group) in the backtest and the forecast; ``None`` (the
+    default) means for daily data only — on the monthly RAF data they made
+    the backtest-calibrated forecasts slightly worse (validation SPL 0.4940 →
+    0.4954 for CrostonOptimized), while the weekday pattern of daily demand is
+    structural.
     """
 
     freq: str = "D"
@@ -140,6 +147,7 @@ class ForecastParams:
     chunk_size: int = 20_000
     n_jobs: int = 1
     selection_sample: int | None = None
+    group_seasonality: bool | None = None
 
     def __post_init__(self) -> None:
         polars_offset(self.freq)
@@ -168,6 +176,13 @@ class ForecastParams:
     def season(self) -> int:
         """The season length in effect."""
         return self.season_length or DEFAULT_SEASON_LENGTH[self.freq]
+
+    @property
+    def seasonal(self) -> bool:
+        """Whether group seasonal indices apply (``group_seasonality``, default daily only)."""
+        if self.group_seasonality is None:
+            return self.freq == "D"
+        return self.group_seasonality
 
     @property
     def profile(self) -> ProfileParams:
@@ -230,6 +245,7 @@ def forecast(
     params: ForecastParams,
     previous: Selection | None = None,
     groups: pl.DataFrame | None = None,
+    totals: pl.DataFrame | None = None,
 ) -> ForecastResult:
     """Forecast every series of ``history`` for ``params.horizon`` periods.
 
@@ -245,6 +261,10 @@ def forecast(
         An earlier run's selection: fresh choices are reused, stale ones redone.
     groups
         ``GROUPS``: a peer group per series for selection (default: one group).
+    totals
+        ``models.seasonal.AGGREGATE``: demand totals per group for the group
+        seasonal indices, e.g. over a longer history than ``history``
+        (default: the totals of ``history`` by ``groups``).
 
     Returns
     -------
@@ -267,7 +287,7 @@ def forecast(
         history.join(part, on="unique_id", how="semi")
         for part in ids.to_frame().iter_slices(params.chunk_size)
     )
-    results = list(forecast_chunks(chunks, params, previous, groups, end=last))
+    results = list(forecast_chunks(chunks, params, previous, groups, end=last, totals=totals))
     return ForecastResult(
         forecasts=pl.concat([r.forecasts for r in results]),
         series=pl.concat([r.series for r in results]),
@@ -286,12 +306,15 @@ def forecast_chunks(
     previous: Selection | None = None,
     groups: pl.DataFrame | None = None,
     end: date | None = None,
+    totals: pl.DataFrame | None = None,
 ) -> Iterator[ForecastResult]:
     """Forecast chunk by chunk (e.g. one warehouse at a time), yielding one result per chunk.
 
     Each chunk is independent (its own calibration), so memory is bounded by
     the largest chunk. ``end`` is the last period of every series (default:
     each chunk's last ``ds``; pass the as-of date so all chunks agree).
+    ``totals`` (as for :func:`forecast`) apply to every chunk; default: each
+    chunk's own totals by group.
     """
     for chunk in chunks:
         _check_history(chunk)
@@ -300,7 +323,7 @@ def forecast_chunks(
         last = end or chunk["ds"].max()
         assert isinstance(last, date)
         yield _forecast_chunk(
-            fill_series(chunk, params.freq, end=last), last, params, previous, groups
+            fill_series(chunk, params.freq, end=last), last, params, previous, groups, totals
         )
 
 
@@ -310,6 +333,7 @@ def _forecast_chunk(
     params: ForecastParams,
     previous: Selection | None,
     groups: pl.DataFrame | None,
+    totals: pl.DataFrame | None,
 ) -> ForecastResult:
     profile = profile_series(filled, params.profile)
     membership = profile.select("unique_id", "class")
@@ -318,6 +342,12 @@ def _forecast_chunk(
     else:
         membership = membership.with_columns(group=pl.lit(None, dtype=pl.String))
     membership = membership.with_columns(pl.col("group").fill_null(_DEFAULT_GROUP))
+    seasonality = None
+    if params.seasonal:
+        peers = membership.select("unique_id", "group")
+        seasonality = Seasonality(
+            aggregate(filled, peers) if totals is None else totals, peers, params.freq
+        )
 
     previous = previous or Selection.empty()
     max_age = params.max_age or _DEFAULT_MAX_AGE[params.freq]
@@ -338,6 +368,7 @@ def _forecast_chunk(
         params.backtest,
         params.dispersion,
         params.n_jobs,
+        seasonality,
     ).join(stale.select("unique_id", "class"), on="unique_id")
     # A previous selection stitched from several chunks may repeat (class, model, level).
     calibration = _merge_calibration([previous.calibration])
@@ -351,7 +382,14 @@ def _forecast_chunk(
     chosen = choose_models(scores, stale, candidates, last, params.shrinkage)
     models = pl.concat([kept, chosen]).sort("unique_id")
 
-    means = _fit_and_forecast(filled, models, last, params)
+    if seasonality is None:
+        means = _fit_and_forecast(filled, models, last, params)
+    else:
+        index = seasonality.index(last, params.horizon)
+        plain = deseasonalise(filled, seasonality.groups, index)
+        means = reseasonalise(
+            _fit_and_forecast(plain, models, last, params), seasonality.groups, index
+        )
     info = (
         models.select("unique_id", "class", "group", "model")
         .join(history_dispersion(filled, params.dispersion), on="unique_id", how="left")

@@ -59,6 +59,7 @@ def forecast_network(
     params: ForecastParams,
     previous: Mapping[str, Selection],
     sku_groups: pl.DataFrame,
+    totals: pl.DataFrame | None = None,
 ) -> NetworkForecast:
     """Run the engine over per-warehouse chunks of ``SERIES`` ending on ``as_of``.
 
@@ -75,6 +76,10 @@ def forecast_network(
         Each warehouse is one engine chunk with its own calibration.
     sku_groups
         ``sku, category, part_type``: the category is a series' peer group.
+    totals
+        ``warehouse_id`` plus ``models.seasonal.AGGREGATE``: daily demand per
+        warehouse and category over a longer history, for the group seasonal
+        indices (default: each warehouse's series' own totals).
 
     Returns
     -------
@@ -95,7 +100,12 @@ def forecast_network(
             .select("unique_id", "group")
         )
         before = previous.get(warehouse, Selection.empty())
-        for result in forecast_chunks([chunk], params, before, groups, end=as_of):
+        own = (
+            None
+            if totals is None
+            else totals.filter(pl.col("warehouse_id") == warehouse).drop("warehouse_id")
+        )
+        for result in forecast_chunks([chunk], params, before, groups, end=as_of, totals=own):
             forecasts.append(split_series_id(result.forecasts))
             selections[warehouse] = result.selection
             dispersion.append(split_series_id(result.series.select("unique_id", "dispersion")))

@@ -52,3 +52,33 @@ def daily_demand(con: duckdb.DuckDBPyConnection, as_of: date, history_days: int)
         params=[start, as_of],
     ).pl()
     return frame.cast(DEMAND_HISTORY).select(DEMAND_HISTORY.names())
+
+
+def category_totals(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> pl.DataFrame:
+    """Daily demand per (forward warehouse, category) over the ``days`` ending on ``as_of``.
+
+    The input of the group seasonal indices (:mod:`models.seasonal`), which
+    want a longer history than the series themselves: a year plus a month
+    gives the forecast last year's path. Columns ``warehouse_id, group, ds,
+    y, series`` (``series``: skus of the category the warehouse sold in the
+    window). Completed lines only, as :func:`daily_demand`.
+    """
+    start = as_of - timedelta(days=days - 1)
+    return con.sql(
+        """
+        WITH lines AS (
+            SELECT o.warehouse_id, s.category AS "group", o.demand_date AS ds,
+                   o.quantity, o.sku
+            FROM order_lines o JOIN skus s USING (sku)
+            WHERE o.status = 'completed' AND o.demand_date BETWEEN ? AND ?
+        )
+        SELECT warehouse_id, "group", ds, sum(quantity)::DOUBLE AS y,
+               any_value(n)::BIGINT AS series
+        FROM lines JOIN (
+            SELECT warehouse_id, "group", count(DISTINCT sku) AS n FROM lines GROUP BY ALL
+        ) USING (warehouse_id, "group")
+        GROUP BY ALL
+        ORDER BY warehouse_id, "group", ds
+        """,
+        params=[start, as_of],
+    ).pl()
