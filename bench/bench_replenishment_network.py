@@ -83,7 +83,7 @@ import polars as pl
 from flows import SELECTION_SAMPLE
 from models.engine import ForecastParams
 from models.network import forecast_network
-from models.schemas import series_id
+from models.schemas import series_id, split_series_id
 from optimization.frontier import FRONTIER_POINTS, inventory_at_service
 from optimization.levels import (
     min_max_levels,
@@ -116,6 +116,8 @@ SHOWN_COVERS = (2.0, 8.0, 32.0)
 REFERENCE = "NB1 fill rate"
 #: One unit fill-rate target per warehouse instead of one per series.
 NETWORK = "NB1 network unit fill"
+#: The planner's ``unit_fill`` target kind: one unit fill per warehouse × category.
+UNIT_FILL = "NB1 unit fill (warehouse × category)"
 NETWORK_TARGETS = (0.80, 0.85, 0.90, 0.93, 0.95, 0.96, 0.97, 0.98)
 BASELINES = ("min/max", "normal (loss fn)")
 RULES: dict[str, tuple[LevelRule, TargetKind]] = {
@@ -364,13 +366,30 @@ def rule_run(
 
 
 def network_fill_run(
-    network: Network, dist: Distribution, phi: FloatArray, target: float
+    network: Network,
+    dist: Distribution,
+    phi: FloatArray,
+    target: float,
+    groups: IntArray | None = None,
 ) -> SimulationResult:
-    """One unit fill-rate target for all series (``network_fill_levels``), then the replay."""
+    """One unit fill-rate target per group (``network_fill_levels``), then the replay.
+
+    ``groups`` as the nightly's ``unit_fill`` kind groups series (warehouse ×
+    category); ``None``: the whole network is one group.
+    """
     lead = dist.lead[dist.inverse, 0].reshape(dist.shape)
     review = dist.review[dist.inverse, 0].reshape(dist.shape)
-    low, high = network_fill_levels(lead, review, phi, network.cost, target)
+    low, high = network_fill_levels(lead, review, phi, network.cost, target, groups)
     return replay(network, low[:, 1:], high[:, 1:], high[:, 0])
+
+
+def category_codes(network: Network, sku_groups: pl.DataFrame) -> IntArray:
+    """One integer per (warehouse, category) of each scored series."""
+    frame = split_series_id(pl.DataFrame({"unique_id": network.ids})).join(
+        sku_groups.select("sku", "category"), on="sku", how="left", maintain_order="left"
+    )
+    codes = frame.select(pl.concat_str("warehouse_id", "category").rank("dense"))
+    return codes.to_series().to_numpy().astype(np.int64) - 1
 
 
 def min_max_run(network: Network, cover: float) -> SimulationResult:
@@ -431,12 +450,19 @@ def main() -> None:
                 shown.append(_row(name, f"target {level:.2f}", result))
             if level == 0.95:
                 at_target[name] = result
+    codes = category_codes(network, groups)
+    unit_fill: dict[float, SimulationResult] = {}
     for level in NETWORK_TARGETS:
-        result = network_fill_run(network, dist, phi, level)
-        points.append(_point(NETWORK, level, result))
-        item_points.append(_point(NETWORK, level, result, per_item=True))
-        if level in SHOWN_TARGETS:
-            shown.append(_row(NETWORK, f"unit target {level:.2f}", result))
+        for name, grouping in ((UNIT_FILL, codes), (NETWORK, None)):
+            result = network_fill_run(network, dist, phi, level, grouping)
+            points.append(_point(name, level, result))
+            item_points.append(_point(name, level, result, per_item=True))
+            if level in SHOWN_TARGETS:
+                shown.append(_row(name, f"unit target {level:.2f}", result))
+            if level == 0.95:
+                at_target[name] = result
+            if name == UNIT_FILL:
+                unit_fill[level] = result
     for cover in COVERS:
         result = min_max_run(network, cover)
         points.append(_point("min/max", cover, result))
@@ -490,6 +516,8 @@ def main() -> None:
     print(_markdown(_reach(units, items)))
     print("\n### Verdict\n")
     print(_verdict(at_target[REFERENCE], unit_table, item_table))
+    print(f"\n### `{UNIT_FILL}` (the planner's unit_fill kind) against its targets\n")
+    print(_markdown(_unit_fill_verdict(unit_fill, units)))
 
 
 def _point(
@@ -626,6 +654,31 @@ def _verdict(ours: SimulationResult, units: pl.DataFrame, items: pl.DataFrame) -
                 f"{ratio.min():.2f}–{ratio.max():.2f}×."
             )
     return "\n".join(lines)
+
+
+def _unit_fill_verdict(results: dict[float, SimulationResult], units: pl.DataFrame) -> pl.DataFrame:
+    """Per target: the achieved unit fill, and each baseline's inventory at that achieved fill."""
+    rows = []
+    for level, result in sorted(results.items()):
+        s = result.summary
+        cells: dict[str, object] = {
+            "target": f"{level:.2f}",
+            "achieved unit fill": f"{s.fill_rate:.3f}",
+            "within ±0.01": "yes" if abs(s.fill_rate - level) <= 0.01 else "no",
+            "avg on-hand value": f"{s.avg_inventory_value:,.0f}",
+        }
+        baselines = inventory_at_service(
+            units.filter(pl.col("policy").is_in(list(BASELINES))), [s.fill_rate]
+        )
+        for baseline in BASELINES:
+            value = baselines.filter(pl.col("policy") == baseline)["avg_inventory_value"][0]
+            cells[f"{baseline} at that fill (÷ ours)"] = (
+                "never reaches it"
+                if value is None
+                else f"{value:,.0f} ({value / s.avg_inventory_value:.2f}×)"
+            )
+        rows.append(cells)
+    return pl.DataFrame(rows)
 
 
 def _held(ok: bool) -> str:

@@ -109,6 +109,7 @@ def network_fill_levels(
     dispersion: FloatArray,
     unit_cost: FloatArray,
     target: float,
+    group_codes: IntArray | None = None,
 ) -> tuple[IntArray, IntArray]:
     """Levels meeting one *unit* fill rate over all series at the least stock value.
 
@@ -128,13 +129,16 @@ def network_fill_levels(
         Value of a unit per series (> 0; zero-cost series count as the cheapest).
     target
         The unit fill rate in (0, 1).
+    group_codes
+        Integer group per series, each group meeting the target on its own
+        (the nightly's ``unit_fill`` groups: warehouse × category); default
+        one group for all series.
     """
     lead, review = np.broadcast_arrays(lead_mean, review_mean)
     n, periods = lead.shape
+    codes = np.zeros(n, np.int64) if group_codes is None else group_codes
     phi = np.asarray(dispersion, dtype=np.float64).reshape(-1)
-    first = unit_fill_levels(
-        lead[:, 0] + review[:, 0], lead[:, 0], phi, unit_cost, target, np.zeros(n, np.int64)
-    )
+    first = unit_fill_levels(lead[:, 0] + review[:, 0], lead[:, 0], phi, unit_cost, target, codes)
     up_to = np.empty((n, periods), dtype=np.int64)
     up_to[:, 0] = first.order_up_to
     if periods > 1:
