@@ -133,11 +133,38 @@ class GroupIndex:
             .to_series()
             .to_numpy()
         )
-        code = np.repeat(run_code, runs["len"].to_numpy())
+        lengths = runs["len"].to_numpy().astype(np.int64)
+        code = np.repeat(run_code, lengths)
         start = pl.select(period_number(pl.lit(self.first), self.freq)).item()
-        col = series.select(period_number(pl.col("ds"), self.freq) - start).to_series().to_numpy()
+        dense = self._dense_columns(series, lengths, start)
+        col = (
+            series.select(period_number(pl.col("ds"), self.freq) - start).to_series().to_numpy()
+            if dense is None
+            else dense
+        )
         col = np.clip(col, 0, self.matrix.shape[1] - 1)
         return self.matrix[code, col]
+
+    def _dense_columns(
+        self, series: pl.DataFrame, lengths: npt.NDArray[np.int64], start: int
+    ) -> npt.NDArray[np.int64] | None:
+        """Columns of rows in runs of consecutive periods (the engine's filled frames), else None.
+
+        Reads the period of each run's first and last row only and assumes the
+        rows of a series are sorted by ``ds`` without duplicates (as in every
+        frame the engine builds): a run whose span equals its length is then
+        consecutive.
+        """
+        if not lengths.size:
+            return np.zeros(0, dtype=np.int64)
+        first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        ends = series["ds"].gather(np.concatenate([first, first + lengths - 1]))
+        periods = ends.to_frame("ds").select(period_number(pl.col("ds"), self.freq))
+        periods_ = periods.to_series().to_numpy().astype(np.int64)
+        head, tail = periods_[: lengths.size], periods_[lengths.size :]
+        if not np.array_equal(tail - head, lengths - 1):
+            return None
+        return np.arange(int(lengths.sum())) + np.repeat(head - start - first, lengths)
 
 
 def deseasonalise(filled: pl.DataFrame, groups: pl.DataFrame, index: GroupIndex) -> pl.DataFrame:
