@@ -333,8 +333,12 @@ def save_plan(
     replays: pl.DataFrame,
     coverage: pl.DataFrame,
     summary: dict[str, Any],
+    keep_forecast_runs: int | None = None,
 ) -> None:
-    """Write forecasts, choice, accuracy, plan and transfer orders; finish the run; atomically."""
+    """Write forecasts, choice, accuracy, plan and transfer orders; finish the run; atomically.
+
+    Forecast rows of runs older than the newest ``keep_forecast_runs`` go in the same step.
+    """
     with connect(db_path) as con:
         plan.write_plan(
             con,
@@ -349,6 +353,7 @@ def save_plan(
             routes=routes,
             replays=replays,
             coverage=coverage,
+            keep_forecast_runs=keep_forecast_runs,
         )
 
 
@@ -383,6 +388,7 @@ def nightly(
     van_capacity_l: int = 8_000,
     linehaul_time_limit_s: float = 10.0,
     n_jobs: int = 1,
+    forecast_retention_runs: int = 7,
 ) -> NightlyResult:
     """Load the landing files, forecast, plan, allocate, route, replay the targets, publish."""
     forecast_params = ForecastParams(
@@ -403,6 +409,7 @@ def nightly(
         "history_days": history_days,
         "horizon": horizon,
         "n_jobs": n_jobs,
+        "forecast_retention_runs": forecast_retention_runs,
         **asdict(policy),
         **asdict(allocation),
         **asdict(linehaul),
@@ -462,6 +469,7 @@ def nightly(
             replays,
             coverage,
             asdict(result),
+            forecast_retention_runs,
         )
         snapshot = publish_plan(db_path, run_id, snapshot_dir)
     except Exception as error:

@@ -330,6 +330,7 @@ def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
         van_capacity_l=settings.van_capacity_l,
         linehaul_time_limit_s=settings.linehaul_time_limit_s,
         n_jobs=settings.forecast_n_jobs,
+        forecast_retention_runs=settings.forecast_retention_runs,
     )
 
 

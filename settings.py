@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     snapshot_dir: Path = Path("data/published")
     forecast_horizon_days: int = Field(default=14, ge=1, le=366)
     history_days: int = Field(default=365, ge=28)
+    #: Forecast rows (one per series and day: ~18 M a night on the large network)
+    #: are kept for the newest this many succeeded runs; older runs keep their
+    #: plan, accuracy and orders.
+    forecast_retention_runs: int = Field(default=7, ge=1)
     #: The default target of SKUs and categories planners have not set one for
     #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise;
     #: ``unit_fill`` asks it of each (forward warehouse, category) group as a whole

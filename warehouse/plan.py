@@ -56,6 +56,7 @@ def write_plan(
     routes: pl.DataFrame | None = None,
     replays: pl.DataFrame | None = None,
     coverage: pl.DataFrame | None = None,
+    keep_forecast_runs: int | None = None,
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
@@ -69,7 +70,9 @@ def write_plan(
     (``optimization.replay.REPLAY_RESULTS``) and ``coverage``
     (``optimization.coverage.ASSIGNMENT_CHECK``) complete the plan. All
     are written in the same transaction, so a failed night keeps yesterday's
-    choice and yesterday's open transfer orders.
+    choice and yesterday's open transfer orders. ``keep_forecast_runs``
+    prunes the forecasts of older runs in the same transaction
+    (:func:`prune_forecasts`).
     """
     rows = plan.drop("dc_id", strict=False).rename({"target_level": "service_target"})
     with (
@@ -111,6 +114,29 @@ def write_plan(
                     {"run_id": run_id},
                 )
         finish_run(con, run_id, summary)
+        if keep_forecast_runs is not None:
+            prune_forecasts(con, keep_forecast_runs)
+
+
+def prune_forecasts(con: duckdb.DuckDBPyConnection, keep_runs: int) -> int:
+    """Delete the forecast rows of all but the newest ``keep_runs`` succeeded runs.
+
+    Returns the number of rows deleted. Runs themselves, their plans,
+    accuracy and transfer orders stay; only the per-day forecast rows, the
+    bulk of the database, go.
+    """
+    if keep_runs < 1:
+        raise ValueError(f"keep_runs must be at least 1, got {keep_runs}")
+    deleted = con.execute(
+        """
+        DELETE FROM forecasts WHERE run_id NOT IN (
+            SELECT run_id FROM runs WHERE status = 'succeeded'
+            ORDER BY finished_at DESC, run_id DESC LIMIT ?
+        )
+        """,
+        [keep_runs],
+    ).fetchall()
+    return int(deleted[0][0]) if deleted else 0
 
 
 def write_dispatch_kpis(
