@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -136,3 +137,28 @@ def test_sparse_classification_equals_the_zero_filled_one() -> None:
     )
     assert_frame_equal(sparse.select(dense.columns), dense)
     assert sparse.filter(pl.col("sku") == "B")["dormant"].to_list() == [True]
+
+
+def test_the_sorted_fast_path_matches_the_general_one() -> None:
+    rng = np.random.default_rng(7)
+    frames = []
+    for i in range(60):
+        n = int(rng.integers(1, 120))
+        y = rng.poisson(rng.uniform(0, 2), n) * rng.integers(1, 4, n) * (rng.random(n) < 0.4)
+        frames.append(
+            pl.DataFrame(
+                {
+                    "unique_id": f"s{i:03d}",
+                    "ds": pl.date_range(
+                        date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=n - 1), eager=True
+                    ),
+                    "y": y.astype(float),
+                }
+            )
+        )
+    ordered = pl.concat(frames)
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=1)
+    fast = classify_demand(ordered, new_periods=10, dormant_periods=30)
+    general = classify_demand(shuffled, new_periods=10, dormant_periods=30)
+    assert fast["n_nonzero"].sum() > 0
+    assert_frame_equal(fast, general, check_exact=False, rel_tol=1e-9)
