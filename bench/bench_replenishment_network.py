@@ -105,6 +105,9 @@ LevelRule = Callable[[FloatArray, FloatArray, FloatArray, ServiceTarget], tuple[
 REVIEW_DAYS = 1
 WINDOW_DAYS = 28
 SELECTION_BACKTEST_DAYS = 14
+#: Significant digits of the means and dispersions the levels are computed on.
+MEAN_DIGITS = 3
+DISPERSION_DIGITS = 2
 #: Days of category totals for the group seasonal indices (the nightly's rule).
 TOTALS_DAYS = 730
 DEAD_AFTER_DAYS = 30
@@ -321,7 +324,18 @@ def review_distribution(
     lead_mean = csum[rows, arrive] - csum[rows, cols]
     review_mean = csum[rows, arrive + REVIEW_DAYS] - csum[rows, arrive]
     phi = np.broadcast_to(dispersion[:, None], lead_mean.shape)
-    stacked = np.stack([lead_mean.ravel(), review_mean.ravel(), phi.ravel()], axis=1)
+    # Daily means vary by day (weekday, season), so almost every (series, day)
+    # is distinct; rounding to MEAN_DIGITS / DISPERSION_DIGITS significant
+    # digits (≤ 0.5 % / 5 %) lets every policy compute its levels once per
+    # distinct distribution instead of 3 M times.
+    stacked = np.stack(
+        [
+            _significant(lead_mean.ravel(), MEAN_DIGITS),
+            _significant(review_mean.ravel(), MEAN_DIGITS),
+            _significant(phi.ravel(), DISPERSION_DIGITS),
+        ],
+        axis=1,
+    )
     unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
     return Distribution(
         lead=unique[:, :1].copy(),
@@ -330,6 +344,14 @@ def review_distribution(
         inverse=inverse.ravel().astype(np.int64),
         shape=lead_mean.shape,
     )
+
+
+def _significant(values: FloatArray, digits: int) -> FloatArray:
+    """``values`` rounded to ``digits`` significant digits (zeros stay zero)."""
+    positive = values > 0
+    magnitude = np.floor(np.log10(np.where(positive, values, 1.0)))
+    scale = 10.0 ** (digits - 1 - magnitude)
+    return np.where(positive, np.round(values * scale) / scale, 0.0)
 
 
 def replay(

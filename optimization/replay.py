@@ -6,6 +6,10 @@ receipts after the SKU's lead time, packs) under
 
 * ``nb1_fill_rate`` — this project's policy at each target of ``targets``;
 * ``nb1_cycle_service`` — the same demand model, S the quantile;
+* ``nb1_unit_fill`` — the planners' ``unit_fill`` kind: the target is the
+  expected unit fill of each category at the warehouse, met at the least
+  stock value (:func:`optimization.levels.network_fill_levels`; one group
+  when the plan has no ``category``);
 * ``normal_fill_rate`` — the same mean and variance with the classic normal
   approximation (baseline b of issue 4);
 * ``min_max`` — min/max from the trailing 28-day average demand, at each
@@ -35,7 +39,12 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from optimization.levels import min_max_levels, normal_levels, policy_levels
+from optimization.levels import (
+    min_max_levels,
+    network_fill_levels,
+    normal_levels,
+    policy_levels,
+)
 from optimization.service import ServiceTarget
 from optimization.simulation import SimulationResult, simulate_leads
 
@@ -60,7 +69,7 @@ REPLAY_RESULTS = pl.Schema(
     }
 )
 
-POLICIES = ("nb1_fill_rate", "nb1_cycle_service", "normal_fill_rate", "min_max")
+POLICIES = ("nb1_fill_rate", "nb1_cycle_service", "nb1_unit_fill", "normal_fill_rate", "min_max")
 
 #: Trailing days the min/max rule averages.
 MIN_MAX_WINDOW = 28
@@ -116,8 +125,11 @@ def replay_policies(
     """
     first = as_of - timedelta(days=params.days - 1)
     before = first - timedelta(days=MIN_MAX_WINDOW)
+    columns = ["warehouse_id", "sku", "rate", "dispersion", "lead_time_days", "pack_size"]
     series = plan.filter(pl.col("action") != "do_not_stock").select(
-        "warehouse_id", "sku", "rate", "dispersion", "lead_time_days", "pack_size", "unit_cost"
+        *columns,
+        "unit_cost",
+        category=pl.col("category") if "category" in plan.columns else pl.lit("all"),
     )
     window = history.filter(pl.col("ds").is_between(before, as_of)).join(
         series.select("warehouse_id", "sku"), on=["warehouse_id", "sku"], how="semi"
@@ -199,6 +211,7 @@ def _runs(
     # The demand model is the same every day: levels per series, broadcast over the days.
     lead_mean = (rate * lead)[:, None]
     review_mean = (rate * params.review_period_days)[:, None]
+    categories = part.select(pl.col("category").rank("dense")).to_series().to_numpy() - 1
     out: list[tuple[str, float, SimulationResult]] = []
     for level in params.targets:
         for policy, kind, rule in (
@@ -208,6 +221,10 @@ def _runs(
         ):
             target = ServiceTarget(kind, level)  # type: ignore[arg-type]
             out.append((policy, level, run(*rule(lead_mean, review_mean, phi, target))))
+        grouped = network_fill_levels(
+            lead_mean, review_mean, phi, part["unit_cost"].to_numpy(), level, categories
+        )
+        out.append(("nb1_unit_fill", level, run(*grouped)))
     for cover in params.covers:
         low = np.empty(shape, dtype=np.int64)
         high = np.empty(shape, dtype=np.int64)

@@ -37,7 +37,7 @@ def test_every_warehouse_gets_every_policy_and_setting() -> None:
     params = ReplayParams(days=28, targets=(0.8, 0.95), covers=(1.0, 3.0))
     out = replay_policies(history, plan, AS_OF, params)
     assert out.schema == REPLAY_RESULTS
-    assert out.height == 2 * (3 * 2 + 2)
+    assert out.height == 2 * (4 * 2 + 2)
     assert set(out["policy"]) == set(POLICIES)
     assert (out["series"] == 40).all() and (out["sampled"] == 40).all()  # DNS left out
     # The same demand is replayed under every policy.
@@ -83,3 +83,16 @@ def test_bad_parameters_are_refused() -> None:
         ReplayParams(days=3)
     with pytest.raises(ValueError, match="targets must lie in"):
         ReplayParams(targets=(1.0,))
+
+
+def test_the_unit_fill_kind_meets_its_target_with_less_stock_than_per_series() -> None:
+    history, plan = _network()
+    plan = plan.with_columns(
+        category=pl.when(pl.col("rate") > 1).then(pl.lit("b")).otherwise(pl.lit("a"))
+    )
+    out = replay_policies(history, plan, AS_OF, ReplayParams(days=56, targets=(0.9,)))
+    at = out.filter(pl.col("setting") == 0.9)
+    grouped = at.filter(pl.col("policy") == "nb1_unit_fill").sort("warehouse_id")
+    per_series = at.filter(pl.col("policy") == "nb1_fill_rate").sort("warehouse_id")
+    assert (grouped["fill_rate"] > 0.85).all()
+    assert (grouped["avg_inventory_value"] < per_series["avg_inventory_value"]).all()

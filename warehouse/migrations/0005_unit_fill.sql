@@ -65,3 +65,29 @@ CREATE TABLE replenishment_plan_v5 (
 INSERT INTO replenishment_plan_v5 BY NAME SELECT * FROM replenishment_plan;
 DROP TABLE replenishment_plan;
 ALTER TABLE replenishment_plan_v5 RENAME TO replenishment_plan;
+
+-- The nightly what-if replay also runs the unit_fill kind (policy 'nb1_unit_fill').
+CREATE TABLE policy_replays_v5 (
+    run_id               VARCHAR NOT NULL REFERENCES runs (run_id),
+    warehouse_id         VARCHAR NOT NULL,
+    policy               VARCHAR NOT NULL CHECK (policy IN (
+                             'nb1_fill_rate', 'nb1_cycle_service', 'nb1_unit_fill',
+                             'normal_fill_rate', 'min_max')),
+    setting              DOUBLE NOT NULL,   -- the target level, or the min/max cover
+    days                 INTEGER NOT NULL CHECK (days > 0),
+    series               INTEGER NOT NULL CHECK (series >= 0),
+    sampled              INTEGER NOT NULL CHECK (sampled >= 0 AND sampled <= series),
+    demand               BIGINT NOT NULL CHECK (demand >= 0),
+    served               BIGINT NOT NULL CHECK (served >= 0 AND served <= demand),
+    fill_rate            DOUBLE NOT NULL,
+    item_fill_rate       DOUBLE NOT NULL,
+    cycle_service        DOUBLE NOT NULL,
+    stockout_days        BIGINT NOT NULL CHECK (stockout_days >= 0),
+    avg_inventory_value  DOUBLE NOT NULL,
+    turns                DOUBLE NOT NULL,
+    dead_stock_value     DOUBLE NOT NULL,
+    PRIMARY KEY (run_id, warehouse_id, policy, setting)
+);
+INSERT INTO policy_replays_v5 BY NAME SELECT * FROM policy_replays;
+DROP TABLE policy_replays;
+ALTER TABLE policy_replays_v5 RENAME TO policy_replays;
