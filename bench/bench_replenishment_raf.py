@@ -26,6 +26,9 @@ Policies, each run over a range of settings to trace its frontier:
 * ``NB1 fill rate`` — this project's policy: S from the NB1 protection-period
   distribution and the fill-rate loss function (the default target kind);
 * ``NB1 cycle service`` — the same distribution, S the α-quantile;
+* ``NB1 unit fill`` — the planners' ``unit_fill`` kind with all items one
+  group: the target is the expected fill of all units, met at the least
+  stock (``optimization.levels.network_fill_levels``, unit value 1);
 * ``normal (loss fn)`` — same mean and variance, normal approximation with the
   normal loss function for the fill-rate target (baseline b);
 * ``normal (z·σ)`` — the classic safety stock μ + z·σ, z = Φ⁻¹(α);
@@ -56,7 +59,12 @@ import polars as pl
 from models.distributions import DispersionParams, history_dispersion
 from models.engine import ForecastParams, forecast
 from optimization.frontier import FRONTIER_POINTS, inventory_at_service
-from optimization.levels import min_max_levels, normal_levels, policy_levels
+from optimization.levels import (
+    min_max_levels,
+    network_fill_levels,
+    normal_levels,
+    policy_levels,
+)
 from optimization.service import ServiceTarget
 from optimization.simulation import SimulationParams, SimulationResult, simulate
 
@@ -141,6 +149,13 @@ def simple_distribution(train: pl.DataFrame, ids: list[str]) -> tuple[np.ndarray
     return np.repeat(mean[:, None], MONTHS + 2, axis=1), phi.fill_null(1.0).to_numpy()
 
 
+def unit_fill_rule(
+    lead: np.ndarray, review: np.ndarray, phi: np.ndarray, target: ServiceTarget
+) -> tuple[np.ndarray, np.ndarray]:
+    """``network_fill_levels`` with every item in one group and unit value 1."""
+    return network_fill_levels(lead, review, phi, np.ones(lead.shape[0]), target.level)
+
+
 def run_rule(
     rule: LevelRule,
     target: ServiceTarget,
@@ -176,6 +191,7 @@ def main() -> None:
     rules: dict[str, tuple[LevelRule, str]] = {
         "NB1 fill rate": (policy_levels, "fill_rate"),
         "NB1 cycle service": (policy_levels, "cycle_service"),
+        "NB1 unit fill": (unit_fill_rule, "fill_rate"),
         "normal (loss fn)": (normal_levels, "fill_rate"),
         "normal (z·σ)": (normal_levels, "cycle_service"),
     }
@@ -218,6 +234,31 @@ def main() -> None:
     items = pl.DataFrame(item_points, schema=FRONTIER_POINTS, orient="row")
     print("\n### Average inventory (units) at equal achieved item-average fill rate (frontier)\n")
     print(_markdown(_equal_service(items)))
+    print("\n### `NB1 unit fill` against its targets (all units)\n")
+    print(_markdown(_targets(frame, "NB1 unit fill")))
+
+
+def _targets(points: pl.DataFrame, policy: str) -> pl.DataFrame:
+    """Per target: the achieved unit fill and each baseline's inventory at that fill."""
+    ours = points.filter(pl.col("policy") == policy).sort("setting")
+    rows = []
+    for level, achieved, inventory in ours.select(
+        "setting", "fill_rate", "avg_inventory_value"
+    ).iter_rows():
+        row: dict[str, object] = {
+            "target": f"{level:.3f}",
+            "achieved": f"{achieved:.3f}",
+            "within ±0.01": "yes" if abs(achieved - level) <= 0.01 else "no",
+            "inventory": f"{inventory:,.0f}",
+        }
+        for baseline in ("min/max", "normal (loss fn)", "NB1 fill rate"):
+            at = inventory_at_service(points.filter(pl.col("policy") == baseline), [achieved])
+            value = at["avg_inventory_value"][0] if at.height else None
+            row[baseline] = (
+                "never reaches it" if value is None else f"{value:,.0f} ({value / inventory:.2f}×)"
+            )
+        rows.append(row)
+    return pl.DataFrame(rows)
 
 
 def _point(
