@@ -166,3 +166,29 @@ def test_migration_files_are_packaged_with_the_code() -> None:
     names = [m.path.name for m in discover_migrations()]
     assert names == sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
     assert names[0] == "0001_core.sql"
+
+
+def test_migration_0006_keeps_forecasts_and_drops_their_key(tmp_path: Path) -> None:
+    path = tmp_path / "v5.duckdb"
+    con = duckdb.connect(str(path))
+    migrate(con, target=5)
+    con.execute(
+        "INSERT INTO runs (run_id, kind, status, started_at) "
+        "VALUES ('R1', 'nightly', 'running', now())"
+    )
+    row = "('R1', 'FW1', 'A', 'FW1/A', DATE '2026-11-21', 0.5, 'TSB', 'lumpy', 0, 1, 1, 2, 3)"
+    con.execute(f"INSERT INTO forecasts VALUES {row}")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(f"INSERT INTO forecasts VALUES {row}")  # the version-5 key
+    con.close()
+
+    con = connect(path)
+    assert current_version(con) >= 6
+    assert con.execute("SELECT run_id, sku, q99 FROM forecasts").fetchall() == [("R1", "A", 3.0)]
+    keys = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() "
+        "WHERE table_name = 'forecasts' AND constraint_type = 'PRIMARY KEY'"
+    ).fetchall()
+    assert keys == [(0,)]
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(row.replace("0.5", "-1.0").join(["INSERT INTO forecasts VALUES ", ""]))
