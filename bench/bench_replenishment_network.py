@@ -13,13 +13,18 @@ do-not-stock SKUs are left out (the policy stocks none of them by design).
 stratified by warehouse and by demand class: the share of training days with
 demand, in quartiles); by default every series is scored.
 
-The demand distribution comes from the training data only and is frozen over
-the hold-out: ``models.network.forecast_network`` (the nightly's own call:
-daily, season 7, ``flows.SELECTION_SAMPLE`` series backtested per class ×
+The demand distribution is ``models.network.forecast_network`` (the
+nightly's own call: daily, season 7, group seasonal indices from two years of
+category totals, ``flows.SELECTION_SAMPLE`` series backtested per class ×
 category and warehouse, a 14-day selection backtest as on a cold night,
-``n_jobs=1``), horizon ``holdout + max lead + 1`` days so that the last review
-is covered. That gives daily means (with the weekday pattern) and each
-series' NB1 dispersion (``NetworkForecast.dispersion``, clipped to ≥ 1 as in
+``n_jobs=1``). The nightly forecasts every night; to keep the bench
+affordable it is re-made every ``--reforecast-days`` (7) days over the
+hold-out, each time from the ``--history-days`` up to that night only
+(demand, stock-outs, category totals as of then: no look-ahead), and the
+reviews until the next one use it (``--reforecast-days 0``: one forecast on
+the split night, frozen for the whole hold-out, the first protocol). That
+gives daily means (with the weekday pattern) and each series' NB1
+dispersion (``NetworkForecast.dispersion``, clipped to ≥ 1 as in
 ``optimization.planning.demand_distribution``).
 
 Replay (``optimization.simulation.simulate``), per series, day by day:
@@ -84,6 +89,7 @@ from flows import SELECTION_SAMPLE
 from models.engine import ForecastParams
 from models.network import forecast_network
 from models.schemas import series_id, split_series_id
+from models.series import horizon_dates
 from optimization.frontier import FRONTIER_POINTS, inventory_at_service
 from optimization.levels import (
     min_max_levels,
@@ -260,11 +266,14 @@ def engine_distribution(
     train: pl.DataFrame,
     stockouts: pl.DataFrame,
     groups: pl.DataFrame,
-    holdout: int,
+    horizon: int,
     totals: pl.DataFrame | None,
+    origin: date,
 ) -> tuple[FloatArray, FloatArray, pl.DataFrame]:
-    """Daily means ``(series, horizon)``, NB1 dispersion and the engine's class per series."""
-    horizon = holdout + int(network.lead.max()) + REVIEW_DAYS
+    """Daily means ``(series, horizon)`` after ``origin``, NB1 dispersion and class per series.
+
+    Series without history up to ``origin`` in ``train`` get mean 0.
+    """
     scored = pl.DataFrame({"unique_id": network.ids})
     train = train.with_columns(series_id(pl.col("warehouse_id"), pl.col("sku"))).join(
         scored, on="unique_id", how="semi"
@@ -279,18 +288,22 @@ def engine_distribution(
         n_jobs=1,
     )
     result = forecast_network(
-        warehouse_series(sales, censored_days(sales, stockouts, network.split), network.split),
-        network.split,
+        warehouse_series(sales, censored_days(sales, stockouts, origin), origin),
+        origin,
         params,
         {},
         groups,
         totals,
     )
-    means = scored.join(
-        result.forecasts.select("unique_id", "ds", "mean"), on="unique_id", how="left"
-    ).sort("unique_id", "ds")
-    if means.height != len(network.ids) * horizon:
-        raise RuntimeError("the engine did not forecast every scored series for the full horizon")
+    days = pl.DataFrame({"ds": horizon_dates(origin, horizon, "D")})
+    means = (
+        scored.join(days, how="cross")
+        .join(
+            result.forecasts.select("unique_id", "ds", "mean"), on=["unique_id", "ds"], how="left"
+        )
+        .with_columns(pl.col("mean").fill_null(0.0))
+        .sort("unique_id", "ds")
+    )
     phi = scored.join(
         result.dispersion.select(series_id(pl.col("warehouse_id"), pl.col("sku")), "dispersion"),
         on="unique_id",
@@ -308,9 +321,66 @@ def engine_distribution(
     )
 
 
+def rolling_distribution(
+    con: duckdb.DuckDBPyConnection,
+    network: Network,
+    groups: pl.DataFrame,
+    holdout: int,
+    history_days: int,
+    every: int,
+) -> tuple[Distribution, FloatArray, FloatArray, pl.DataFrame]:
+    """The forecast re-made every ``every`` days over the hold-out, as the nightly would.
+
+    At each origin (the split night, then every ``every`` days) the engine
+    forecasts from the ``history_days`` up to that night (demand, stock-outs
+    and category totals read as of then) for the next ``every + max lead + 1``
+    days; the reviews until the next origin use it. Returns the distinct
+    review distributions, the daily means used ``(series, holdout)``, the
+    split night's dispersion and classes.
+    """
+    n, max_lead = len(network.ids), int(network.lead.max())
+    lead_mean = np.zeros((n, holdout + 1))
+    review_mean = np.zeros((n, holdout + 1))
+    phi = np.ones((n, holdout + 1))
+    used = np.zeros((n, holdout))
+    horizon = every + max_lead + REVIEW_DAYS
+    first: tuple[FloatArray, pl.DataFrame] | None = None
+    for start in range(0, holdout + 1, every):
+        origin = network.split + timedelta(days=start)
+        began = time.perf_counter()
+        mu, dispersion, classes = engine_distribution(
+            network,
+            daily_demand(con, origin, history_days),
+            stockout_spans(con, origin - timedelta(days=history_days - 1), origin),
+            groups,
+            horizon,
+            category_totals(con, origin, TOTALS_DAYS),
+            origin,
+        )
+        aligned = np.zeros((n, holdout + max_lead + REVIEW_DAYS + 1))
+        width = min(horizon, aligned.shape[1] - start)
+        aligned[:, start : start + width] = mu[:, :width]
+        lead_k, review_k = review_means(aligned, network.lead, holdout)
+        cols = slice(start, min(start + every, holdout + 1))
+        lead_mean[:, cols], review_mean[:, cols] = lead_k[:, cols], review_k[:, cols]
+        phi[:, cols] = dispersion[:, None]
+        stop = min(start + every, holdout)
+        used[:, start:stop] = mu[:, : stop - start]
+        first = first or (dispersion, classes)
+        print(f"forecast as of {origin}: {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    assert first is not None
+    return _distinct(lead_mean, review_mean, phi), used, first[0], first[1]
+
+
 def review_distribution(
     mu: FloatArray, dispersion: FloatArray, lead: IntArray, holdout: int
 ) -> Distribution:
+    """See :func:`review_means`; the (lead, review, φ) rows deduplicated."""
+    lead_mean, review_mean = review_means(mu, lead, holdout)
+    return _distinct(lead_mean, review_mean, dispersion)
+
+
+def review_means(mu: FloatArray, lead: IntArray, holdout: int) -> tuple[FloatArray, FloatArray]:
     """Lead and review means of the reviews closing the split night and each hold-out day.
 
     Review column c (0 = split night, c = hold-out day c − 1 otherwise)
@@ -323,7 +393,18 @@ def review_distribution(
     arrive = cols + lead[:, None]
     lead_mean = csum[rows, arrive] - csum[rows, cols]
     review_mean = csum[rows, arrive + REVIEW_DAYS] - csum[rows, arrive]
-    phi = np.broadcast_to(dispersion[:, None], lead_mean.shape)
+    return lead_mean, review_mean
+
+
+def _distinct(
+    lead_mean: FloatArray, review_mean: FloatArray, dispersion: FloatArray
+) -> Distribution:
+    """Deduplicated (lead, review, φ) rows; ``dispersion`` per series or per (series, review)."""
+    phi = (
+        np.broadcast_to(dispersion[:, None], lead_mean.shape)
+        if dispersion.ndim == 1
+        else dispersion
+    )
     # Daily means vary by day (weekday, season), so almost every (series, day)
     # is distinct; rounding to MEAN_DIGITS / DISPERSION_DIGITS significant
     # digits (≤ 0.5 % / 5 %) lets every policy compute its levels once per
@@ -441,21 +522,34 @@ def main() -> None:
     parser.add_argument("--history-days", type=int, default=365)
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reforecast-days",
+        type=int,
+        default=7,
+        help="re-forecast every N days over the hold-out (0: one forecast, frozen)",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
     load_before = os.getloadavg()
     with open_readonly(args.db) as con:
         network, train, stockouts, groups, totals = load(con, args.holdout, args.history_days)
-    total_series = len(network.ids)
-    if args.sample is not None and args.sample < total_series:
-        network = sample_series(network, args.sample, args.seed)
-    load_seconds = time.perf_counter() - started
-
-    mu, phi, classes = engine_distribution(network, train, stockouts, groups, args.holdout, totals)
+        total_series = len(network.ids)
+        if args.sample is not None and args.sample < total_series:
+            network = sample_series(network, args.sample, args.seed)
+        load_seconds = time.perf_counter() - started
+        if args.reforecast_days:
+            dist, mu, phi, classes = rolling_distribution(
+                con, network, groups, args.holdout, args.history_days, args.reforecast_days
+            )
+        else:
+            horizon = args.holdout + int(network.lead.max()) + REVIEW_DAYS
+            mu, phi, classes = engine_distribution(
+                network, train, stockouts, groups, horizon, totals, network.split
+            )
+            dist = review_distribution(mu, phi, network.lead, args.holdout)
     expected, actual = float(mu[:, : args.holdout].sum()), float(network.demand.sum())
     print(f"forecast over the hold-out {expected:,.0f} units, actual {actual:,.0f}", flush=True)
-    dist = review_distribution(mu, phi, network.lead, args.holdout)
     forecast_seconds = time.perf_counter() - started - load_seconds
 
     points: list[tuple[str, float, float, float, float]] = []
@@ -517,7 +611,7 @@ def main() -> None:
         f"{network.as_of} ({args.holdout} days), training {args.history_days} days; "
         f"{sampled}{total_series:,} series with training demand, {with_demand:,} with "
         f"hold-out demand; hold-out demand {int(network.demand.sum()):,} units, returns "
-        f"{int(network.returns.sum()):,} units; the frozen forecast expects "
+        f"{int(network.returns.sum()):,} units; the forecasts expect "
         f"{mu[:, : args.holdout].sum():,.0f} units. R = 1 day, L = the SKU's lead time "
         f"({_lead_mix(network.lead)}), packs, lost sales. "
         f"{len(dist.lead):,} distinct (lead, review, φ) rows. Wall time: load "
