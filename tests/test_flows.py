@@ -207,6 +207,7 @@ def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
     assert set(replays["policy"]) == {
         "nb1_fill_rate",
         "nb1_cycle_service",
+        "nb1_unit_fill",
         "normal_fill_rate",
         "min_max",
     }

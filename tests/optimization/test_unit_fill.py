@@ -321,7 +321,7 @@ def test_migration_0005_keeps_targets_and_plans_and_accepts_unit_fill(tmp_path: 
     before = con.execute("SELECT * FROM service_targets ORDER BY scope, key").fetchall()
     plan_before = con.execute("SELECT * FROM replenishment_plan").fetchall()
 
-    assert migrate(con) == [5]
+    assert migrate(con, target=5) == [5]
     assert current_version(con) == 5
     assert con.execute("SELECT * FROM service_targets ORDER BY scope, key").fetchall() == before
     assert con.execute("SELECT * FROM replenishment_plan").fetchall() == plan_before
