@@ -116,6 +116,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         if not path.exists():
             raise SchemaError(f"{path}: no such database")
         con = duckdb.connect(str(path), read_only=True, config=config)
+        _quiet(con)
         have, latest = current_version(con), len(discover_migrations())
         if have != latest:
             con.close()
@@ -129,9 +130,15 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         return con
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), config=config)
+    _quiet(con)
     try:
         migrate(con)
     except Exception:
         con.close()
         raise
     return con
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """No progress bars on stderr (a long migration or insert draws one): stderr is for errors."""
+    con.execute("SET enable_progress_bar = false")
