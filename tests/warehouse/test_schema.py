@@ -168,7 +168,7 @@ def test_migration_files_are_packaged_with_the_code() -> None:
     assert names[0] == "0001_core.sql"
 
 
-def test_migration_0006_keeps_forecasts_and_drops_their_key(tmp_path: Path) -> None:
+def test_migration_0006_keeps_forecasts_and_drops_their_keys(tmp_path: Path) -> None:
     path = tmp_path / "v5.duckdb"
     con = duckdb.connect(str(path))
     migrate(con, target=5)
@@ -187,7 +187,8 @@ def test_migration_0006_keeps_forecasts_and_drops_their_key(tmp_path: Path) -> N
     assert con.execute("SELECT run_id, sku, q99 FROM forecasts").fetchall() == [("R1", "A", 3.0)]
     keys = con.execute(
         "SELECT count(*) FROM duckdb_constraints() "
-        "WHERE table_name = 'forecasts' AND constraint_type = 'PRIMARY KEY'"
+        "WHERE table_name = 'forecasts' "
+        "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY', 'UNIQUE')"
     ).fetchall()
     assert keys == [(0,)]
     with pytest.raises(duckdb.ConstraintException):
