@@ -32,8 +32,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from optimization.levels import unit_fill_levels
 from optimization.service import ServiceTarget, cycle_service, fill_rate, order_up_to
+from optimization.unit_fill import unit_fill_levels
 
 KEYS = ["warehouse_id", "sku"]
 

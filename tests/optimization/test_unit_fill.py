@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from optimization.levels import policy_levels, unit_fill_levels
+from optimization.levels import policy_levels
 from optimization.policy import (
     DEMAND_DISTRIBUTION,
     POSITIONS,
@@ -21,6 +21,7 @@ from optimization.policy import (
     plan_replenishment,
 )
 from optimization.service import TARGET_KINDS, ServiceTarget, fill_rate, order_up_to
+from optimization.unit_fill import unit_fill_levels
 from warehouse.schema import connect, current_version, migrate
 
 AS_OF = date(2026, 11, 20)
