@@ -21,7 +21,7 @@ from optimization.policy import (
     plan_replenishment,
 )
 from optimization.service import TARGET_KINDS, ServiceTarget, fill_rate, order_up_to
-from optimization.unit_fill import unit_fill_levels
+from optimization.unit_fill import UnitFillLevels, unit_fill_levels
 from warehouse.schema import connect, current_version, migrate
 
 AS_OF = date(2026, 11, 20)
@@ -207,6 +207,18 @@ BRAKES_90 = pl.DataFrame(
 )
 
 
+def _alone(part: pl.DataFrame, target: float) -> UnitFillLevels:
+    """The unit-fill levels of one plan group solved on its own."""
+    return unit_fill_levels(
+        part["forecast_mean"].to_numpy(),
+        (part["rate"] * part["lead_time_days"]).to_numpy(),
+        part["dispersion"].to_numpy(),
+        part["unit_cost"].to_numpy(),
+        target,
+        np.zeros(part.height, np.int64),
+    )
+
+
 def test_a_category_unit_fill_target_is_met_per_warehouse() -> None:
     plan = _network_plan(BRAKES_90)
     brakes = plan.filter((pl.col("category") == "brakes") & ~pl.col("sku").eq("HOSE"))
@@ -216,14 +228,7 @@ def test_a_category_unit_fill_target_is_met_per_warehouse() -> None:
         part = brakes.filter(pl.col("warehouse_id") == warehouse).sort("sku")
         assert 0.9 - 1e-6 <= _group_fill(part) < 0.97
         # The group of this warehouse alone gives these levels.
-        alone = unit_fill_levels(
-            part["forecast_mean"].to_numpy(),
-            (part["rate"] * part["lead_time_days"]).to_numpy(),
-            part["dispersion"].to_numpy(),
-            part["unit_cost"].to_numpy(),
-            0.9,
-            np.zeros(part.height, np.int64),
-        )
+        alone = _alone(part, 0.9)
         assert part["order_up_to"].to_list() == alone.order_up_to.tolist()
         levels[warehouse] = alone.cycle_service
     # Separate prices: the same part gets a different cycle-service level at each warehouse.
@@ -282,14 +287,7 @@ def test_the_reason_names_the_group_and_the_cycle_service_it_came_to() -> None:
     )
     part = plan.filter((pl.col("warehouse_id") == "FW2") & (pl.col("category") == "brakes"))
     part = part.filter(pl.col("sku") != "HOSE").sort("sku")
-    alone = unit_fill_levels(
-        part["forecast_mean"].to_numpy(),
-        (part["rate"] * part["lead_time_days"]).to_numpy(),
-        part["dispersion"].to_numpy(),
-        part["unit_cost"].to_numpy(),
-        0.9,
-        np.zeros(part.height, np.int64),
-    )
+    alone = _alone(part, 0.9)
     caliper = part["sku"].to_list().index("CALIPER")
     expected = (
         f"unit fill 0.9 (FW2 × brakes, expects {round(alone.group_fill[0], 3)}) "
