@@ -128,7 +128,9 @@ class GroupIndex:
                 maintain_order="left",
             )
             .select(
-                pl.col("group").replace_strict(codes, default=codes[ALL], return_dtype=pl.Int64)
+                pl.col("group")
+                .fill_null(ALL)
+                .replace_strict(codes, default=codes[ALL], return_dtype=pl.Int64)
             )
             .to_series()
             .to_numpy()

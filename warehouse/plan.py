@@ -119,7 +119,7 @@ def write_plan(
 
 
 def prune_forecasts(con: duckdb.DuckDBPyConnection, keep_runs: int) -> int:
-    """Delete the forecast rows of all but the newest ``keep_runs`` succeeded runs.
+    """Delete the forecast rows of all but the newest ``keep_runs`` succeeded nightly runs.
 
     Returns the number of rows deleted. Runs themselves, their plans,
     accuracy and transfer orders stay; only the per-day forecast rows, the
@@ -129,9 +129,9 @@ def prune_forecasts(con: duckdb.DuckDBPyConnection, keep_runs: int) -> int:
         raise ValueError(f"keep_runs must be at least 1, got {keep_runs}")
     deleted = con.execute(
         """
-        DELETE FROM forecasts WHERE run_id NOT IN (
-            SELECT run_id FROM runs WHERE status = 'succeeded'
-            ORDER BY finished_at DESC, run_id DESC LIMIT ?
+        DELETE FROM forecasts WHERE run_id IN (
+            SELECT run_id FROM runs WHERE kind = 'nightly' AND status = 'succeeded'
+            ORDER BY finished_at DESC, run_id DESC OFFSET ?
         )
         """,
         [keep_runs],

@@ -75,3 +75,13 @@ def test_a_running_or_failed_run_does_not_count_as_kept(tmp_path: Path) -> None:
 def test_keep_must_be_positive(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con, pytest.raises(ValueError, match="at least 1"):
         prune_forecasts(con, 0)
+
+
+def test_runs_of_other_kinds_neither_count_nor_lose_rows(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        first = _night(con, keep=None)
+        other = runs.start_run(con, "route", AS_OF)
+        runs.finish_run(con, other)  # newer, succeeded, no forecasts
+        second = _night(con, keep=2)
+        # The route run is newer than the first night but is not a night: both nights stay.
+        assert _rows_per_run(con) == {first: 3, second: 3}
