@@ -25,6 +25,7 @@ from models.network import (
     forecast_unsold,
     unsold_targets,
 )
+from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
 from optimization.allocation import AllocationParams
 from optimization.coverage import check_assignment, coverage_pairs
@@ -46,9 +47,6 @@ SELECTION_SAMPLE = 20
 
 #: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
 NEW_WAREHOUSE_DAYS = 90
-#: Days of category totals behind the group seasonal indices: a year plus the
-#: 28 recent days lets the forecast follow last year's path (models.seasonal).
-SEASONAL_TOTALS_DAYS = 730
 
 
 @dataclass(frozen=True)
@@ -191,7 +189,7 @@ def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> Forec
             new_warehouses=tuple(
                 forecasting.new_warehouses(con, as_of - timedelta(days=NEW_WAREHOUSE_DAYS))
             ),
-            totals=demand.category_totals(con, as_of, max(history_days, SEASONAL_TOTALS_DAYS)),
+            totals=demand.category_totals(con, as_of, max(history_days, TOTALS_DAYS)),
         )
 
 

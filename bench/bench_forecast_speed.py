@@ -50,26 +50,34 @@ from statsforecast import StatsForecast
 
 from models.candidates import base_models, build_models
 from models.engine import ForecastParams, fit_jobs, forecast_chunks
+from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
 from models.series import fill_series
-from warehouse.demand import daily_demand, last_demand_date
+from warehouse.demand import category_totals, daily_demand, last_demand_date
 
 HISTORY_DAYS = 365
 HORIZON = 14
 
 
-def load(db: Path, limit: int | None) -> tuple[date, list[tuple[str, pl.DataFrame, pl.DataFrame]]]:
-    """As-of date and, per warehouse, its sparse history and its series' groups."""
+def load(
+    db: Path, limit: int | None
+) -> tuple[date, list[tuple[str, pl.DataFrame, pl.DataFrame, pl.DataFrame]]]:
+    """As-of date and, per warehouse, its sparse history, its series' groups and category totals.
+
+    The totals are read from DuckDB as the nightly reads them
+    (``flows.load_forecast_inputs``), outside the timed step.
+    """
     con = duckdb.connect(str(db), read_only=True)
     as_of = last_demand_date(con)
     assert as_of is not None, "the database has no order lines"
     demand = daily_demand(con, as_of, HISTORY_DAYS)
     categories = con.sql("SELECT sku, category AS group FROM skus").pl()
+    totals = category_totals(con, as_of, TOTALS_DAYS)
     con.close()
     demand = demand.with_columns(unique_id=pl.col("warehouse_id") + "/" + pl.col("sku"))
     parts = demand.partition_by("warehouse_id", as_dict=True, maintain_order=True)
     del demand
-    chunks: list[tuple[str, pl.DataFrame, pl.DataFrame]] = []
+    chunks: list[tuple[str, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
     for (warehouse,), part in sorted(parts.items()):
         groups = (
             part.select("unique_id", "sku")
@@ -77,7 +85,8 @@ def load(db: Path, limit: int | None) -> tuple[date, list[tuple[str, pl.DataFram
             .join(categories, on="sku", how="left")
             .select("unique_id", "group")
         )
-        chunks.append((str(warehouse), part.select("unique_id", "ds", "y"), groups))
+        own = totals.filter(pl.col("warehouse_id") == warehouse).drop("warehouse_id")
+        chunks.append((str(warehouse), part.select("unique_id", "ds", "y"), groups, own))
         if limit is not None and len(chunks) >= limit:
             break
     return as_of, chunks
@@ -95,8 +104,15 @@ def _params(args: argparse.Namespace) -> ForecastParams:
     )
 
 
-def _one(chunk: pl.DataFrame, *rest: Any) -> Any:
-    return next(iter(forecast_chunks([chunk], *rest)))
+def _one(
+    chunk: pl.DataFrame,
+    params: ForecastParams,
+    previous: Selection | None,
+    groups: pl.DataFrame,
+    as_of: date,
+    totals: pl.DataFrame,
+) -> Any:
+    return next(iter(forecast_chunks([chunk], params, previous, groups, as_of, totals)))
 
 
 def phase(args: argparse.Namespace) -> dict[str, Any]:
@@ -106,13 +122,13 @@ def phase(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "rows": {}}
     params = _params(args)
     store = Path(args.store)
-    for warehouse, history, groups in chunks:
+    for warehouse, history, groups, totals in chunks:
         row: dict[str, Any] = {"series": history["unique_id"].n_unique()}
         if args.phase == "cold":
             times = []
             for _ in range(args.cold_repeat):
                 t = time.perf_counter()
-                result = _one(history, params, None, groups, as_of)
+                result = _one(history, params, None, groups, as_of, totals)
                 times.append(time.perf_counter() - t)
             # What the nightly flow persists per chunk: the two frames of the Selection.
             result.selection.models.write_parquet(store / f"{warehouse}.models.parquet")
@@ -128,7 +144,7 @@ def phase(args: argparse.Namespace) -> dict[str, Any]:
             times = []
             for _ in range(args.repeat):
                 t = time.perf_counter()
-                result = _one(history, params, previous, groups, as_of)
+                result = _one(history, params, previous, groups, as_of, totals)
                 times.append(time.perf_counter() - t)
                 assert result.backtest.height == 0, "nightly path re-selected series"
             row["nightly_s"] = statistics.median(times)

@@ -89,6 +89,7 @@ from flows import SELECTION_SAMPLE
 from models.engine import ForecastParams
 from models.network import forecast_network
 from models.schemas import series_id, split_series_id
+from models.seasonal import TOTALS_DAYS
 from models.series import horizon_dates
 from optimization.frontier import FRONTIER_POINTS, inventory_at_service
 from optimization.levels import (
@@ -114,8 +115,6 @@ SELECTION_BACKTEST_DAYS = 14
 #: Significant digits of the means and dispersions the levels are computed on.
 MEAN_DIGITS = 3
 DISPERSION_DIGITS = 2
-#: Days of category totals for the group seasonal indices (the nightly's rule).
-TOTALS_DAYS = 730
 DEAD_AFTER_DAYS = 30
 TARGETS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999)
 COVERS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)

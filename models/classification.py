@@ -8,6 +8,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from models.series import sorted_runs
+
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
@@ -134,17 +136,10 @@ def _sorted_run_stats(series: pl.DataFrame) -> pl.DataFrame | None:
     The engine's filled frames are; this skips the sort and the grouping
     (about 5x faster on 14 M rows). Returns None for any other frame.
     """
-    ids = series["unique_id"].cast(pl.String)
-    if series.is_empty() or not ids.is_sorted():
+    runs = sorted_runs(series)
+    if runs is None:
         return None
-    runs = ids.rle()
-    lengths = runs.struct.field("len").to_numpy().astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    ds = series["ds"].to_physical().to_numpy()
-    step = np.diff(ds)
-    step[starts[1:] - 1] = 1  # a new series may start at any date
-    if step.size and step.min() <= 0:
-        return None
+    ids, starts, lengths = runs
     y = series["y"].cast(pl.Float64).to_numpy()
     sold = y > 0
     pos = np.arange(y.size) - np.repeat(starts, lengths)
@@ -160,7 +155,7 @@ def _sorted_run_stats(series: pl.DataFrame) -> pl.DataFrame | None:
         var = np.where(any_sale, np.maximum(squares / n_nonzero - mean**2, 0.0), np.nan)
     return pl.DataFrame(
         {
-            "unique_id": runs.struct.field("value"),
+            "unique_id": ids,
             "n_periods": lengths,
             "n_nonzero": n_nonzero,
             "first": pl.Series(np.where(any_sale, first, 0)).set(pl.Series(~any_sale), None),

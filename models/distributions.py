@@ -36,6 +36,8 @@ import numpy.typing as npt
 import polars as pl
 from scipy.stats import nbinom, poisson
 
+from models.series import sorted_runs
+
 FloatArray = npt.NDArray[np.float64]
 
 #: Per series: dispersion index of the demand distribution (variance / mean, ≥ 1).
@@ -265,18 +267,20 @@ def history_dispersion(
         variance-to-mean ratio (at least 1), ``n_i`` the demands in the window
         and ``w = prior_demands``; series without demand get ``r_pool``.
     """
-    recent = filled
-    if params.window is not None:
-        recent = (
-            filled.sort("unique_id", "ds")
-            .group_by("unique_id", maintain_order=True)
-            .tail(params.window)
+    stats = _sorted_window_stats(filled, params.window)
+    if stats is None:
+        recent = filled
+        if params.window is not None:
+            recent = (
+                filled.sort("unique_id", "ds")
+                .group_by("unique_id", maintain_order=True)
+                .tail(params.window)
+            )
+        stats = recent.group_by("unique_id").agg(
+            mean=pl.col("y").mean(),
+            var=pl.col("y").var(ddof=1),
+            n=(pl.col("y") > 0).sum().cast(pl.Float64),
         )
-    stats = recent.group_by("unique_id").agg(
-        mean=pl.col("y").mean(),
-        var=pl.col("y").var(ddof=1),
-        n=(pl.col("y") > 0).sum().cast(pl.Float64),
-    )
     ratio = (pl.col("var") / pl.col("mean")).clip(1.0, params.max_dispersion)
     stats = stats.with_columns(
         ratio=pl.when(pl.col("mean") > 0).then(ratio).otherwise(None).fill_nan(None)
@@ -291,6 +295,40 @@ def history_dispersion(
         )
         .cast(DISPERSION)
         .sort("unique_id")
+    )
+
+
+def _sorted_window_stats(filled: pl.DataFrame, window: int | None) -> pl.DataFrame | None:
+    """Per series mean, variance (ddof 1) and demands of its last ``window`` rows, by numpy.
+
+    Only for frames sorted by series then date (:func:`models.series.sorted_runs`);
+    None otherwise.
+    """
+    runs = sorted_runs(filled)
+    if runs is None:
+        return None
+    ids, starts, lengths = runs
+    if window is not None:
+        cut = np.maximum(lengths - window, 0)
+        starts, lengths = starts + cut, lengths - cut
+    y = filled["y"].cast(pl.Float64).to_numpy()
+    ends = starts + lengths
+
+    def run_sums(values: FloatArray) -> FloatArray:
+        csum = np.concatenate([[0.0], np.cumsum(values)])
+        return np.asarray(csum[ends] - csum[starts])
+
+    total, squares, n = run_sums(y), run_sums(y * y), run_sums((y > 0).astype(np.float64))
+    mean = total / lengths
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(lengths > 1, (squares - lengths * mean**2) / (lengths - 1), np.nan)
+    return pl.DataFrame(
+        {
+            "unique_id": ids,
+            "mean": mean,
+            "var": pl.Series(np.maximum(var, 0.0)).fill_nan(None),
+            "n": n,
+        }
     )
 
 

@@ -54,6 +54,10 @@ SMOOTH: dict[str, int] = {"D": 7, "W": 3, "MS": 1}
 PRECISION_UNITS = 1000.0
 #: A group needs this mean demand a period (units) for a profile of its own.
 MIN_RATE: dict[str, float] = {"D": 10.0, "W": 70.0, "MS": 300.0}
+#: Days of daily totals callers should give the indices: a year plus the
+#: recent periods lets the forecast follow last year's path, a second year
+#: gives the backtest origins the same.
+TOTALS_DAYS = 730
 #: The group that stands for all series (and for thin groups).
 ALL = "__all__"
 #: ``group, ds, y, series``: the demand total of each group per period and

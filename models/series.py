@@ -113,3 +113,27 @@ def horizon_dates(last: date, horizon: int, freq: str) -> pl.Series:
         .to_series()
         .alias("ds")
     )
+
+
+def sorted_runs(
+    frame: pl.DataFrame,
+) -> tuple[pl.Series, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """``(ids, starts, lengths)`` of the series of a frame sorted by ``unique_id`` then ``ds``.
+
+    The engine's filled frames are laid out so; per-series statistics over
+    them need no sort or grouping, only ``numpy`` reductions over the runs
+    (``np.add.reduceat(values, starts)``). None when the frame is empty or
+    not so sorted (a repeated or decreasing ``ds`` within a series, or ids
+    out of order).
+    """
+    ids = frame["unique_id"].cast(pl.String)
+    if frame.is_empty() or not ids.is_sorted():
+        return None
+    runs = ids.rle()
+    lengths = runs.struct.field("len").to_numpy().astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    step = np.diff(frame["ds"].to_physical().to_numpy())
+    step[starts[1:] - 1] = 1  # a new series may start at any date
+    if step.size and step.min() <= 0:
+        return None
+    return runs.struct.field("value"), starts, lengths

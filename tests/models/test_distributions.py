@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scipy.stats import nbinom, poisson
 
 from models.distributions import (
     CALIBRATION,
+    DispersionParams,
     calibrate,
     count_cdf,
     count_quantiles,
+    history_dispersion,
     protection_quantiles,
 )
 
 LEVELS = [50, 80, 90, 95, 99]
+START = date(2026, 1, 1)
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +116,25 @@ def test_calibration_is_monotone_in_level() -> None:
     assert cal.schema == CALIBRATION
     used = cal.filter(pl.col("class") == "lumpy").sort("level")["level_used"]
     assert used.is_sorted()
+
+
+@pytest.mark.parametrize("window", [None, 5])
+def test_dispersion_of_sorted_frames_matches_the_general_path(window: int | None) -> None:
+    rng = np.random.default_rng(11)
+    frames = [
+        pl.DataFrame(
+            {
+                "unique_id": f"s{i:02d}",
+                "ds": pl.date_range(START, START + timedelta(days=int(n) - 1), eager=True),
+                "y": (rng.poisson(0.7, n) * rng.integers(1, 5, n)).astype(float),
+            }
+        )
+        for i, n in enumerate(rng.integers(1, 40, 30))
+    ]
+    ordered = pl.concat(frames)
+    shuffled = ordered.sample(fraction=1.0, shuffle=True, seed=2)
+    params = DispersionParams(window=window)
+    fast = history_dispersion(ordered, params)
+    general = history_dispersion(shuffled, params)
+    assert fast["dispersion"].max() > 1.0
+    assert_frame_equal(fast, general, check_exact=False, rel_tol=1e-9)
