@@ -141,14 +141,20 @@ def _sorted_run_stats(series: pl.DataFrame) -> pl.DataFrame | None:
         return None
     ids, starts, lengths = runs
     y = series["y"].cast(pl.Float64).to_numpy()
-    sold = y > 0
-    pos = np.arange(y.size) - np.repeat(starts, lengths)
-    n_nonzero = np.add.reduceat(sold.astype(np.int64), starts)
-    big = np.iinfo(np.int64).max
-    first = np.minimum.reduceat(np.where(sold, pos, big), starts)
-    last = np.maximum.reduceat(np.where(sold, pos, -1), starts)
-    total = np.add.reduceat(np.where(sold, y, 0.0), starts)
-    squares = np.add.reduceat(np.where(sold, y * y, 0.0), starts)
+    # Sales are sparse: work on the sold rows only (y is 0 elsewhere).
+    sold = np.flatnonzero(y > 0)
+    run = np.searchsorted(starts, sold, side="right") - 1
+    n_nonzero = np.bincount(run, minlength=starts.size).astype(np.int64)
+    total = np.bincount(run, weights=y[sold], minlength=starts.size)
+    squares = np.bincount(run, weights=y[sold] ** 2, minlength=starts.size)
+    first = np.zeros(starts.size, dtype=np.int64)
+    last = np.zeros(starts.size, dtype=np.int64)
+    if sold.size:
+        boundary = np.flatnonzero(np.diff(run)) + 1
+        heads = np.concatenate([[0], boundary])
+        tails = np.concatenate([boundary - 1, [sold.size - 1]])
+        first[run[heads]] = sold[heads] - starts[run[heads]]
+        last[run[tails]] = sold[tails] - starts[run[tails]]
     any_sale = n_nonzero > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(any_sale, total / n_nonzero, np.nan)

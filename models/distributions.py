@@ -312,13 +312,15 @@ def _sorted_window_stats(filled: pl.DataFrame, window: int | None) -> pl.DataFra
         cut = np.maximum(lengths - window, 0)
         starts, lengths = starts + cut, lengths - cut
     y = filled["y"].cast(pl.Float64).to_numpy()
-    ends = starts + lengths
-
-    def run_sums(values: FloatArray) -> FloatArray:
-        csum = np.concatenate([[0.0], np.cumsum(values)])
-        return np.asarray(csum[ends] - csum[starts])
-
-    total, squares, n = run_sums(y), run_sums(y * y), run_sums((y > 0).astype(np.float64))
+    # Sales are sparse: sum over the sold rows inside each (trimmed) run only.
+    sold = np.flatnonzero(y > 0)
+    run = np.searchsorted(starts, sold, side="right") - 1
+    if window is not None:  # drop the sold rows trimmed off the front of each run
+        keep = (run >= 0) & (sold < starts[run] + lengths[run])
+        sold, run = sold[keep], run[keep]
+    total = np.bincount(run, weights=y[sold], minlength=starts.size)
+    squares = np.bincount(run, weights=y[sold] ** 2, minlength=starts.size)
+    n = np.bincount(run, minlength=starts.size).astype(np.float64)
     mean = total / lengths
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.where(lengths > 1, (squares - lengths * mean**2) / (lengths - 1), np.nan)
