@@ -84,6 +84,7 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+from _report import frontier_point, markdown
 
 from flows import SELECTION_SAMPLE
 from models.engine import ForecastParams
@@ -559,8 +560,8 @@ def main() -> None:
     for name, (rule, kind) in RULES.items():
         for level in TARGETS:
             result = rule_run(network, dist, rule, ServiceTarget(kind, level))
-            points.append(_point(name, level, result))
-            item_points.append(_point(name, level, result, per_item=True))
+            points.append(frontier_point(name, level, result))
+            item_points.append(frontier_point(name, level, result, per_item=True))
             if level in SHOWN_TARGETS:
                 shown.append(_row(name, f"target {level:.2f}", result))
             if level == 0.95:
@@ -570,8 +571,8 @@ def main() -> None:
     for level in NETWORK_TARGETS:
         for name, grouping in ((UNIT_FILL, codes), (NETWORK, None)):
             result = network_fill_run(network, dist, phi, level, grouping)
-            points.append(_point(name, level, result))
-            item_points.append(_point(name, level, result, per_item=True))
+            points.append(frontier_point(name, level, result))
+            item_points.append(frontier_point(name, level, result, per_item=True))
             if level in SHOWN_TARGETS:
                 shown.append(_row(name, f"unit target {level:.2f}", result))
             if level == 0.95:
@@ -580,8 +581,8 @@ def main() -> None:
                 unit_fill[level] = result
     for cover in COVERS:
         result = min_max_run(network, cover)
-        points.append(_point("min/max", cover, result))
-        item_points.append(_point("min/max", cover, result, per_item=True))
+        points.append(frontier_point("min/max", cover, result))
+        item_points.append(frontier_point("min/max", cover, result, per_item=True))
         if cover in SHOWN_COVERS:
             shown.append(_row("min/max", f"cover {cover:g}", result))
     # The policy's S ignores packs; whole packs only raise stock. One run without them.
@@ -618,29 +619,21 @@ def main() -> None:
         f"{sim_seconds:.0f} s, total {time.perf_counter() - started:.0f} s.\n"
     )
     print("### Runs at nominal settings\n")
-    print(_markdown(pl.DataFrame(shown)))
+    print(markdown(pl.DataFrame(shown)))
     print(f"\n### `{REFERENCE}` at target 0.95 by the engine's demand class\n")
-    print(_markdown(_by_class(network, classes, mu, at_target[REFERENCE])))
+    print(markdown(_by_class(network, classes, mu, at_target[REFERENCE])))
     print("\n### Average inventory value at equal achieved fill rate, all units (frontier)\n")
     unit_table = _equal_service(units)
-    print(_markdown(_render(unit_table)))
+    print(markdown(_render(unit_table)))
     print("\n### Average inventory value at equal achieved item-average fill rate (frontier)\n")
     item_table = _equal_service(items)
-    print(_markdown(_render(item_table)))
+    print(markdown(_render(item_table)))
     print("\n### Highest achieved fill per policy (the end of each frontier)\n")
-    print(_markdown(_reach(units, items)))
+    print(markdown(_reach(units, items)))
     print("\n### Verdict\n")
     print(_verdict(at_target[REFERENCE], unit_table, item_table))
     print(f"\n### `{UNIT_FILL}` (the planner's unit_fill kind) against its targets\n")
-    print(_markdown(_unit_fill_verdict(unit_fill, units)))
-
-
-def _point(
-    name: str, setting: float, result: SimulationResult, per_item: bool = False
-) -> tuple[str, float, float, float, float]:
-    s = result.summary
-    fill = s.item_fill_rate if per_item else s.fill_rate
-    return (name, setting, fill, s.cycle_service, s.avg_inventory_value)
+    print(markdown(_unit_fill_verdict(unit_fill, units)))
 
 
 def _row(name: str, setting: str, result: SimulationResult) -> dict[str, object]:
@@ -802,13 +795,6 @@ def _held(ok: bool) -> str:
 
 def _levels(levels: list[float]) -> str:
     return ", ".join(f"{x:.2f}" for x in levels) if levels else "none"
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([header, rule, *body])
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from _report import frontier_point, markdown
 
 from models.distributions import DispersionParams, history_dispersion
 from models.engine import ForecastParams, forecast
@@ -202,8 +203,8 @@ def main() -> None:
     for name, (rule, kind) in rules.items():
         for level in TARGETS:
             result = run_rule(rule, ServiceTarget(kind, level), ids, demand, mu, phi)  # type: ignore[arg-type]
-            points.append(_point(name, level, result))
-            item_points.append(_point(name, level, result, per_item=True))
+            points.append(frontier_point(name, level, result))
+            item_points.append(frontier_point(name, level, result, per_item=True))
             if level in SHOWN_TARGETS:
                 shown.append(_row(name, f"target {level:.2f}", result))
     for cover in COVERS:
@@ -213,8 +214,8 @@ def main() -> None:
         result = simulate(
             ids, demand, low, high, np.ones(len(ids)), SIM, initial_on_hand=first[:, 0]
         )
-        points.append(_point("min/max", cover, result))
-        item_points.append(_point("min/max", cover, result, per_item=True))
+        points.append(frontier_point("min/max", cover, result))
+        item_points.append(frontier_point("min/max", cover, result, per_item=True))
         if cover in SHOWN_COVERS:
             shown.append(_row("min/max", f"cover {cover:g}", result))
     sim_seconds = time.perf_counter() - sim_started
@@ -228,14 +229,14 @@ def main() -> None:
         f"{platform.python_version()} on {platform.machine()}.\n"
     )
     print("### Runs at nominal settings\n")
-    print(_markdown(pl.DataFrame(shown)))
+    print(markdown(pl.DataFrame(shown)))
     print("\n### Average inventory (units) at equal achieved fill rate, all units (frontier)\n")
-    print(_markdown(_equal_service(frame)))
+    print(markdown(_equal_service(frame)))
     items = pl.DataFrame(item_points, schema=FRONTIER_POINTS, orient="row")
     print("\n### Average inventory (units) at equal achieved item-average fill rate (frontier)\n")
-    print(_markdown(_equal_service(items)))
+    print(markdown(_equal_service(items)))
     print("\n### `NB1 unit fill` against its targets (all units)\n")
-    print(_markdown(_targets(frame, "NB1 unit fill")))
+    print(markdown(_targets(frame, "NB1 unit fill")))
 
 
 def _targets(points: pl.DataFrame, policy: str) -> pl.DataFrame:
@@ -259,14 +260,6 @@ def _targets(points: pl.DataFrame, policy: str) -> pl.DataFrame:
             )
         rows.append(row)
     return pl.DataFrame(rows)
-
-
-def _point(
-    name: str, setting: float, result: SimulationResult, per_item: bool = False
-) -> tuple[str, float, float, float, float]:
-    s = result.summary
-    fill = s.item_fill_rate if per_item else s.fill_rate
-    return (name, setting, fill, s.cycle_service, s.avg_inventory_value)
 
 
 def _row(name: str, setting: str, result: SimulationResult) -> dict[str, object]:
@@ -312,13 +305,6 @@ def _equal_service(points: pl.DataFrame) -> pl.DataFrame:
             row[f"fill {service:.2f}"] = cell
         rows.append(row)
     return pl.DataFrame(rows)
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([header, rule, *body])
 
 
 if __name__ == "__main__":

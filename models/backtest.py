@@ -192,8 +192,8 @@ def _seasonal_windows(
         index = seasonality.index(cutoff, params.horizon)
         train = deseasonalise(frame.filter(pl.col("ds") <= cutoff), seasonality.groups, index)
         out = sf.forecast(h=params.horizon, df=train).with_columns(pl.col("ds").cast(pl.Date))
-        for alias in [c for c in out.columns if c not in ("unique_id", "ds")]:
-            out = reseasonalise(out, seasonality.groups, index, alias)
+        models = [c for c in out.columns if c not in ("unique_id", "ds")]
+        out = reseasonalise(out, seasonality.groups, index, models)
         windows.append(
             out.join(frame, on=["unique_id", "ds"], how="inner").with_columns(
                 cutoff=pl.lit(cutoff, dtype=pl.Date)

@@ -36,7 +36,7 @@ import numpy.typing as npt
 import polars as pl
 from scipy.stats import nbinom, poisson
 
-from models.series import sorted_runs
+from models.series import Runs, sold_moments, sorted_runs
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -249,7 +249,7 @@ def with_quantiles(
 
 
 def history_dispersion(
-    filled: pl.DataFrame, params: DispersionParams = DispersionParams()
+    filled: pl.DataFrame, params: DispersionParams = DispersionParams(), runs: Runs | None = None
 ) -> pl.DataFrame:
     """Variance-to-mean ratio of each series' recent history, shrunk to the pooled ratio.
 
@@ -267,7 +267,7 @@ def history_dispersion(
         variance-to-mean ratio (at least 1), ``n_i`` the demands in the window
         and ``w = prior_demands``; series without demand get ``r_pool``.
     """
-    stats = _sorted_window_stats(filled, params.window)
+    stats = _sorted_window_stats(filled, params.window, runs)
     if stats is None:
         recent = filled
         if params.window is not None:
@@ -298,13 +298,15 @@ def history_dispersion(
     )
 
 
-def _sorted_window_stats(filled: pl.DataFrame, window: int | None) -> pl.DataFrame | None:
+def _sorted_window_stats(
+    filled: pl.DataFrame, window: int | None, runs: Runs | None = None
+) -> pl.DataFrame | None:
     """Per series mean, variance (ddof 1) and demands of its last ``window`` rows, by numpy.
 
     Only for frames sorted by series then date (:func:`models.series.sorted_runs`);
     None otherwise.
     """
-    runs = sorted_runs(filled)
+    runs = runs or sorted_runs(filled)
     if runs is None:
         return None
     ids, starts, lengths = runs
@@ -312,15 +314,7 @@ def _sorted_window_stats(filled: pl.DataFrame, window: int | None) -> pl.DataFra
         cut = np.maximum(lengths - window, 0)
         starts, lengths = starts + cut, lengths - cut
     y = filled["y"].cast(pl.Float64).to_numpy()
-    # Sales are sparse: sum over the sold rows inside each (trimmed) run only.
-    sold = np.flatnonzero(y > 0)
-    run = np.searchsorted(starts, sold, side="right") - 1
-    if window is not None:  # drop the sold rows trimmed off the front of each run
-        keep = (run >= 0) & (sold < starts[run] + lengths[run])
-        sold, run = sold[keep], run[keep]
-    total = np.bincount(run, weights=y[sold], minlength=starts.size)
-    squares = np.bincount(run, weights=y[sold] ** 2, minlength=starts.size)
-    n = np.bincount(run, minlength=starts.size).astype(np.float64)
+    _, _, n, total, squares = sold_moments(y, starts, lengths)
     mean = total / lengths
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.where(lengths > 1, (squares - lengths * mean**2) / (lengths - 1), np.nan)

@@ -74,7 +74,7 @@ from models.selection import (
     selection_sample,
     stale_series,
 )
-from models.series import DEFAULT_SEASON_LENGTH, SERIES, fill_series, polars_offset
+from models.series import DEFAULT_SEASON_LENGTH, SERIES, fill_series, polars_offset, sorted_runs
 
 #: ``groups`` argument: an optional peer group per series (e.g. category) for selection.
 GROUPS = pl.Schema({"unique_id": pl.String, "group": pl.String})
@@ -335,7 +335,8 @@ def _forecast_chunk(
     groups: pl.DataFrame | None,
     totals: pl.DataFrame | None,
 ) -> ForecastResult:
-    profile = profile_series(filled, params.profile)
+    runs = sorted_runs(filled)  # shared by the classification and the dispersion
+    profile = profile_series(filled, params.profile, runs)
     membership = profile.select("unique_id", "class")
     if groups is not None:
         membership = membership.join(groups.cast(GROUPS), on="unique_id", how="left")
@@ -392,7 +393,7 @@ def _forecast_chunk(
         )
     info = (
         models.select("unique_id", "class", "group", "model")
-        .join(history_dispersion(filled, params.dispersion), on="unique_id", how="left")
+        .join(history_dispersion(filled, params.dispersion, runs), on="unique_id", how="left")
         .with_columns(pl.col("dispersion").fill_null(1.0))
     )
     fallen = means.filter(pl.col("model") == FALLBACK_MODEL).select("unique_id").unique()

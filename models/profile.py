@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from models.classification import classify_demand
-from models.series import SERIES
+from models.series import SERIES, Runs
 
 #: Every class a series can have, in a stable order.
 CLASSES: tuple[str, ...] = ("smooth", "erratic", "intermittent", "lumpy", "new", "dormant")
@@ -49,7 +49,9 @@ class ProfileParams:
             raise ValueError(f"dormant_periods must be at least 1, got {self.dormant_periods}")
 
 
-def profile_series(filled: pl.DataFrame, params: ProfileParams = ProfileParams()) -> pl.DataFrame:
+def profile_series(
+    filled: pl.DataFrame, params: ProfileParams = ProfileParams(), runs: Runs | None = None
+) -> pl.DataFrame:
     """Summarise and classify every series of a dense long frame.
 
     Parameters
@@ -58,6 +60,8 @@ def profile_series(filled: pl.DataFrame, params: ProfileParams = ProfileParams()
         Dense history, schema ``SERIES`` (every period present, zeros included).
     params
         Thresholds of the ``new`` and ``dormant`` classes.
+    runs
+        ``models.series.sorted_runs(filled)`` when the caller has it already.
 
     Returns
     -------
@@ -67,7 +71,7 @@ def profile_series(filled: pl.DataFrame, params: ProfileParams = ProfileParams()
     if filled.schema != SERIES:
         raise ValueError(f"history must have schema {SERIES}, got {filled.schema}")
     classes = classify_demand(
-        filled, new_periods=params.min_obs, dormant_periods=params.dormant_periods
+        filled, new_periods=params.min_obs, dormant_periods=params.dormant_periods, runs=runs
     )
     cls = (
         pl.when(pl.col("new"))

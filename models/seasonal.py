@@ -33,6 +33,7 @@ deseasonalised series stay in units.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,8 +66,6 @@ ALL = "__all__"
 AGGREGATE = pl.Schema({"group": pl.String, "ds": pl.Date, "y": pl.Float64, "series": pl.Int64})
 #: A group needs this many series for a profile of its own: pooling is the point.
 MIN_SERIES = 20
-#: ``group, ds, index``: the multiplicative index per group and period.
-INDEX = pl.Schema({"group": pl.String, "ds": pl.Date, "index": pl.Float64})
 
 
 def period_number(ds: pl.Expr, freq: str) -> pl.Expr:
@@ -98,22 +97,6 @@ class GroupIndex:
     first: date  # the period of column 0
     matrix: FloatArray  # (groups, periods), positive
     freq: str
-
-    def frame(self) -> pl.DataFrame:
-        """``INDEX``: one row per group and period."""
-        n = self.matrix.shape[1]
-        ds = pl.select(
-            ds=pl.lit(self.first).dt.offset_by(
-                pl.concat_str(pl.int_range(0, n), pl.lit(polars_offset(self.freq)[1:]))
-            )
-        ).to_series()
-        return pl.DataFrame(
-            {
-                "group": np.repeat(np.array(self.groups, dtype=object), n),
-                "ds": np.tile(ds.to_numpy(), len(self.groups)),
-                "index": self.matrix.ravel(),
-            }
-        ).cast(INDEX)
 
     def factors(self, series: pl.DataFrame, groups: pl.DataFrame) -> FloatArray:
         """The index of every row of ``series`` (``unique_id, ds``) by its series' group.
@@ -179,12 +162,14 @@ def deseasonalise(filled: pl.DataFrame, groups: pl.DataFrame, index: GroupIndex)
 
 
 def reseasonalise(
-    forecasts: pl.DataFrame, groups: pl.DataFrame, index: GroupIndex, column: str = "mean"
+    forecasts: pl.DataFrame,
+    groups: pl.DataFrame,
+    index: GroupIndex,
+    columns: Sequence[str] = ("mean",),
 ) -> pl.DataFrame:
-    """``forecasts`` (``unique_id, ds, <column>``) with ``column`` multiplied by the index."""
-    return forecasts.with_columns(
-        pl.Series(column, forecasts[column].to_numpy() * index.factors(forecasts, groups))
-    )
+    """``forecasts`` (``unique_id, ds`` + ``columns``) with each column multiplied by the index."""
+    factor = pl.Series(index.factors(forecasts, groups))
+    return forecasts.with_columns(pl.col(c) * factor for c in columns)
 
 
 def group_index(totals: pl.DataFrame, origin: date, horizon: int, freq: str) -> GroupIndex:

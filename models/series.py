@@ -9,6 +9,7 @@ frames given to statsforecast need the polars offsets ``1d``/``1w``/``1mo``.
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -115,10 +116,16 @@ def horizon_dates(last: date, horizon: int, freq: str) -> pl.Series:
     )
 
 
-def sorted_runs(
-    frame: pl.DataFrame,
-) -> tuple[pl.Series, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
-    """``(ids, starts, lengths)`` of the series of a frame sorted by ``unique_id`` then ``ds``.
+class Runs(NamedTuple):
+    """The series of a frame sorted by ``unique_id`` then ``ds``: one run of rows each."""
+
+    ids: pl.Series
+    starts: npt.NDArray[np.int64]
+    lengths: npt.NDArray[np.int64]
+
+
+def sorted_runs(frame: pl.DataFrame) -> Runs | None:
+    """The :class:`Runs` of a frame sorted by ``unique_id`` then ``ds``.
 
     The engine's filled frames are laid out so; per-series statistics over
     them need no sort or grouping, only ``numpy`` reductions over the runs
@@ -136,4 +143,31 @@ def sorted_runs(
     step[starts[1:] - 1] = 1  # a new series may start at any date
     if step.size and step.min() <= 0:
         return None
-    return runs.struct.field("value"), starts, lengths
+    return Runs(runs.struct.field("value"), starts, lengths)
+
+
+def sold_moments(
+    y: npt.NDArray[np.float64], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]:
+    """Per run ``[start, start + length)``: the rows with ``y > 0`` and their moments.
+
+    Returns ``(sold, run, count, total, squares)``: the positions of the
+    positive rows inside a run and the run of each (ascending), then per run
+    their number, sum and sum of squares. Rows outside every run (runs may
+    be trimmed) are skipped. Sales are sparse, so this touches few rows.
+    """
+    sold = np.flatnonzero(y > 0).astype(np.int64)
+    run = (np.searchsorted(starts, sold, side="right") - 1).astype(np.int64)
+    inside = (run >= 0) & (sold < starts[run] + lengths[run])
+    sold, run = sold[inside], run[inside]
+    n = starts.size
+    count = np.bincount(run, minlength=n).astype(np.float64)
+    total = np.bincount(run, weights=y[sold], minlength=n).astype(np.float64)
+    squares = np.bincount(run, weights=y[sold] ** 2, minlength=n).astype(np.float64)
+    return sold, run, count, total, squares

@@ -10,7 +10,7 @@ else per category, else the default). A ``unit_fill`` target is met by a
 group, not a series: the series it covers at one forward warehouse (a
 category's, or those of the default target per category; a SKU row's group
 is its one series) share one expected unit fill rate, reached at the least
-stock value (:func:`optimization.levels.unit_fill_levels`, by unit cost), and
+stock value (:func:`optimization.unit_fill.unit_fill_levels`, by unit cost), and
 each series' S is the quantile of the cycle-service level that comes to; a
 do-not-stock series is left out of its group. The proposal raises the inventory
 position — on hand + in transit − reserved − committed store orders — to S,

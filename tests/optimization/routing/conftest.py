@@ -15,6 +15,22 @@ def line_matrices(positions: list[int], speed: int = 1) -> TravelMatrices:
     return TravelMatrices(distance // speed, distance)
 
 
+def random_problem(
+    seed: int, size: int = 25, window: int = 600, capacity: int = 10, name: str = "random"
+) -> RoutingProblem:
+    """``size`` stops at random points of a 1000 m square, windows of ``window`` s, 8 vehicles."""
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 1000, size=(size + 1, 2))
+    distance = np.floor(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    matrix = distance.astype(np.int64)
+    stops = []
+    for k in range(1, size + 1):
+        start = int(rng.integers(0, 3000))
+        stops.append(Stop(f"s{k}", k, int(rng.integers(1, 4)), 30, (start, start + window)))
+    vehicles = tuple(Vehicle(f"v{k}", capacity, (0, 6000)) for k in range(8))
+    return RoutingProblem(name, 0, TravelMatrices(matrix, matrix), vehicles, tuple(stops))
+
+
 @pytest.fixture(scope="session")
 def line_problem() -> RoutingProblem:
     """Depot at 0 and four stops on a line, one vehicle of capacity 10: easy to reason about."""

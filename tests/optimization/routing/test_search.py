@@ -14,25 +14,13 @@ from optimization.routing.model import RoutingModel, build_model
 from optimization.routing.recreate import Tables, recreate, route_cost, ruin
 from optimization.routing.schedule import schedule_route
 from optimization.routing.search import search_parameters
-
-
-def _windowed_problem(seed: int, size: int = 30) -> RoutingProblem:
-    rng = np.random.default_rng(seed)
-    xy = rng.integers(0, 1000, size=(size + 1, 2))
-    matrix = np.floor(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
-    matrix = matrix.astype(np.int64)
-    stops = []
-    for k in range(1, size + 1):
-        start = int(rng.integers(0, 3000))
-        stops.append(Stop(f"s{k}", k, int(rng.integers(1, 4)), 30, (start, start + 1200)))
-    vehicles = tuple(Vehicle(f"v{k}", 15, (0, 6000)) for k in range(8))
-    return RoutingProblem("windows", 0, TravelMatrices(matrix, matrix), vehicles, tuple(stops))
+from tests.optimization.routing.conftest import random_problem
 
 
 @pytest.fixture(scope="module")
 def solved() -> tuple[RoutingProblem, RoutingModel, list[list[int]], int]:
     """Thirty stops with 20-minute windows and eight vans, every stop served after 0.5 s."""
-    problem = _windowed_problem(5)
+    problem = random_problem(5, size=30, window=1200, capacity=15, name="windows")
     model = build_model(problem, problem.stops)
     assignment = model.routing.SolveWithParameters(search_parameters(0.5, None, True))
     routes = model.routes(assignment)

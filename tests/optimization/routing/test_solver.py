@@ -16,7 +16,7 @@ from optimization.routing import (
     check_solution,
     solve,
 )
-from tests.optimization.routing.conftest import line_matrices
+from tests.optimization.routing.conftest import line_matrices, random_problem
 
 QUICK = SolveParams(time_limit=0.3)
 
@@ -136,21 +136,8 @@ def test_duration_objective_departs_late_instead_of_waiting() -> None:
     assert solution.duration == 25
 
 
-def _random_problem(seed: int, size: int = 25) -> RoutingProblem:
-    rng = np.random.default_rng(seed)
-    xy = rng.integers(0, 1000, size=(size + 1, 2))
-    distance = np.floor(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
-    matrix = distance.astype(np.int64)
-    stops = []
-    for k in range(1, size + 1):
-        start = int(rng.integers(0, 3000))
-        stops.append(Stop(f"s{k}", k, int(rng.integers(1, 4)), 30, (start, start + 600)))
-    vehicles = tuple(Vehicle(f"v{k}", 10, (0, 6000)) for k in range(8))
-    return RoutingProblem("random", 0, TravelMatrices(matrix, matrix), vehicles, tuple(stops))
-
-
 def test_same_seed_and_solution_limit_give_the_same_solution() -> None:
-    problem = _random_problem(7)
+    problem = random_problem(7)
     params = SolveParams(time_limit=30, seed=3, solution_limit=40)
     first, second = solve(problem, params), solve(problem, params)
     assert first == second
@@ -159,7 +146,7 @@ def test_same_seed_and_solution_limit_give_the_same_solution() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_time_limited_search_returns_checked_solutions(seed: int) -> None:
-    problem = _random_problem(11)
+    problem = random_problem(11)
     solution = solve(problem, SolveParams(time_limit=0.5, seed=seed))
     assert check_solution(problem, solution) == []
     assert all("no feasible route" not in u.reason for u in solution.unassigned)
