@@ -25,8 +25,14 @@ for most series, so ``P(y ≤ q80)`` alone cannot be near 80 %); ``cov gap``
 is the distance of the nominal level from that interval averaged over the
 five levels (0 = calibrated as far as integers allow).
 
+``--split rolling`` repeats the comparison for each scored year 1999–2002
+(each trained on the months before it; 2001 is the validation year and 2002
+the hold-out) and pools the paired differences over the 20,000
+series-years: one year of 5,000 mostly-zero series is a noisy judge of
+which model is better.
+
     .venv/bin/python bench/bench_forecast_raf.py [--data PATH] [--ets-sample 500] [--n-jobs 1]
-        [--split holdout|validation]
+        [--split holdout|validation|rolling]
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -63,6 +70,9 @@ SINGLE = (
 #: First month scored: the hold-out (months 73–84) or the validation split (61–72).
 SPLITS = {"holdout": date(2002, 1, 1), "validation": date(2001, 1, 1)}
 HORIZON = 12
+#: Years scored by ``--split rolling``, each from the months before it.
+ROLLING_YEARS = (1999, 2000, 2001, 2002)
+SELECTION = "**Selection (engine)**"
 
 
 def per_series(frame: pl.DataFrame, test: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
@@ -116,38 +126,50 @@ def row(name: str, per: pl.DataFrame, reference: pl.DataFrame | None) -> dict[st
     return cells
 
 
-def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
+def load(data: Path, start: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Training months before ``start``, the 12 scored months from it, and training scales."""
     raw = pl.read_parquet(data).select("unique_id", pl.col("ds").cast(pl.Date), "y")
-    start = SPLITS[split]
     end = date(start.year + 1, start.month, 1)
     train = raw.filter(pl.col("ds") < start)
     test = raw.filter((pl.col("ds") >= start) & (pl.col("ds") < end))
-    scales = training_scales(fill_series(train, "MS"))
-    base = ForecastParams(freq="MS", horizon=HORIZON, season_length=12, n_jobs=n_jobs)
-    timings: list[str] = []
+    return train, test, training_scales(fill_series(train, "MS"))
 
+
+def methods(
+    train: pl.DataFrame, test: pl.DataFrame, scales: pl.DataFrame, n_jobs: int, timings: list[str]
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Per-series frames of the selection, each single model, each combination, the baseline.
+
+    Also returns the selection's choice (``model, len``).
+    """
+    base = ForecastParams(freq="MS", horizon=HORIZON, season_length=12, n_jobs=n_jobs)
     t0 = time.perf_counter()
     selected = forecast(train, base)
     wall = time.perf_counter() - t0
     n = train["unique_id"].n_unique()
     timings.append(f"selection engine: {wall:.1f} s for {n} series ({n / wall:.0f} series/s)")
-    reference = per_series(selected.forecasts, test, scales)
-    rows = [row("**Selection (engine)**", reference, None)]
-    models = selected.series.group_by("model").len().sort("len", descending=True)
+    out = {SELECTION: per_series(selected.forecasts, test, scales)}
     for alias in (*SINGLE, *COMBINATIONS):
         only = {cls: (alias,) for cls in DEFAULT_CANDIDATES}
         t0 = time.perf_counter()
-        result = forecast(
-            train,
-            ForecastParams(
-                freq="MS", horizon=HORIZON, season_length=12, candidates=only, n_jobs=n_jobs
-            ),
-        )
+        result = forecast(train, replace(base, candidates=only))
         timings.append(f"{alias}: {time.perf_counter() - t0:.1f} s")
         label = f"{alias} (combination)" if alias in COMBINATIONS else alias
-        rows.append(row(label, per_series(result.forecasts, test, scales), reference))
+        out[label] = per_series(result.forecasts, test, scales)
     empirical = empirical_quantiles(fill_series(train, "MS"), LEVELS)
-    rows.append(row("Empirical quantiles (naive)", per_series(empirical, test, scales), reference))
+    out["Empirical quantiles (naive)"] = per_series(empirical, test, scales)
+    return out, selected.series.group_by("model").len().sort("len", descending=True)
+
+
+def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
+    start = SPLITS[split]
+    train, test, scales = load(data, start)
+    timings: list[str] = []
+    scored, models = methods(train, test, scales, n_jobs, timings)
+    reference = scored[SELECTION]
+    rows = [
+        row(name, per, None if name == SELECTION else reference) for name, per in scored.items()
+    ]
 
     if ets_sample:
         ids = train["unique_id"].unique().sort().sample(ets_sample, seed=1)
@@ -167,22 +189,63 @@ def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
             row(f"AutoETS (sample of {ets_sample})", per_series(ets.forecasts, test, scales), sub)
         )
 
-    table = pl.DataFrame(rows)
     print(
         f"# RAF {split} ({start:%Y-%m} .. 12 months, trained on the months before), "
         f"{date.today()}, {platform.node()} "
         f"({platform.processor() or platform.machine()}), n_jobs={n_jobs}\n"
     )
+    print_table(pl.DataFrame(rows))
+    print(
+        "\nModels chosen by the selection: " + ", ".join(f"{m} {c}" for m, c in models.iter_rows())
+    )
+    print("\n" + "\n".join(f"- {t}" for t in timings))
+
+
+def rolling(data: Path, n_jobs: int) -> None:
+    """Every method on each scored year of ``ROLLING_YEARS``, and pooled over the series-years."""
+    timings: list[str] = []
+    per_year: dict[str, list[pl.DataFrame]] = {}
+    spl: dict[str, dict[int, float]] = {}
+    chosen: list[str] = []
+    for year in ROLLING_YEARS:
+        train, test, scales = load(data, date(year, 1, 1))
+        scored, models = methods(train, test, scales, n_jobs, timings)
+        chosen.append(f"{year}: " + ", ".join(f"{m} {c}" for m, c in models.iter_rows()))
+        for name, per in scored.items():
+            tagged = per.with_columns(
+                pl.concat_str(pl.lit(f"{year}/"), "unique_id").alias("unique_id")
+            )
+            per_year.setdefault(name, []).append(tagged)
+            mean = per["spl"].mean()
+            assert isinstance(mean, float)
+            spl.setdefault(name, {})[year] = mean
+    reference = pl.concat(per_year[SELECTION])
+    rows = []
+    for name, parts in per_year.items():
+        pooled = row(name, pl.concat(parts), None if name == SELECTION else reference)
+        cells: dict[str, object] = {"method": name}
+        cells.update({str(year): spl[name][year] for year in ROLLING_YEARS})
+        cells["pooled SPL"] = pooled["SPL"]
+        cells["ΔSPL vs selection [95% CI]"] = pooled["ΔSPL vs selection [95% CI]"]
+        cells["sel. better/worse"] = pooled["sel. better/worse"]
+        rows.append(cells)
+    print(
+        f"# RAF rolling: each of {', '.join(map(str, ROLLING_YEARS))} scored from the months "
+        f"before it, {date.today()}, {platform.node()}, n_jobs={n_jobs}\n"
+    )
+    print_table(pl.DataFrame(rows))
+    print("\nModels chosen by the selection: " + "; ".join(chosen))
+    print("\n" + "\n".join(f"- {t}" for t in timings))
+
+
+def print_table(table: pl.DataFrame) -> None:
+    """``table`` as Markdown, floats to 4 decimals."""
     header = list(table.columns)
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for values in table.iter_rows():
         cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in values]
         print("| " + " | ".join(cells) + " |")
-    print(
-        "\nModels chosen by the selection: " + ", ".join(f"{m} {c}" for m, c in models.iter_rows())
-    )
-    print("\n" + "\n".join(f"- {t}" for t in timings))
 
 
 def main() -> None:
@@ -192,9 +255,12 @@ def main() -> None:
     )
     parser.add_argument("--ets-sample", type=int, default=500)
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--split", choices=sorted(SPLITS), default="holdout")
+    parser.add_argument("--split", choices=[*sorted(SPLITS), "rolling"], default="holdout")
     args = parser.parse_args()
-    run(args.data, args.ets_sample, args.n_jobs, args.split)
+    if args.split == "rolling":
+        rolling(args.data, args.n_jobs)
+    else:
+        run(args.data, args.ets_sample, args.n_jobs, args.split)
 
 
 if __name__ == "__main__":
