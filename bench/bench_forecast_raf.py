@@ -4,7 +4,9 @@ Hold out the last 12 months; forecast them from the first 72 with the selection
 engine and with each single model alone (same distribution layer and
 calibration: the comparison is of point model + its distribution), with each
 combination candidate alone, and with the naive empirical-quantile baseline.
-Prints a Markdown table.
+Prints a Markdown table; a second one compares the selection with each
+single model as statsforecast itself gives it: its own prediction intervals,
+or conformal ones where it has none (:func:`native`).
 
 Protocol: design choices (candidates, combinations, class defaults, the
 choice rule, backtest windows) are tuned with ``--split validation`` only:
@@ -46,8 +48,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from statsforecast import StatsForecast
+from statsforecast.utils import ConformalIntervals
 
-from models.candidates import COMBINATIONS, DEFAULT_CANDIDATES
+from models.candidates import COMBINATIONS, DEFAULT_CANDIDATES, MODEL_FACTORIES
 from models.engine import ForecastParams, forecast
 from models.metrics import aggregate_metrics, empirical_quantiles, series_metrics, training_scales
 from models.series import fill_series
@@ -73,6 +77,8 @@ HORIZON = 12
 #: Years scored by ``--split rolling``, each from the months before it.
 ROLLING_YEARS = (1999, 2000, 2001, 2002)
 SELECTION = "**Selection (engine)**"
+#: Quantile level -> width of the statsforecast interval whose upper end it is.
+NATIVE_LEVELS = {80: 60, 90: 80, 95: 90, 99: 98}
 
 
 def per_series(frame: pl.DataFrame, test: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
@@ -161,6 +167,49 @@ def methods(
     return out, selected.series.group_by("model").len().sort("len", descending=True)
 
 
+def native(train: pl.DataFrame, alias: str, n_jobs: int) -> pl.DataFrame:
+    """``alias`` alone with statsforecast's own quantiles, as a user of the library gets them.
+
+    Native prediction intervals where the model has them (Naive,
+    SeasonalNaive, HistoricAverage, AutoETS), else conformal intervals from
+    two 12-month windows (``ConformalIntervals``, the library's answer for
+    Croston-type models). q50 is the point forecast; q80/q90/q95/q99 are the
+    upper ends of the 60/80/90/98 % intervals. Everything is clipped at 0,
+    the least a user would do.
+    """
+    filled = fill_series(train, "MS")
+    model = MODEL_FACTORIES[alias](12)
+    sf = StatsForecast(models=[model], freq="1mo", n_jobs=n_jobs)
+    try:
+        out = sf.forecast(h=HORIZON, df=filled, level=list(NATIVE_LEVELS.values()))
+    except Exception:  # statsforecast raises a bare Exception for models without intervals
+        model = MODEL_FACTORIES[alias](12)
+        model.prediction_intervals = ConformalIntervals(h=HORIZON, n_windows=2)
+        out = StatsForecast(models=[model], freq="1mo", n_jobs=n_jobs).forecast(
+            h=HORIZON, df=filled, level=list(NATIVE_LEVELS.values())
+        )
+    return out.select(
+        "unique_id",
+        pl.col("ds").cast(pl.Date),
+        pl.col(alias).clip(lower_bound=0).alias("mean"),
+        pl.col(alias).clip(lower_bound=0).alias("q50"),
+        *[
+            pl.col(f"{alias}-hi-{width}").clip(lower_bound=0).alias(f"q{lv}")
+            for lv, width in NATIVE_LEVELS.items()
+        ],
+    )
+
+
+def native_methods(
+    train: pl.DataFrame, test: pl.DataFrame, scales: pl.DataFrame, n_jobs: int
+) -> dict[str, pl.DataFrame]:
+    """Per-series frames of each single model with statsforecast's own quantiles."""
+    return {
+        f"{alias} (statsforecast intervals)": per_series(native(train, alias, n_jobs), test, scales)
+        for alias in SINGLE
+    }
+
+
 def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
     start = SPLITS[split]
     train, test, scales = load(data, start)
@@ -170,6 +219,11 @@ def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
     rows = [
         row(name, per, None if name == SELECTION else reference) for name, per in scored.items()
     ]
+    t0 = time.perf_counter()
+    natives = native_methods(train, test, scales, n_jobs)
+    timings.append(f"single models with statsforecast intervals: {time.perf_counter() - t0:.1f} s")
+    native_rows = [row(SELECTION, reference, None)]
+    native_rows += [row(name, per, reference) for name, per in natives.items()]
 
     if ets_sample:
         ids = train["unique_id"].unique().sort().sample(ets_sample, seed=1)
@@ -188,6 +242,14 @@ def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
         rows.append(
             row(f"AutoETS (sample of {ets_sample})", per_series(ets.forecasts, test, scales), sub)
         )
+        native_rows.append(row(f"Selection on the same {ets_sample}", sub, None))
+        native_rows.append(
+            row(
+                f"AutoETS (statsforecast intervals, sample of {ets_sample})",
+                per_series(native(sample, "AutoETS", n_jobs), test, scales),
+                sub,
+            )
+        )
 
     print(
         f"# RAF {split} ({start:%Y-%m} .. 12 months, trained on the months before), "
@@ -195,6 +257,8 @@ def run(data: Path, ets_sample: int, n_jobs: int, split: str) -> None:
         f"({platform.processor() or platform.machine()}), n_jobs={n_jobs}\n"
     )
     print_table(pl.DataFrame(rows))
+    print("\n## Each single model with statsforecast's own quantiles\n")
+    print_table(pl.DataFrame(native_rows))
     print(
         "\nModels chosen by the selection: " + ", ".join(f"{m} {c}" for m, c in models.iter_rows())
     )
@@ -210,6 +274,7 @@ def rolling(data: Path, n_jobs: int) -> None:
     for year in ROLLING_YEARS:
         train, test, scales = load(data, date(year, 1, 1))
         scored, models = methods(train, test, scales, n_jobs, timings)
+        scored.update(native_methods(train, test, scales, n_jobs))
         chosen.append(f"{year}: " + ", ".join(f"{m} {c}" for m, c in models.iter_rows()))
         for name, per in scored.items():
             tagged = per.with_columns(
@@ -226,6 +291,8 @@ def rolling(data: Path, n_jobs: int) -> None:
         cells: dict[str, object] = {"method": name}
         cells.update({str(year): spl[name][year] for year in ROLLING_YEARS})
         cells["pooled SPL"] = pooled["SPL"]
+        cells["cov q95 (<, ≤)"] = pooled["cov q95 (<, ≤)"]
+        cells["cov gap"] = pooled["cov gap"]
         cells["ΔSPL vs selection [95% CI]"] = pooled["ΔSPL vs selection [95% CI]"]
         cells["sel. better/worse"] = pooled["sel. better/worse"]
         rows.append(cells)

@@ -413,3 +413,47 @@ def test_the_line_haul_is_replanned_on_what_planners_released(
     assert litres > 0
     assert stops["load"].sum() == pytest.approx(litres)
     assert stops["location_id"].n_unique() == 1
+
+
+def test_the_next_night_counts_released_orders_and_does_not_order_them_again(
+    nightly_run: tuple[flows.NightlyResult, Path, Path], tmp_path: Path
+) -> None:
+    from warehouse import transfers
+
+    result, db, _ = nightly_run
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(db, copy)
+    con = connect(copy)
+    order = con.execute(
+        "SELECT transfer_id FROM transfer_orders WHERE run_id = ? AND status = 'proposed' "
+        "ORDER BY transfer_id LIMIT 1",
+        [result.run_id],
+    ).fetchall()[0][0]
+    transfers.approve(con, order, "ann")
+    transfers.release(con, order, "ann")
+    released = con.sql(
+        "SELECT o.to_warehouse_id AS warehouse_id, l.sku, l.quantity, p.in_transit "
+        "FROM transfer_orders o JOIN transfer_order_lines l USING (transfer_id) "
+        "JOIN replenishment_plan p ON p.run_id = o.run_id "
+        "  AND p.warehouse_id = o.to_warehouse_id AND p.sku = l.sku "
+        "WHERE o.transfer_id = ? AND l.quantity > 0",
+        params=[order],
+    ).pl()
+    con.close()
+    again = flows.nightly(
+        db_path=copy,
+        landing_dir=None,
+        snapshot_dir=tmp_path / "pub",
+        horizon=7,
+        linehaul_time_limit_s=1.0,
+    )
+    con = connect(copy)
+    tonight = con.sql(
+        "SELECT warehouse_id, sku, in_transit AS tonight FROM replenishment_plan WHERE run_id = ?",
+        params=[again.run_id],
+    ).pl()
+    con.close()
+    rows = released.join(tonight, on=["warehouse_id", "sku"])
+    assert rows.height == released.height > 0
+    # The DC has not shipped it yet (its count is older than the due day): it is on its way.
+    assert (rows["tonight"] == rows["in_transit"] + rows["quantity"]).all()

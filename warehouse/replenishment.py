@@ -4,6 +4,13 @@ Each query returns a polars frame with exactly the schema the pure code in
 ``optimization`` declares; tests check it. Choices made here:
 
 * **Stock** is the latest ``stock_levels`` row on or before the planning day.
+* **Released transfers** move stock on their ``needed_by`` day: a count
+  taken before that day still has the units at the source and not at the
+  destination (the rule :func:`warehouse.transfers.store_availability`
+  uses). So the lines of released orders due after a warehouse's latest
+  count are taken off its source's free stock (:func:`dc_stock`) and added to
+  the destination's ``in_transit`` (:func:`stock_positions`): tonight's plan
+  neither spends DC stock a planner already released nor orders it again.
 * **Committed** store orders: order lines are loaded once completed or
   cancelled, so no open store order is known to the nightly run; what stores
   have asked for and not yet collected is in ``reserved``. ``committed`` is 0.
@@ -25,12 +32,14 @@ from optimization.linehaul import SITES
 from optimization.planning import NETWORK_DC_STOCK, NETWORK_SHELF
 from optimization.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
 from optimization.service import ServiceTarget
+from warehouse.transfers import RELEASED_AFTER_COUNT
 
 
 def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
     """``POSITIONS`` of every forward-warehouse series with a stock row on or before ``as_of``."""
+    arriving = RELEASED_AFTER_COUNT.format(side="to")
     frame = con.sql(
-        """
+        f"""
         WITH stock AS (
             SELECT s.warehouse_id, s.sku, s.on_hand, s.in_transit, s.reserved
             FROM stock_levels s JOIN warehouses w USING (warehouse_id)
@@ -42,11 +51,17 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
             FROM order_lines
             WHERE status = 'completed' AND demand_date <= $as_of
             GROUP BY ALL
+        ), arriving AS (
+            SELECT to_warehouse_id AS warehouse_id, sku, sum(units) AS units
+            FROM ({arriving}) GROUP BY ALL
         )
-        SELECT stock.*, 0 AS committed,
+        SELECT stock.warehouse_id, stock.sku, stock.on_hand,
+               stock.in_transit + coalesce(arriving.units, 0) AS in_transit, stock.reserved,
+               0 AS committed,
                coalesce(sold.last_sale,
                         (SELECT min(demand_date) FROM order_lines)) AS last_movement
         FROM stock LEFT JOIN sold USING (warehouse_id, sku)
+        LEFT JOIN arriving USING (warehouse_id, sku)
         ORDER BY warehouse_id, sku
         """,
         params={"as_of": as_of},
@@ -68,19 +83,31 @@ def sku_policy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def dc_stock(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
-    """``NETWORK_DC_STOCK``: on hand − reserved at each DC (latest count on or before ``as_of``).
+    """``NETWORK_DC_STOCK``: free stock at each DC (latest count on or before ``as_of``).
 
-    Stock in transit to the DC is not free tonight and is left out.
+    Free is on hand − reserved − the lines of released transfers out of the
+    DC due after its count (see the module docstring). Stock in transit to
+    the DC is not free tonight and is left out.
     """
+    leaving = RELEASED_AFTER_COUNT.format(side="from")
     frame = con.sql(
-        """
-        SELECT s.warehouse_id AS dc_id, s.sku, greatest(s.on_hand - s.reserved, 0) AS available
-        FROM stock_levels s JOIN warehouses w USING (warehouse_id)
-        WHERE w.kind = 'dc' AND s.as_of <= ?
-        QUALIFY row_number() OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
+        f"""
+        WITH stock AS (
+            SELECT s.warehouse_id, s.sku, s.on_hand - s.reserved AS free
+            FROM stock_levels s JOIN warehouses w USING (warehouse_id)
+            WHERE w.kind = 'dc' AND s.as_of <= $as_of
+            QUALIFY row_number() OVER (
+                PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
+        ), leaving AS (
+            SELECT from_warehouse_id AS warehouse_id, sku, sum(units) AS units
+            FROM ({leaving}) GROUP BY ALL
+        )
+        SELECT stock.warehouse_id AS dc_id, stock.sku,
+               greatest(stock.free - coalesce(leaving.units, 0), 0) AS available
+        FROM stock LEFT JOIN leaving USING (warehouse_id, sku)
         ORDER BY dc_id, sku
         """,
-        params=[as_of],
+        params={"as_of": as_of},
     ).pl()
     return frame.cast(NETWORK_DC_STOCK)
 

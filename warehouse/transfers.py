@@ -11,6 +11,13 @@ Workflow (every change is a row of ``transfer_order_status_history``)::
   ``allocated_quantity``) and needs a reason; an overridden order can be
   overridden again before release.
 * **release** hands the order to the DC: nothing changes after it.
+* **Stock at the source:** an override or a release is refused when a line
+  asks for more than the source warehouse has free for it: on hand −
+  reserved at its latest count, less the lines of other released orders due
+  after that count (:data:`RELEASED_AFTER_COUNT`: a release moves stock on
+  its ``needed_by`` day, so a count taken before still holds those units).
+  Nightly plans read stock the same way (``warehouse.replenishment``), so a
+  released order is never planned twice.
 * A new night's plan **supersedes** the open (proposed, approved,
   overridden) orders of earlier runs: they are cancelled with the reason,
   since tonight's plan is computed from the stock they did not change.
@@ -23,7 +30,7 @@ and what released transfers bring, and when (:func:`store_availability`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import polars as pl
@@ -40,6 +47,20 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 }
 
 OPEN_STATUSES = ("proposed", "approved", "overridden")
+
+#: Lines of released transfers that the ``{side}`` warehouse's latest count
+#: (on or before ``$as_of``) cannot include yet: due after that count.
+#: Columns ``transfer_id, from_warehouse_id, to_warehouse_id, sku, units``.
+RELEASED_AFTER_COUNT = """
+    SELECT o.transfer_id, o.from_warehouse_id, o.to_warehouse_id, l.sku, l.quantity AS units
+    FROM transfer_orders o JOIN transfer_order_lines l USING (transfer_id)
+    LEFT JOIN (
+        SELECT warehouse_id, max(as_of) AS day FROM stock_levels
+        WHERE as_of <= $as_of GROUP BY warehouse_id
+    ) counted ON counted.warehouse_id = o.{side}_warehouse_id
+    WHERE o.status = 'released' AND l.quantity > 0
+      AND o.needed_by > coalesce(counted.day, DATE '1900-01-01')
+"""
 
 #: What a store system sees per (forward warehouse, sku).
 AVAILABILITY = pl.Schema(
@@ -121,8 +142,9 @@ def override(
     Raises
     ------
     TransferError
-        Without a reason, for a SKU not on the order, a negative quantity, or
-        an order that can no longer change.
+        Without a reason, for a SKU not on the order, a negative quantity,
+        more than the source has free (module docstring), or an order that
+        can no longer change.
     """
     if not reason.strip():
         raise TransferError(f"{transfer_id}: an override needs a reason")
@@ -142,6 +164,7 @@ def override(
                 raise TransferError(
                     f"{transfer_id}: quantity for {sku!r} must be an integer >= 0, got {quantity!r}"
                 )
+        _check_source_stock(con, transfer_id, quantities)
         _set_status(con, transfer_id, "overridden", reason.strip(), changed_by, datetime.now(UTC))
         for sku, quantity in quantities.items():
             con.execute(
@@ -151,8 +174,9 @@ def override(
 
 
 def release(con: duckdb.DuckDBPyConnection, transfer_id: str, changed_by: str) -> None:
-    """Release an approved or overridden order to the DC."""
+    """Release an approved or overridden order to the DC, if the DC has the stock free."""
     with transaction(con):
+        _check_source_stock(con, transfer_id, {})
         _set_status(con, transfer_id, "released", None, changed_by, datetime.now(UTC))
 
 
@@ -241,6 +265,49 @@ def released_loads(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
         params={"run": run_id},
     ).pl()
     return frame.with_columns(pl.col("volume_l").cast(pl.Float64), pl.col("units").cast(pl.Int64))
+
+
+def _check_source_stock(
+    con: duckdb.DuckDBPyConnection, transfer_id: str, quantities: Mapping[str, int]
+) -> None:
+    """Raise ``TransferError`` if a line (``quantities`` applied) exceeds the free stock at source.
+
+    Lines at 0 need nothing; an unknown order is left to the status check.
+    """
+    committed = RELEASED_AFTER_COUNT.format(side="from")
+    rows = con.execute(
+        f"""
+        WITH source AS (
+            SELECT from_warehouse_id AS warehouse_id FROM transfer_orders WHERE transfer_id = $id
+        ), counted AS (
+            SELECT s.sku, s.on_hand - s.reserved AS free
+            FROM stock_levels s JOIN source USING (warehouse_id)
+            QUALIFY row_number() OVER (PARTITION BY s.sku ORDER BY s.as_of DESC) = 1
+        ), committed AS (
+            SELECT r.sku, sum(r.units) AS units
+            FROM ({committed}) r JOIN source ON source.warehouse_id = r.from_warehouse_id
+            WHERE r.transfer_id <> $id
+            GROUP BY r.sku
+        )
+        SELECT (SELECT warehouse_id FROM source), l.sku, l.quantity,
+               greatest(coalesce(counted.free, 0) - coalesce(committed.units, 0), 0)
+        FROM transfer_order_lines l
+        LEFT JOIN counted USING (sku) LEFT JOIN committed USING (sku)
+        WHERE l.transfer_id = $id
+        ORDER BY l.sku
+        """,
+        {"id": transfer_id, "as_of": date.max},
+    ).fetchall()
+    short = [
+        f"{sku!r}: {quantities.get(sku, quantity)} asked, {free} free at {source}"
+        for source, sku, quantity, free in rows
+        if quantities.get(sku, quantity) > free
+    ]
+    if short:
+        raise TransferError(
+            f"{transfer_id}: more than the source has free (on hand − reserved − released "
+            f"orders not yet shipped): " + "; ".join(short)
+        )
 
 
 def _set_status(

@@ -96,6 +96,39 @@ def test_dc_stock_is_free_stock_and_shelves_name_their_dc(
     assert shelf.rows() == [("FW001", "DC01", 800.0)]
 
 
+def _released(con: duckdb.DuckDBPyConnection, transfer_id: str, due: date, units: int) -> None:
+    con.execute(
+        "INSERT INTO transfer_orders VALUES (?, NULL, 'DC01', 'FW001', now(), ?, 'released', NULL)",
+        [transfer_id, due],
+    )
+    con.execute(
+        "INSERT INTO transfer_order_lines VALUES (?, 1, 'B', ?, ?, 'why', ?)",
+        [transfer_id, units, units, units],
+    )
+
+
+def test_released_transfers_not_yet_counted_leave_the_dc_and_reach_the_warehouse(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _released(con, "due-tomorrow", date(2026, 11, 21), 6)  # after the counts of the 20th
+    _released(con, "delivered", AS_OF, 5)  # due on the count day: the counts include it
+    assert replenishment.dc_stock(con, AS_OF).rows() == [("DC01", "A", 0), ("DC01", "B", 20)]
+    positions = {
+        r["sku"]: r for r in replenishment.stock_positions(con, AS_OF).iter_rows(named=True)
+    }
+    assert (positions["B"]["on_hand"], positions["B"]["in_transit"]) == (3, 6)
+    assert positions["A"]["in_transit"] == 2  # other SKUs keep the count's figure
+    # Once a later count exists (the order has moved), it is no longer added on top.
+    con.execute(
+        "INSERT INTO stock_levels VALUES ('DC01', 'B', '2026-11-21', 24, 4, 0, 'f', now()),"
+        " ('FW001', 'B', '2026-11-21', 9, 0, 0, 'f', now())"
+    )
+    later = date(2026, 11, 21)
+    assert replenishment.dc_stock(con, later).filter(sku="B").rows() == [("DC01", "B", 20)]
+    moved = replenishment.stock_positions(con, later).filter(sku="B").row(0, named=True)
+    assert (moved["on_hand"], moved["in_transit"]) == (9, 0)
+
+
 def test_planner_targets_are_set_replaced_and_removed(con: duckdb.DuckDBPyConnection) -> None:
     replenishment.set_service_target(con, "category", "tyres", ServiceTarget("fill_rate", 0.9), "a")
     replenishment.set_service_target(con, "sku", "B", ServiceTarget("cycle_service", 0.8), "a")

@@ -40,6 +40,11 @@ def _master(con: duckdb.DuckDBPyConnection) -> None:
         "('A', 'a', 'tyres', 't', 'b', 1, 1.0, 1, 2, 0, false, false),"
         "('B', 'b', 'wipers', 'w', 'b', 1, 1.0, 1, 2, 0, false, false)"
     )
+    con.execute(
+        "INSERT INTO stock_levels VALUES ('DC01', 'A', $d, 22, 2, 0, 'f', now()),"
+        " ('DC01', 'B', $d, 20, 0, 0, 'f', now())",
+        {"d": AS_OF},
+    )
 
 
 @pytest.fixture
@@ -147,6 +152,32 @@ def test_unknown_orders_and_released_cancellations_are_refused(
     release(con, order, "ann")
     with pytest.raises(TransferError, match="cannot go from released to cancelled"):
         cancel(con, order, "too late", "ann")
+
+
+def test_overrides_and_releases_beyond_the_dcs_free_stock_are_refused(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    first = _night(con, {"A": 15})
+    approve(con, first, "ann")
+    release(con, first, "ann")  # due tomorrow: still in the DC's count of today
+    order = _night(con, {"A": 4, "B": 2})
+    with pytest.raises(TransferError, match=r"'A': 6 asked, 5 free at DC01") as refused:
+        override(con, order, {"A": 6}, "promotion", "ann")  # 22 − 2 reserved − 15 released
+    assert "\n" not in str(refused.value)
+    assert _status(con, order) == "proposed" and _quantities(con, order)["A"] == (4, 4)
+    override(con, order, {"A": 5}, "promotion", "ann")
+    con.execute(  # before this release, a planner releases an urgent order of two by hand
+        "INSERT INTO transfer_orders VALUES "
+        "('urgent', NULL, 'DC01', 'FW001', now(), ?, 'released', 'urgent')",
+        [TOMORROW],
+    )
+    con.execute("INSERT INTO transfer_order_lines VALUES ('urgent', 1, 'A', 2, 2, 'urgent', NULL)")
+    with pytest.raises(TransferError, match=r"'A': 5 asked, 3 free at DC01"):
+        release(con, order, "ann")
+    assert _status(con, order) == "overridden"
+    override(con, order, {"A": 3}, "what the DC has", "ann")
+    release(con, order, "ann")
+    assert _status(con, order) == "released"
 
 
 def test_a_new_night_supersedes_open_orders_but_not_released_ones(
