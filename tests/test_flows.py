@@ -420,14 +420,14 @@ def test_the_next_night_counts_released_orders_and_does_not_order_them_again(
 ) -> None:
     from warehouse import transfers
 
-    result, db, _ = nightly_run
+    _, db, _ = nightly_run
     copy = tmp_path / "w.duckdb"
     shutil.copy(db, copy)
     con = connect(copy)
+    # The latest night's first open order (other tests may have run nights on this database).
     order = con.execute(
-        "SELECT transfer_id FROM transfer_orders WHERE run_id = ? AND status = 'proposed' "
-        "ORDER BY transfer_id LIMIT 1",
-        [result.run_id],
+        "SELECT transfer_id FROM transfer_orders o JOIN runs r USING (run_id) "
+        "WHERE o.status = 'proposed' ORDER BY r.finished_at DESC, transfer_id LIMIT 1"
     ).fetchall()[0][0]
     transfers.approve(con, order, "ann")
     transfers.release(con, order, "ann")
