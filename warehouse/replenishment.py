@@ -11,6 +11,7 @@ Each query returns a polars frame with exactly the schema the pure code in
   count are taken off its source's free stock (:func:`dc_stock`) and added to
   the destination's ``in_transit`` (:func:`stock_positions`): tonight's plan
   neither spends DC stock a planner already released nor orders it again.
+  A released pull-back leaves the warehouse's ``on_hand`` the same way.
 * **Committed** store orders: order lines are loaded once completed or
   cancelled, so no open store order is known to the nightly run; what stores
   have asked for and not yet collected is in ``reserved``. ``committed`` is 0.
@@ -36,8 +37,15 @@ from warehouse.transfers import RELEASED_AFTER_COUNT
 
 
 def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
-    """``POSITIONS`` of every forward-warehouse series with a stock row on or before ``as_of``."""
+    """``POSITIONS`` of every forward-warehouse series with a count on or before ``as_of``.
+
+    A series with no count yet but a released transfer on its way (a SKU
+    stocked there for the first time) has a position too: 0 on hand, the
+    transfer in transit. Released pull-backs not yet counted are taken off
+    ``on_hand``: the count still has them on the shelf.
+    """
     arriving = RELEASED_AFTER_COUNT.format(side="to")
+    leaving = RELEASED_AFTER_COUNT.format(side="from")
     frame = con.sql(
         f"""
         WITH stock AS (
@@ -51,17 +59,25 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
             FROM order_lines
             WHERE status = 'completed' AND demand_date <= $as_of
             GROUP BY ALL
+        ), forward AS (
+            SELECT warehouse_id FROM warehouses WHERE kind = 'forward'
         ), arriving AS (
             SELECT to_warehouse_id AS warehouse_id, sku, sum(units) AS units
-            FROM ({arriving}) GROUP BY ALL
+            FROM ({arriving}) a JOIN forward ON forward.warehouse_id = a.to_warehouse_id
+            GROUP BY ALL
+        ), leaving AS (
+            SELECT from_warehouse_id AS warehouse_id, sku, sum(units) AS units
+            FROM ({leaving}) GROUP BY ALL
         )
-        SELECT stock.warehouse_id, stock.sku, stock.on_hand,
-               stock.in_transit + coalesce(arriving.units, 0) AS in_transit, stock.reserved,
-               0 AS committed,
+        SELECT warehouse_id, sku,
+               greatest(coalesce(stock.on_hand, 0) - coalesce(leaving.units, 0), 0) AS on_hand,
+               coalesce(stock.in_transit, 0) + coalesce(arriving.units, 0) AS in_transit,
+               coalesce(stock.reserved, 0) AS reserved, 0 AS committed,
                coalesce(sold.last_sale,
                         (SELECT min(demand_date) FROM order_lines)) AS last_movement
-        FROM stock LEFT JOIN sold USING (warehouse_id, sku)
-        LEFT JOIN arriving USING (warehouse_id, sku)
+        FROM stock FULL JOIN arriving USING (warehouse_id, sku)
+        LEFT JOIN leaving USING (warehouse_id, sku)
+        LEFT JOIN sold USING (warehouse_id, sku)
         ORDER BY warehouse_id, sku
         """,
         params={"as_of": as_of},

@@ -96,14 +96,16 @@ def test_dc_stock_is_free_stock_and_shelves_name_their_dc(
     assert shelf.rows() == [("FW001", "DC01", 800.0)]
 
 
-def _released(con: duckdb.DuckDBPyConnection, transfer_id: str, due: date, units: int) -> None:
+def _released(
+    con: duckdb.DuckDBPyConnection, transfer_id: str, due: date, units: int, sku: str = "B"
+) -> None:
     con.execute(
         "INSERT INTO transfer_orders VALUES (?, NULL, 'DC01', 'FW001', now(), ?, 'released', NULL)",
         [transfer_id, due],
     )
     con.execute(
-        "INSERT INTO transfer_order_lines VALUES (?, 1, 'B', ?, ?, 'why', ?)",
-        [transfer_id, units, units, units],
+        "INSERT INTO transfer_order_lines VALUES (?, 1, ?, ?, ?, 'why', ?)",
+        [transfer_id, sku, units, units, units],
     )
 
 
@@ -123,6 +125,22 @@ def test_released_transfers_not_yet_counted_leave_the_dc_and_reach_the_warehouse
         "INSERT INTO stock_levels VALUES ('DC01', 'B', '2026-11-21', 24, 4, 0, 'f', now()),"
         " ('FW001', 'B', '2026-11-21', 9, 0, 0, 'f', now())"
     )
+    # A SKU stocked at the warehouse for the first time: no count yet, only the transfer.
+    con.execute(
+        "INSERT INTO skus VALUES ('C', 'c', 'wipers', 'w', 'b', 1, 0.5, 10, 12, 0, false, false)"
+    )
+    _released(con, "first-stock", date(2026, 11, 22), 4, sku="C")
+    first = replenishment.stock_positions(con, AS_OF).filter(sku="C").row(0, named=True)
+    assert (first["warehouse_id"], first["on_hand"], first["in_transit"]) == ("FW001", 0, 4)
+    # A released pull-back (warehouse → DC) still sits in the warehouse's count.
+    con.execute(
+        "INSERT INTO transfer_orders VALUES "
+        "('back', NULL, 'FW001', 'DC01', now(), '2026-11-21', 'released', NULL)"
+    )
+    con.execute("INSERT INTO transfer_order_lines VALUES ('back', 1, 'A', 3, 3, 'why', 3)")
+    pulled = replenishment.stock_positions(con, AS_OF).filter(sku="A").row(0, named=True)
+    assert (pulled["on_hand"], pulled["in_transit"]) == (2, 2)
+    assert replenishment.dc_stock(con, AS_OF).filter(sku="A").rows() == [("DC01", "A", 0)]
     later = date(2026, 11, 21)
     assert replenishment.dc_stock(con, later).filter(sku="B").rows() == [("DC01", "B", 20)]
     moved = replenishment.stock_positions(con, later).filter(sku="B").row(0, named=True)
