@@ -13,8 +13,9 @@ frozen over the hold-out:
 
 * ``--forecast engine`` (default): the project's forecasting engine
   (``models.engine.forecast``, ``freq="MS"``, season 12, horizon 14): monthly
-  means and the series' NB1 dispersion (``--dispersion raw``, default), or
-  that dispersion times the engine's calibration scale at level 95 for the
+  means and the series' NB1 dispersion for stocking (``stock_dispersion``,
+  as the nightly plans with it; ``--dispersion raw``, default), or the
+  forecast quantiles' dispersion times the engine's calibration scale at level 95 for the
   series' (class, model) (``--dispersion calibrated``: that scale is tuned
   for one-month pinball loss at one level and is 0.5 for most models on RAF,
   which halves the variance the fill-rate maths sees);
@@ -121,9 +122,10 @@ def engine_distribution(
         )
         .select(
             "unique_id",
-            dispersion=(pl.col("dispersion") * pl.coalesce("scale", "pooled", pl.lit(1.0))).clip(
-                lower_bound=1.0
-            ),
+            dispersion=(
+                pl.col("dispersion" if calibrated else "stock_dispersion")
+                * pl.coalesce("scale", "pooled", pl.lit(1.0))
+            ).clip(lower_bound=1.0),
         )
     )
     order = pl.DataFrame({"unique_id": ids})
@@ -141,7 +143,8 @@ def simple_distribution(train: pl.DataFrame, ids: list[str]) -> tuple[np.ndarray
     )["y"].to_numpy()
     phi = order.join(
         history_dispersion(
-            recent.with_columns(pl.col("y").cast(pl.Float64)), DispersionParams(window=24)
+            recent.with_columns(pl.col("y").cast(pl.Float64)),
+            DispersionParams(window=24, prior_demands=4.0),
         ),
         on="unique_id",
         how="left",

@@ -44,10 +44,11 @@ class NetworkForecast:
     forecasts: pl.DataFrame  # NETWORK_FORECAST
     selections: dict[str, Selection]  # per forward warehouse
     accuracy: pl.DataFrame  # per series: unique_id, warehouse_id, sku, class, category, metrics
-    dispersion: pl.DataFrame  # SERIES_DISPERSION: the NB1 dispersion behind each series' quantiles
+    dispersion: pl.DataFrame  # SERIES_DISPERSION: each series' NB1 dispersion for stocking
 
 
-#: Per series, the NB1 dispersion index (variance / mean of daily demand) the engine used.
+#: Per series, the NB1 dispersion index (variance / mean of daily demand) the stocking
+#: policy uses: the engine's ``stock_dispersion`` (see ``models.engine.ForecastParams``).
 SERIES_DISPERSION = pl.Schema(
     {"warehouse_id": pl.String, "sku": pl.String, "dispersion": pl.Float64}
 )
@@ -108,7 +109,9 @@ def forecast_network(
         for result in forecast_chunks([chunk], params, before, groups, end=as_of, totals=own):
             forecasts.append(split_series_id(result.forecasts))
             selections[warehouse] = result.selection
-            dispersion.append(split_series_id(result.series.select("unique_id", "dispersion")))
+            dispersion.append(
+                split_series_id(result.series.select("unique_id", dispersion="stock_dispersion"))
+            )
             if not result.backtest.is_empty():
                 accuracy.append(result.backtest)
     per_series = (

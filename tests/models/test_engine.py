@@ -180,3 +180,22 @@ def test_combination_candidate_forecasts_the_mean_of_its_members(daily: pl.DataF
 def test_only_expensive_models_get_worker_processes() -> None:
     assert fit_jobs("AutoETS", 4) == 4
     assert fit_jobs("TSB", 4) == 1
+
+
+def test_quantiles_and_stocking_each_get_their_own_dispersion(
+    daily: pl.DataFrame, params: ForecastParams
+) -> None:
+    from models.distributions import DispersionParams, history_dispersion
+
+    series = forecast(daily, params).series
+    filled = fill_series(daily, "D")
+    expected = {
+        column: dict(history_dispersion(filled, DispersionParams(prior_demands=w)).rows())
+        for column, w in (("dispersion", 1.0), ("stock_dispersion", 4.0))
+    }
+    for row in series.iter_rows(named=True):
+        for column, by_series in expected.items():
+            assert row[column] == pytest.approx(by_series[row["unique_id"]])
+    # The lumpy series has few demands: the pooled ratio weighs more for stocking.
+    lumpy = series.filter(pl.col("unique_id") == "lumpy").row(0, named=True)
+    assert lumpy["dispersion"] != pytest.approx(lumpy["stock_dispersion"])
