@@ -164,8 +164,8 @@ def override(
                 raise TransferError(
                     f"{transfer_id}: quantity for {sku!r} must be an integer >= 0, got {quantity!r}"
                 )
-        _check_source_stock(con, transfer_id, quantities)
         _set_status(con, transfer_id, "overridden", reason.strip(), changed_by, datetime.now(UTC))
+        _check_source_stock(con, transfer_id, quantities)  # after: a wrong status is said first
         for sku, quantity in quantities.items():
             con.execute(
                 "UPDATE transfer_order_lines SET quantity = ? WHERE transfer_id = ? AND sku = ?",
@@ -176,8 +176,8 @@ def override(
 def release(con: duckdb.DuckDBPyConnection, transfer_id: str, changed_by: str) -> None:
     """Release an approved or overridden order to the DC, if the DC has the stock free."""
     with transaction(con):
-        _check_source_stock(con, transfer_id, {})
         _set_status(con, transfer_id, "released", None, changed_by, datetime.now(UTC))
+        _check_source_stock(con, transfer_id, {})  # rolls the status back if short
 
 
 def cancel(con: duckdb.DuckDBPyConnection, transfer_id: str, reason: str, changed_by: str) -> None:
@@ -272,7 +272,8 @@ def _check_source_stock(
 ) -> None:
     """Raise ``TransferError`` if a line (``quantities`` applied) exceeds the free stock at source.
 
-    Lines at 0 need nothing; an unknown order is left to the status check.
+    Lines at 0 need nothing. Called after the status change, inside its
+    transaction, so a wrong status is reported first and a refusal undoes it.
     """
     committed = RELEASED_AFTER_COUNT.format(side="from")
     rows = con.execute(
