@@ -199,3 +199,22 @@ def test_quantiles_and_stocking_each_get_their_own_dispersion(
     # The lumpy series has few demands: the pooled ratio weighs more for stocking.
     lumpy = series.filter(pl.col("unique_id") == "lumpy").row(0, named=True)
     assert lumpy["dispersion"] != pytest.approx(lumpy["stock_dispersion"])
+
+
+def test_new_series_are_fitted_on_the_days_after_their_first_sale(
+    daily: pl.DataFrame, params: ForecastParams
+) -> None:
+    last = daily["ds"].max()
+    assert isinstance(last, date)
+    today = pl.DataFrame([("first_sale_today", last, 4.0)], schema=daily.schema, orient="row")
+    result = forecast(pl.concat([daily, today]), params)
+    means = dict(result.forecasts.group_by("unique_id").agg(pl.col("mean").mean()).rows())
+    info = {r["unique_id"]: r for r in result.series.iter_rows(named=True)}
+    assert info["new"]["class"] == info["first_sale_today"]["class"] == "new"
+    # "new" sold 2 three days before the end and 1 on the last day: after its first
+    # sale it sold 1 in 2 days, not 3 in 3.
+    assert info["new"]["model"] == "HistoricAverage"
+    assert means["new"] == pytest.approx(0.5)
+    # Nothing after the first sale yet: no evidence of a rate (the dispersion still sees it).
+    assert means["first_sale_today"] == 0.0
+    assert info["first_sale_today"]["dispersion"] >= 1.0
