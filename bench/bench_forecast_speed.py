@@ -17,7 +17,7 @@ from the first sale to the as-of date) and measures, warehouse by warehouse:
     ``StatsForecast(models=..., freq="1d", n_jobs=N).forecast(df=..., h=14)``
     once per chosen model over its series, on the already zero-filled frames
     (the maths only). ``c best`` is the same with the engine's rule for worker
-    processes (``models.engine.fit_jobs``: a pool only for expensive models).
+    processes (``models.fitting.fit_jobs``: a pool only for expensive models).
 
 Each phase runs in its own process, so its peak RSS (own, and the largest
 worker's) is its own. Times are medians over ``--repeat`` runs ((b) runs
@@ -49,7 +49,8 @@ import polars as pl
 from statsforecast import StatsForecast
 
 from models.candidates import base_models, build_models
-from models.engine import ForecastParams, fit_jobs, forecast_chunks
+from models.engine import ForecastParams, forecast_chunks
+from models.fitting import fit_jobs
 from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
 from models.series import fill_series

@@ -13,7 +13,7 @@ Choices (documented here because every forecast inherits them):
   as-of date; days in between without a sale are zeros. (The engine fits a
   ``new`` series on the days *after* its first sale: divided by the few
   days since, that sale alone inflated new series' forecasts 35-fold;
-  ``models.engine._after_first_sale``.)
+  ``models.fitting.after_first_sale``.)
 * **Censoring.** A day on which the warehouse started with nothing available
   (``on_hand − reserved ≤ 0`` and nothing in transit at the previous count,
   until the next count) and sold nothing is a stock-out day: its zero says

@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from models import candidates
-from models.engine import ForecastParams, fit_jobs, forecast
+from models.engine import ForecastParams, forecast
+from models.fitting import fit_jobs
 from models.profile import profile_series
 from models.selection import stale_series
 from models.series import fill_series
