@@ -29,7 +29,7 @@ overfitting the backtest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -276,20 +276,49 @@ def history_dispersion(
         variance-to-mean ratio (at least 1), ``n_i`` the demands in the window
         and ``w = prior_demands``; series without demand get ``r_pool``.
     """
-    stats = _sorted_window_stats(filled, params.window, runs)
-    if stats is None:
-        recent = filled
-        if params.window is not None:
-            recent = (
-                filled.sort("unique_id", "ds")
-                .group_by("unique_id", maintain_order=True)
-                .tail(params.window)
-            )
-        stats = recent.group_by("unique_id").agg(
-            mean=pl.col("y").mean(),
-            var=pl.col("y").var(ddof=1),
-            n=(pl.col("y") > 0).sum().cast(pl.Float64),
+    return history_dispersions(filled, {"dispersion": params}, runs).cast(DISPERSION)
+
+
+def history_dispersions(
+    filled: pl.DataFrame, named: Mapping[str, DispersionParams], runs: Runs | None = None
+) -> pl.DataFrame:
+    """``unique_id`` plus one :func:`history_dispersion` column per name of ``named``.
+
+    The window statistics (the pass over the history) are computed once per
+    distinct window; each name only shrinks them with its own weight.
+    """
+    out: pl.DataFrame | None = None
+    for window in dict.fromkeys(p.window for p in named.values()):
+        stats = _window_stats(filled, window, runs)
+        for name, params in named.items():
+            if params.window != window:
+                continue
+            column = _shrunk(stats, params).rename({"dispersion": name})
+            out = column if out is None else out.join(column, on="unique_id", how="left")
+    if out is None:
+        raise ValueError("named must give at least one set of DispersionParams")
+    return out.sort("unique_id")
+
+
+def _window_stats(filled: pl.DataFrame, window: int | None, runs: Runs | None) -> pl.DataFrame:
+    """Per series: ``mean``, ``var`` (ddof 1) and ``n`` demands of its last ``window`` rows."""
+    stats = _sorted_window_stats(filled, window, runs)
+    if stats is not None:
+        return stats
+    recent = filled
+    if window is not None:
+        recent = (
+            filled.sort("unique_id", "ds").group_by("unique_id", maintain_order=True).tail(window)
         )
+    return recent.group_by("unique_id").agg(
+        mean=pl.col("y").mean(),
+        var=pl.col("y").var(ddof=1),
+        n=(pl.col("y") > 0).sum().cast(pl.Float64),
+    )
+
+
+def _shrunk(stats: pl.DataFrame, params: DispersionParams) -> pl.DataFrame:
+    """``unique_id, dispersion``: each series' ratio shrunk to the pooled one by ``params``."""
     ratio = (pl.col("var") / pl.col("mean")).clip(1.0, params.max_dispersion)
     stats = stats.with_columns(
         ratio=pl.when(pl.col("mean") > 0).then(ratio).otherwise(None).fill_nan(None)
@@ -298,12 +327,9 @@ def history_dispersion(
     pooled = float(pooled_value) if isinstance(pooled_value, (int, float)) else 1.0
     w = params.prior_demands
     shrunk = (pl.col("n") * pl.col("ratio").fill_null(pooled) + w * pooled) / (pl.col("n") + w)
-    return (
-        stats.select(
-            "unique_id", dispersion=pl.when(pl.col("n") + w > 0).then(shrunk).otherwise(pooled)
-        )
-        .cast(DISPERSION)
-        .sort("unique_id")
+    return stats.select(
+        "unique_id",
+        dispersion=pl.when(pl.col("n") + w > 0).then(shrunk).otherwise(pooled).cast(pl.Float64),
     )
 
 

@@ -51,7 +51,7 @@ from models.distributions import (
     DispersionParams,
     calibrate,
     calibrated_quantiles,
-    history_dispersion,
+    history_dispersions,
     level_columns,
     protection_quantiles,
     validate_levels,
@@ -412,10 +412,11 @@ def _forecast_chunk(
         )
     info = (
         models.select("unique_id", "class", "group", "model")
-        .join(history_dispersion(filled, params.dispersion, runs), on="unique_id", how="left")
         .join(
-            history_dispersion(filled, params.stock_dispersion, runs).rename(
-                {"dispersion": "stock_dispersion"}
+            history_dispersions(
+                filled,
+                {"dispersion": params.dispersion, "stock_dispersion": params.stock_dispersion},
+                runs,
             ),
             on="unique_id",
             how="left",
