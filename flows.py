@@ -27,14 +27,19 @@ from models.network import (
 )
 from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
-from optimization.allocation import AllocationParams
-from optimization.coverage import check_assignment, coverage_pairs
-from optimization.daysim import SimParams, day_instances, simulate_day, size_fleet
-from optimization.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
-from optimization.planning import NetworkPlan, demand_distribution, plan_network, transfer_orders
-from optimization.policy import PolicyParams
-from optimization.replay import ReplayParams, replay_policies
-from optimization.service import ServiceTarget, TargetKind
+from optimization.delivery.coverage import check_assignment, coverage_pairs
+from optimization.delivery.day_replay import SimParams, day_instances, simulate_day, size_fleet
+from optimization.evaluation.replay import ReplayParams, replay_policies
+from optimization.replenishment.allocation import AllocationParams
+from optimization.replenishment.planning import (
+    NetworkPlan,
+    demand_distribution,
+    plan_network,
+    transfer_orders,
+)
+from optimization.replenishment.policy import PolicyParams
+from optimization.replenishment.service import ServiceTarget, TargetKind
+from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.demand_series import censored_days, warehouse_series
 from pipelines.errors import InputError
 from pipelines.ingest import ingest

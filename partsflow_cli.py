@@ -192,7 +192,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_linehaul(args: argparse.Namespace) -> int:
-    from optimization.linehaul import LinehaulParams, plan_linehaul, route_rows
+    from optimization.routing.linehaul import LinehaulParams, plan_linehaul, route_rows
     from warehouse import plan, replenishment, runs, transfers
     from warehouse.schema import connect
 

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     #: The default target of SKUs and categories planners have not set one for
     #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise;
     #: ``unit_fill`` asks it of each (forward warehouse, category) group as a whole
-    #: (``optimization.service.ServiceTarget``, whose ``TARGET_KINDS`` these are).
+    #: (``optimization.replenishment.service.ServiceTarget``, whose ``TARGET_KINDS`` these are).
     service_level: float = Field(default=0.95, gt=0, lt=1)
     target_kind: Literal["fill_rate", "cycle_service", "unit_fill"] = "fill_rate"
     review_period_days: int = Field(default=1, ge=1)

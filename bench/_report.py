@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from optimization.simulation import SimulationResult
+from optimization.evaluation.simulation import SimulationResult
 
 
 def frontier_point(
     name: str, setting: float, result: SimulationResult, per_item: bool = False
 ) -> tuple[str, float, float, float, float]:
-    """One ``optimization.frontier.FRONTIER_POINTS`` row: unit fill, or item-average fill."""
+    """One ``FRONTIER_POINTS`` row (``optimization.evaluation.frontier``): unit or item fill."""
     s = result.summary
     fill = s.item_fill_rate if per_item else s.fill_rate
     return (name, setting, fill, s.cycle_service, s.avg_inventory_value)

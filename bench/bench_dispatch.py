@@ -2,7 +2,7 @@
 
 For each forward warehouse, the fewest riders that keep >= 99 % of the day's
 store orders on time (30 min from order to handover) with each dispatcher
-(``optimization.daysim.size_fleet``), the rider-hours that fleet is paid,
+(``optimization.delivery.day_replay.size_fleet``), the rider-hours that fleet is paid,
 and the rolling dispatcher's per-tick solve times. Targets: >= 99 % on time,
 >= 25 % fewer rider-hours than naive, tick solve p99 <= 2 s. Prints a
 Markdown table and the ``uptime`` load (timings are wall-clock on a shared
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from optimization.daysim import SimParams, SizedFleet, day_instances, size_fleet
-from optimization.dispatch import DispatchParams
+from optimization.delivery.day_replay import SimParams, SizedFleet, day_instances, size_fleet
+from optimization.delivery.dispatch import DispatchParams
 from warehouse.dispatch import busiest_day, day_orders, warehouse_points
 from warehouse.schema import connect
 

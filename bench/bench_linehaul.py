@@ -2,7 +2,7 @@
 
 Reads a network database (``partsflow generate`` + ``partsflow ingest``) and
 routes the DC's vans to every forward warehouse with
-:func:`optimization.linehaul.plan_linehaul` (the solver of ``partsflow
+:func:`optimization.routing.linehaul.plan_linehaul` (the solver of ``partsflow
 route``), for two loads per warehouse:
 
 * ``average night`` — the litres of an average day's demand over the last 28
@@ -32,7 +32,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimization.linehaul import LINEHAUL_LOADS, LinehaulParams, plan_linehaul  # noqa: E402
+from optimization.routing.linehaul import LINEHAUL_LOADS, LinehaulParams, plan_linehaul  # noqa: E402
 from warehouse import demand, replenishment  # noqa: E402
 from warehouse.schema import connect  # noqa: E402
 

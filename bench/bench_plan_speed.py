@@ -4,8 +4,8 @@ Issue 4's speed target: planning + allocation for the large network in ≤ 5
 minutes. Reads a network database (``partsflow generate`` + ``partsflow
 ingest``; opening it upgrades its schema), loads what the nightly plan step
 reads (``warehouse.replenishment``: stock positions, SKU policy data, DC stock,
-shelves, targets) and times :func:`optimization.planning.plan_network` and
-:func:`optimization.planning.transfer_orders` ``--repeat`` times.
+shelves, targets) and times :func:`optimization.replenishment.planning.plan_network` and
+:func:`optimization.replenishment.planning.transfer_orders` ``--repeat`` times.
 
 The demand distribution is a stand-in for the forecast, so that this runs
 without a 6-minute forecasting step first: per series the mean daily demand of
@@ -36,9 +36,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimization.allocation import AllocationParams  # noqa: E402
-from optimization.planning import plan_network, transfer_orders  # noqa: E402
-from optimization.policy import DEMAND_DISTRIBUTION  # noqa: E402
+from optimization.replenishment.allocation import AllocationParams  # noqa: E402
+from optimization.replenishment.planning import plan_network, transfer_orders  # noqa: E402
+from optimization.replenishment.policy import DEMAND_DISTRIBUTION  # noqa: E402
 from warehouse import demand, replenishment  # noqa: E402
 from warehouse.schema import connect  # noqa: E402
 

@@ -25,9 +25,9 @@ reviews until the next one use it (``--reforecast-days 0``: one forecast on
 the split night, frozen for the whole hold-out, the first protocol). That
 gives daily means (with the weekday pattern) and each series' NB1
 dispersion (``NetworkForecast.dispersion``, clipped to ≥ 1 as in
-``optimization.planning.demand_distribution``).
+``optimization.replenishment.planning.demand_distribution``).
 
-Replay (``optimization.simulation.simulate``), per series, day by day:
+Replay (``optimization.evaluation.simulation.simulate``), per series, day by day:
 review every evening (R = 1 day); the SKU's ``lead_time_days`` L counts days
 beyond the overnight run, so the order placed on the evening of day t is on
 the shelf on the morning of day t + L + 1 and each review protects days
@@ -37,7 +37,7 @@ size; customer returns of the hold-out go back on the shelf the day they come
 back; unmet demand is lost; no pull-back. Starting stock is each policy's own
 S on the split night; inventory is valued at ``unit_cost``. The simulation
 takes one lead time per run, so each run replays the lead-time groups
-separately and sums them (``optimization.simulation.summarise``).
+separately and sums them (``optimization.evaluation.simulation.summarise``).
 
 Policies, each run over a range of settings to trace its frontier:
 
@@ -55,7 +55,7 @@ demand over the network; item-average fill = the mean of the series' own fill
 rates over series with hold-out demand, which is what the per-series target
 promises), and the average inventory value each policy needs for a given
 *achieved* fill rate, read off its service-vs-inventory frontier
-(``optimization.frontier``), with the ratio to ours; then the verdict on the
+(``optimization.evaluation.frontier``), with the ratio to ours; then the verdict on the
 two targets: ours at 0.95 achieves 0.95 ± 0.01, and needs less inventory than
 both baselines at equal achieved fill. Dead stock is the value idle for 30
 days or more (the nightly's 90 days would be nearly the whole hold-out). Two
@@ -92,15 +92,15 @@ from models.network import forecast_network
 from models.schemas import series_id, split_series_id
 from models.seasonal import TOTALS_DAYS
 from models.series import horizon_dates
-from optimization.frontier import FRONTIER_POINTS, inventory_at_service
-from optimization.levels import (
+from optimization.evaluation.frontier import FRONTIER_POINTS, inventory_at_service
+from optimization.evaluation.level_rules import (
     min_max_levels,
     network_fill_levels,
     normal_levels,
     policy_levels,
 )
-from optimization.service import ServiceTarget, TargetKind
-from optimization.simulation import SimulationParams, SimulationResult, simulate_leads
+from optimization.evaluation.simulation import SimulationParams, SimulationResult, simulate_leads
+from optimization.replenishment.service import ServiceTarget, TargetKind
 from pipelines.demand_series import censored_days, warehouse_series
 from warehouse.demand import category_totals, daily_demand, last_demand_date
 from warehouse.forecasting import sku_groups, stockout_spans

@@ -29,7 +29,7 @@ Policies, each run over a range of settings to trace its frontier:
 * ``NB1 cycle service`` — the same distribution, S the α-quantile;
 * ``NB1 unit fill`` — the planners' ``unit_fill`` kind with all items one
   group: the target is the expected fill of all units, met at the least
-  stock (``optimization.levels.network_fill_levels``, unit value 1);
+  stock (``optimization.evaluation.level_rules.network_fill_levels``, unit value 1);
 * ``normal (loss fn)`` — same mean and variance, normal approximation with the
   normal loss function for the fill-rate target (baseline b);
 * ``normal (z·σ)`` — the classic safety stock μ + z·σ, z = Φ⁻¹(α);
@@ -39,7 +39,7 @@ Policies, each run over a range of settings to trace its frontier:
 Prints Markdown tables: the runs at nominal targets, and the average
 inventory each policy needs for a given *achieved* fill rate — in units over
 all items, and averaged per item — read off its service-vs-inventory
-frontier (``optimization.frontier``).
+frontier (``optimization.evaluation.frontier``).
 
     .venv/bin/python bench/bench_replenishment_raf.py [--data PATH] [--forecast engine|simple]
         [--dispersion raw|calibrated]
@@ -60,15 +60,15 @@ from _report import frontier_point, markdown
 
 from models.distributions import DispersionParams, history_dispersion
 from models.engine import ForecastParams, forecast
-from optimization.frontier import FRONTIER_POINTS, inventory_at_service
-from optimization.levels import (
+from optimization.evaluation.frontier import FRONTIER_POINTS, inventory_at_service
+from optimization.evaluation.level_rules import (
     min_max_levels,
     network_fill_levels,
     normal_levels,
     policy_levels,
 )
-from optimization.service import ServiceTarget
-from optimization.simulation import SimulationParams, SimulationResult, simulate
+from optimization.evaluation.simulation import SimulationParams, SimulationResult, simulate
+from optimization.replenishment.service import ServiceTarget
 
 HOLDOUT = date(2002, 1, 1)
 MONTHS = 12

@@ -1,7 +1,7 @@
 """Read-only queries for the store-delivery dispatch: a day's orders, stores, warehouses.
 
 Each returns exactly the schema the pure code declares
-(``optimization.daysim.DAY_ORDERS``, ``optimization.coverage.STORE_POINTS`` /
+(``optimization.delivery.day_replay.DAY_ORDERS``, ``optimization.delivery.coverage.STORE_POINTS`` /
 ``WAREHOUSE_POINTS``); ``tests/warehouse/test_dispatch_queries.py`` checks it.
 """
 
@@ -13,8 +13,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from optimization.coverage import STORE_POINTS, WAREHOUSE_POINTS
-from optimization.daysim import DAY_ORDERS, LOCAL_TZ
+from optimization.delivery.coverage import STORE_POINTS, WAREHOUSE_POINTS
+from optimization.delivery.day_replay import DAY_ORDERS, LOCAL_TZ
 
 #: Channels whose orders carry the 30-minute promise (a car waiting in the bay).
 DEFAULT_CHANNELS = ("store",)
@@ -46,7 +46,7 @@ def day_orders(
     Returns
     -------
     pl.DataFrame
-        :data:`optimization.daysim.DAY_ORDERS`, ``ordered_at`` in Asia/Shanghai,
+        :data:`optimization.delivery.day_replay.DAY_ORDERS`, ``ordered_at`` in Asia/Shanghai,
         sorted by warehouse, time and order id.
     """
     frame = con.sql(

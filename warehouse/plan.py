@@ -60,15 +60,15 @@ def write_plan(
 ) -> None:
     """Insert the run's forecasts and plan and mark it succeeded, atomically.
 
-    ``plan`` has the rows of ``optimization.planning.NETWORK_PLAN`` (its
+    ``plan`` has the rows of ``optimization.replenishment.planning.NETWORK_PLAN`` (its
     ``target_level`` is stored as ``service_target``). ``selections`` (per
     forward warehouse) replace the stored model choice and ``accuracy`` (rows
     of ``warehouse.forecasting.ACCURACY``) is the run's backtest accuracy;
     ``allocations`` (``ALLOCATION_STATS``) and ``transfers`` (headers and
     lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) and ``routes``
-    (``optimization.linehaul.ROUTE_ROWS``), ``replays``
-    (``optimization.replay.REPLAY_RESULTS``) and ``coverage``
-    (``optimization.coverage.ASSIGNMENT_CHECK``) complete the plan. All
+    (``optimization.routing.linehaul.ROUTE_ROWS``), ``replays``
+    (``optimization.evaluation.replay.REPLAY_RESULTS``) and ``coverage``
+    (``optimization.delivery.coverage.ASSIGNMENT_CHECK``) complete the plan. All
     are written in the same transaction, so a failed night keeps yesterday's
     choice and yesterday's open transfer orders. ``keep_forecast_runs``
     prunes the forecasts of older runs in the same transaction

@@ -29,10 +29,10 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from optimization.linehaul import SITES
-from optimization.planning import NETWORK_DC_STOCK, NETWORK_SHELF
-from optimization.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
-from optimization.service import ServiceTarget
+from optimization.replenishment.planning import NETWORK_DC_STOCK, NETWORK_SHELF
+from optimization.replenishment.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
+from optimization.replenishment.service import ServiceTarget
+from optimization.routing.linehaul import SITES
 from warehouse.transfers import RELEASED_AFTER_COUNT
 
 

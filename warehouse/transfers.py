@@ -246,7 +246,7 @@ def store_availability(
 def released_loads(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """Litres and units of the run's released DC → warehouse orders due the day after it.
 
-    Returns ``optimization.linehaul.LINEHAUL_LOADS`` rows (warehouses with
+    Returns ``optimization.routing.linehaul.LINEHAUL_LOADS`` rows (warehouses with
     nothing released are left out).
     """
     frame = con.sql(

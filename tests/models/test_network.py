@@ -8,7 +8,7 @@ import polars as pl
 
 from models.network import accuracy_rollup, forecast_unsold, unsold_targets
 from models.schemas import DEMAND_HISTORY, NETWORK_FORECAST
-from optimization.policy import POSITIONS
+from optimization.replenishment.policy import POSITIONS
 
 AS_OF = date(2026, 3, 31)
 

@@ -11,8 +11,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from optimization.coverage import STORE_POINTS, WAREHOUSE_POINTS
-from optimization.daysim import DAY_ORDERS
+from optimization.delivery.coverage import STORE_POINTS, WAREHOUSE_POINTS
+from optimization.delivery.day_replay import DAY_ORDERS
 from warehouse.dispatch import busiest_day, day_orders, store_points, warehouse_points
 from warehouse.schema import connect
 

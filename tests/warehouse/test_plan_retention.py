@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from optimization.planning import NETWORK_PLAN
+from optimization.replenishment.planning import NETWORK_PLAN
 from warehouse import runs
 from warehouse.plan import prune_forecasts, write_plan
 from warehouse.schema import connect

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from optimization.planning import NETWORK_DC_STOCK, NETWORK_SHELF
-from optimization.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
-from optimization.service import ServiceTarget
+from optimization.replenishment.planning import NETWORK_DC_STOCK, NETWORK_SHELF
+from optimization.replenishment.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
+from optimization.replenishment.service import ServiceTarget
 from warehouse import replenishment
 from warehouse.schema import connect
 

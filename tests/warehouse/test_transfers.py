@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from optimization.planning import TRANSFER_LINES, TRANSFER_ORDERS
+from optimization.replenishment.planning import TRANSFER_LINES, TRANSFER_ORDERS
 from warehouse import runs
 from warehouse.frames import transaction
 from warehouse.schema import connect, migrate

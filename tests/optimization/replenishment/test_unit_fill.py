@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from optimization.levels import policy_levels
-from optimization.policy import (
+from optimization.evaluation.level_rules import policy_levels
+from optimization.replenishment.policy import (
     DEMAND_DISTRIBUTION,
     POSITIONS,
     SERVICE_TARGETS,
@@ -20,8 +20,8 @@ from optimization.policy import (
     PolicyParams,
     plan_replenishment,
 )
-from optimization.service import TARGET_KINDS, ServiceTarget, fill_rate, order_up_to
-from optimization.unit_fill import UnitFillLevels, unit_fill_levels
+from optimization.replenishment.service import TARGET_KINDS, ServiceTarget, fill_rate, order_up_to
+from optimization.replenishment.unit_fill import UnitFillLevels, unit_fill_levels
 from warehouse.schema import connect, current_version, migrate
 
 AS_OF = date(2026, 11, 20)

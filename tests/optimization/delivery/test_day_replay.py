@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from optimization.daysim import (
+from optimization.delivery.day_replay import (
     DAY_KPIS,
     DAY_ORDERS,
     SimParams,
@@ -18,7 +18,7 @@ from optimization.daysim import (
     size_fleet,
     smallest_fleet,
 )
-from optimization.dispatch import DispatchParams
+from optimization.delivery.dispatch import DispatchParams
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 2, 7)

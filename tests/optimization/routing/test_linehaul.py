@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time
 import polars as pl
 import pytest
 
-from optimization.linehaul import (
+from optimization.routing import check_solution
+from optimization.routing.linehaul import (
     LINEHAUL_LOADS,
     ROUTE_ROWS,
     SITES,
@@ -17,7 +18,6 @@ from optimization.linehaul import (
     plan_linehaul,
     route_rows,
 )
-from optimization.routing import check_solution
 
 AS_OF = date(2026, 11, 20)
 SITES_FRAME = pl.DataFrame(

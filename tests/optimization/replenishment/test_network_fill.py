@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimization.levels import network_fill_levels, policy_levels
-from optimization.service import ServiceTarget, fill_rate
+from optimization.evaluation.level_rules import network_fill_levels, policy_levels
+from optimization.replenishment.service import ServiceTarget, fill_rate
 
 
 def _mix(n: int = 400, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

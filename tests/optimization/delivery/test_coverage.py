@@ -5,14 +5,14 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from optimization.coverage import (
+from optimization.delivery.coverage import (
     ASSIGNMENT_CHECK,
     COVERAGE,
     CoverageRule,
     check_assignment,
     coverage_pairs,
 )
-from optimization.dispatch import DeliveryTimes
+from optimization.delivery.dispatch import DeliveryTimes
 from optimization.routing.travel import HaversineProvider, SpeedProfile
 
 KM_LAT = 1 / 111.195  # degrees of latitude per km on the haversine sphere

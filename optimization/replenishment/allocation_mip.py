@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-if TYPE_CHECKING:
-    from optimization.allocation import AllocationParams, IntArray, _Problem
+from optimization.replenishment.allocation_segments import IntArray, SegmentProblem
 
 
 def solve_segments(
-    problem: _Problem, params: AllocationParams
+    problem: SegmentProblem, time_limit_s: float, relative_gap: float
 ) -> tuple[IntArray | None, bool, int, int]:
-    """Solve the segment MIP of :mod:`optimization.allocation`.
+    """Solve the segment MIP of :mod:`optimization.replenishment.allocation`.
 
     Returns
     -------
     tuple
         Segments taken per line (``None`` without a feasible solution), whether
-        the solution is proven optimal (within ``params.relative_gap``), and the
+        the solution is proven optimal (within ``relative_gap``), and the
         number of variables and constraints.
     """
     solver: Any = pywraplp.Solver.CreateSolver("SCIP")
-    solver.SetTimeLimit(max(1, round(params.time_limit_s * 1000)))
+    solver.SetTimeLimit(max(1, round(time_limit_s * 1000)))
     x: list[list[Any]] = [
         [solver.BoolVar(f"x{i}_{j}") for j in range(len(v))] for i, v in enumerate(problem.values)
     ]
@@ -62,7 +61,7 @@ def solve_segments(
         )
     )
     solver_params: Any = pywraplp.MPSolverParameters()
-    solver_params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, params.relative_gap)
+    solver_params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, relative_gap)
     status = solver.Solve(solver_params)
     n_vars, n_cons = int(solver.NumVariables()), int(solver.NumConstraints())
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):

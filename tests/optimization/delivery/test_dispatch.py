@@ -8,7 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from optimization.dispatch import (
+from optimization.delivery.dispatch import (
     DeliveryTimes,
     DispatchOrder,
     DispatchParams,

@@ -21,7 +21,7 @@ Two measures, both per review cycle of a periodic-review, order-up-to policy:
 A planner's target (:data:`TARGET_KINDS`) asks for one of them per series
 (``fill_rate``, ``cycle_service``), or for the *unit* fill rate of a group of
 series (``unit_fill``, see :class:`ServiceTarget`), which
-:func:`optimization.unit_fill.unit_fill_levels` meets at the least stock value.
+:func:`optimization.replenishment.unit_fill.unit_fill_levels` meets at the least stock value.
 
 The expected shortage (loss function) is in closed form: for NB(n, p),
 ``d·P(D = d) = μ·P(D' = d − 1)`` with ``D' ~ NB(n + 1, p)`` (Poisson: ``D' = D``),
@@ -65,7 +65,7 @@ class ServiceTarget:
       SKU), which is that series alone, so it is a per-series fill rate; a
       default target of this kind makes one group per (warehouse, category)
       of the SKUs without a row. Within a group, stock goes where a unit of
-      money serves the most demand (:func:`optimization.unit_fill.unit_fill_levels`):
+      money serves the most demand (:func:`optimization.replenishment.unit_fill.unit_fill_levels`):
       fast, cheap parts get a deeper cover than slow, dear ones, and the
       group needs less stock value than with a per-series ``fill_rate`` of the
       same level, which over-serves slow movers.

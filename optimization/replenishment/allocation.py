@@ -47,21 +47,26 @@ How far a heuristic can be from the optimum is bounded by
 
 from __future__ import annotations
 
-import dataclasses
-import heapq
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
-from optimization.policy import KEYS, PROPOSAL
-from optimization.service import demand_sf
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from optimization.replenishment.allocation_mip import solve_segments
+from optimization.replenishment.allocation_segments import (
+    EPS,
+    FloatArray,
+    IntArray,
+    SegmentProblem,
+    fair_share,
+    only_dc_binds,
+    top_up,
+    upper_bound,
+)
+from optimization.replenishment.policy import KEYS, PROPOSAL
+from optimization.replenishment.service import demand_sf
 
 #: DC stock free for tonight's transfers, per SKU (a SKU without a row has none).
 DC_STOCK = pl.Schema({"sku": pl.String, "available": pl.Int64})
@@ -104,8 +109,6 @@ STATUSES = (
     "time_limit_fair_share",
     "fair_share",
 )
-
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -156,44 +159,6 @@ class AllocationResult:
     solve_seconds: float
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """Contested lines as arrays: packs, segment values, and the capacity rows they use."""
-
-    packs: IntArray  # packs proposed per line
-    block: IntArray  # packs of the first (MOQ) segment
-    pack_size: IntArray
-    values: list[FloatArray]  # per line: weighted value of each segment
-    sku: IntArray
-    wh: IntArray
-    dc_left: FloatArray  # per sku index
-    shelf_left: FloatArray  # per warehouse index
-    budget_left: float
-    pack_volume: FloatArray
-    pack_cost: FloatArray
-
-    def usage(self, segments: IntArray) -> tuple[FloatArray, FloatArray, float]:
-        """DC units per sku, litres per warehouse and money used by ``segments`` per line."""
-        units = self.units(segments)
-        dc = np.bincount(self.sku, weights=units, minlength=self.dc_left.size).astype(np.float64)
-        shelf = np.bincount(
-            self.wh,
-            weights=units / self.pack_size * self.pack_volume,
-            minlength=self.shelf_left.size,
-        ).astype(np.float64)
-        money = float((units / self.pack_size * self.pack_cost).sum())
-        return dc, shelf, money
-
-    def units(self, segments: IntArray) -> FloatArray:
-        """Units allocated when each line takes its first ``segments`` segments."""
-        packs = np.where(segments > 0, self.block + segments - 1, 0)
-        return (packs * self.pack_size).astype(np.float64)
-
-    def value(self, segments: IntArray) -> float:
-        """Objective of taking the first ``segments`` segments per line."""
-        return float(sum(v[:k].sum() for v, k in zip(self.values, segments, strict=True)))
-
-
 def allocate(
     proposals: pl.DataFrame,
     dc_stock: pl.DataFrame,
@@ -205,7 +170,7 @@ def allocate(
     Parameters
     ----------
     proposals
-        ``optimization.policy.PROPOSAL`` for every series of the warehouses
+        ``optimization.replenishment.policy.PROPOSAL`` for every series of the warehouses
         concerned (rows without a proposal count towards shelf use: on hand +
         in transit − pull-back, times ``unit_volume_l``).
     dc_stock
@@ -244,11 +209,11 @@ def allocate(
         )
         .with_columns(
             sku_short=pl.col("proposed_quantity").sum().over("sku") > pl.col("available"),
-            shelf_short=pl.col("line_volume").sum().over("warehouse_id") > pl.col("free_l") + _EPS,
+            shelf_short=pl.col("line_volume").sum().over("warehouse_id") > pl.col("free_l") + EPS,
         )
         .sort(KEYS)
     )
-    budget_binds = params.budget is not None and lines["line_cost"].sum() > params.budget + _EPS
+    budget_binds = params.budget is not None and lines["line_cost"].sum() > params.budget + EPS
     lines = lines.with_columns(
         contested=pl.col("sku_short") | pl.col("shelf_short") | pl.lit(budget_binds)
     )
@@ -300,7 +265,7 @@ def _allocated_value(lines: pl.DataFrame, values: list[FloatArray], allocated: I
     return float(sum(v[:k].sum() for v, k in zip(values, allocated, strict=True)))
 
 
-def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None) -> _Problem:
+def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None) -> SegmentProblem:
     mask = lines["contested"].to_numpy()
     fixed = lines.filter(~pl.col("contested"))
     part = lines.filter(pl.col("contested"))
@@ -322,7 +287,7 @@ def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None
     ):
         per_pack = v.reshape(int(n), int(size)).sum(axis=1)
         segment_values.append(np.concatenate([[per_pack[:b].sum()], per_pack[b:]]))
-    return _Problem(
+    return SegmentProblem(
         packs=packs.astype(np.int64),
         block=block.astype(np.int64),
         pack_size=pack_size,
@@ -337,12 +302,14 @@ def _problem(lines: pl.DataFrame, values: list[FloatArray], budget: float | None
     )
 
 
-def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, int, int, float]:
+def _solve(
+    problem: SegmentProblem, params: AllocationParams
+) -> tuple[IntArray, str, int, int, float]:
     """Segments per line, the status, the MIP size and the upper bound (see the module doc)."""
     if params.method == "fair_share":
         return fair_share(problem), "fair_share", 0, 0, upper_bound(problem)
-    greedy = _top_up(problem, np.zeros(problem.packs.size, dtype=np.int64))
-    if _only_dc_binds(problem):  # the greedy is exact: it is its own bound
+    greedy = top_up(problem, np.zeros(problem.packs.size, dtype=np.int64))
+    if only_dc_binds(problem):  # the greedy is exact: it is its own bound
         return greedy, "optimal_greedy", 0, 0, problem.value(greedy)
     bound = upper_bound(problem)
     if problem.value(greedy) >= bound - 1e-9 * max(abs(bound), 1.0):
@@ -357,96 +324,14 @@ def _solve(problem: _Problem, params: AllocationParams) -> tuple[IntArray, str, 
     n_vars = int(sum(len(v) for v in problem.values))
     if n_vars > params.max_mip_variables:
         return fallback, f"too_large_{name}", n_vars, 0, bound
-    from optimization._mip import solve_segments
-
-    segments, optimal, n_vars, n_cons = solve_segments(problem, params)
+    segments, optimal, n_vars, n_cons = solve_segments(
+        problem, params.time_limit_s, params.relative_gap
+    )
     if optimal and segments is not None:
         return segments, "optimal", n_vars, n_cons, bound
     if segments is not None and problem.value(segments) >= problem.value(fallback):
         return segments, "time_limit_incumbent", n_vars, n_cons, bound
     return fallback, f"time_limit_{name}", n_vars, n_cons, bound
-
-
-def upper_bound(problem: _Problem) -> float:
-    """The optimum with shelves and budget dropped: no allocation serves more.
-
-    Exact (the greedy of the DC-only case) when every first segment is one
-    pack; NaN otherwise.
-    """
-    if not (problem.block == 1).all():
-        return float("nan")
-    relaxed = dataclasses.replace(
-        problem,
-        shelf_left=np.full_like(problem.shelf_left, np.inf),
-        budget_left=float("inf"),
-    )
-    return relaxed.value(_top_up(relaxed, np.zeros(problem.packs.size, dtype=np.int64)))
-
-
-def _only_dc_binds(problem: _Problem) -> bool:
-    """True when no shelf or budget can bind and every line's first segment is one pack."""
-    everything = np.array([len(v) for v in problem.values], dtype=np.int64)
-    _, shelf, money = problem.usage(everything)
-    return bool(
-        (problem.block == 1).all()
-        and (shelf <= problem.shelf_left + _EPS).all()
-        and money <= problem.budget_left + _EPS
-    )
-
-
-def fair_share(problem: _Problem) -> IntArray:
-    """Proportional shares of each scarce capacity, then a greedy top-up by marginal value.
-
-    Always feasible: each line gets at most the fraction of its proposal that
-    the tightest of its capacities can give every line in proportion.
-    """
-    everything = np.array([len(v) for v in problem.values], dtype=np.int64)
-    dc, shelf, money = problem.usage(everything)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.minimum.reduce(
-            [
-                np.where(dc > 0, problem.dc_left / dc, 1.0)[problem.sku],
-                np.where(shelf > 0, problem.shelf_left / shelf, 1.0)[problem.wh],
-                np.full(everything.size, problem.budget_left / money if money > 0 else 1.0),
-            ]
-        )
-    packs = np.floor(np.clip(ratio, 0.0, 1.0) * problem.packs + _EPS).astype(np.int64)
-    segments = np.where(packs >= problem.block, packs - problem.block + 1, 0)
-    return _top_up(problem, segments)
-
-
-def _top_up(problem: _Problem, segments: IntArray) -> IntArray:
-    segments = segments.copy()
-    dc, shelf, money = problem.usage(segments)
-    dc_left = problem.dc_left - dc
-    shelf_left = problem.shelf_left - shelf
-    budget_left = problem.budget_left - money
-    heap = [
-        (-float(v[k]), i)
-        for i, (v, k) in enumerate(zip(problem.values, segments, strict=True))
-        if k < len(v)
-    ]
-    heapq.heapify(heap)
-    while heap:
-        _, i = heapq.heappop(heap)
-        k = int(segments[i])
-        n = int(problem.block[i]) if k == 0 else 1
-        units = n * int(problem.pack_size[i])
-        litres = n * float(problem.pack_volume[i])
-        money_needed = n * float(problem.pack_cost[i])
-        s, w = problem.sku[i], problem.wh[i]
-        if (
-            units <= dc_left[s] + _EPS
-            and litres <= shelf_left[w] + _EPS
-            and money_needed <= budget_left + _EPS
-        ):
-            segments[i] = k + 1
-            dc_left[s] -= units
-            shelf_left[w] -= litres
-            budget_left -= money_needed
-            if k + 1 < len(problem.values[i]):
-                heapq.heappush(heap, (-float(problem.values[i][k + 1]), i))
-    return segments
 
 
 def _explain(
@@ -472,10 +357,10 @@ def _explain(
     cut = pl.col("allocated_quantity") < pl.col("proposed_quantity")
     reasons = pl.concat_list(
         pl.when(pl.col("dc_left") < pl.col("step")).then(pl.lit("dc_stock")),
-        pl.when(pl.col("shelf_left") < pl.col("step") * pl.col("unit_volume_l") - _EPS).then(
+        pl.when(pl.col("shelf_left") < pl.col("step") * pl.col("unit_volume_l") - EPS).then(
             pl.lit("shelf")
         ),
-        pl.when(pl.lit(budget_left) < pl.col("step") * pl.col("unit_cost") - _EPS).then(
+        pl.when(pl.lit(budget_left) < pl.col("step") * pl.col("unit_cost") - EPS).then(
             pl.lit("budget")
         ),
     ).list.drop_nulls()

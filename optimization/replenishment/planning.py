@@ -3,7 +3,7 @@
 Pure glue between the forecast and the tables a planner reviews:
 
 1. :func:`demand_distribution` turns the daily forecast into the NB1 demand
-   per series that :func:`optimization.policy.plan_replenishment` needs: the
+   per series that :func:`optimization.replenishment.policy.plan_replenishment` needs: the
    mean daily rate over each SKU's own protection period (R + L days, capped
    at the horizon; weekday effects included) and the series' dispersion.
 2. :func:`plan_network` proposes for every series, then allocates each DC's
@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from optimization.allocation import (
+from optimization.replenishment.allocation import (
     DC_STOCK,
     SHELF,
     TRANSFER_PLAN,
@@ -30,7 +30,12 @@ from optimization.allocation import (
     allocate,
     allocation_plan,
 )
-from optimization.policy import DEMAND_DISTRIBUTION, KEYS, PolicyParams, plan_replenishment
+from optimization.replenishment.policy import (
+    DEMAND_DISTRIBUTION,
+    KEYS,
+    PolicyParams,
+    plan_replenishment,
+)
 
 #: Daily forecast means per series (``forecasts`` rows; other columns are ignored).
 DAILY_MEANS = pl.Schema(
@@ -170,7 +175,7 @@ def plan_network(
     Parameters
     ----------
     demand, positions, skus, targets
-        As for :func:`optimization.policy.plan_replenishment`.
+        As for :func:`optimization.replenishment.policy.plan_replenishment`.
     dc_stock
         ``NETWORK_DC_STOCK``.
     shelf

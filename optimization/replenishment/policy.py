@@ -4,18 +4,18 @@ Periodic review every night (R = ``review_period_days``, 1 by default). A
 SKU's ``lead_time_days`` counts days beyond the overnight run: 0 means
 released tonight and on the shelf before the store opens tomorrow, so the
 protection period is R + L days. Demand over it is NB1 with mean
-``rate·(R + L)`` and the series' dispersion (see :mod:`optimization.service`);
+``rate·(R + L)`` and the series' dispersion (see :mod:`optimization.replenishment.service`);
 S is the smallest level meeting the series' :class:`ServiceTarget` (per SKU,
 else per category, else the default). A ``unit_fill`` target is met by a
 group, not a series: the series it covers at one forward warehouse (a
 category's, or those of the default target per category; a SKU row's group
 is its one series) share one expected unit fill rate, reached at the least
-stock value (:func:`optimization.unit_fill.unit_fill_levels`, by unit cost), and
+stock value (:func:`optimization.replenishment.unit_fill.unit_fill_levels`, by unit cost), and
 each series' S is the quantile of the cycle-service level that comes to; a
 do-not-stock series is left out of its group. The proposal raises the inventory
 position — on hand + in transit − reserved − committed store orders — to S,
 lifted to the MOQ and rounded up to whole packs. DC stock, shelf volume and
-budget are applied afterwards by :mod:`optimization.allocation`, which
+budget are applied afterwards by :mod:`optimization.replenishment.allocation`, which
 records which of them cut a line.
 
 Slow and dead stock goes back to the DC: a series idle (no movement) for
@@ -32,8 +32,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from optimization.service import ServiceTarget, cycle_service, fill_rate, order_up_to
-from optimization.unit_fill import unit_fill_levels
+from optimization.replenishment.service import ServiceTarget, cycle_service, fill_rate, order_up_to
+from optimization.replenishment.unit_fill import unit_fill_levels
 
 KEYS = ["warehouse_id", "sku"]
 
@@ -73,7 +73,7 @@ SKU_POLICY = pl.Schema(
 )
 
 #: Planner targets: ``scope`` is ``sku`` or ``category``; a SKU row beats its category's.
-#: ``kind`` is one of :data:`optimization.service.TARGET_KINDS`.
+#: ``kind`` is one of :data:`optimization.replenishment.service.TARGET_KINDS`.
 SERVICE_TARGETS = pl.Schema(
     {"scope": pl.String, "key": pl.String, "kind": pl.String, "level": pl.Float64}
 )
@@ -242,7 +242,7 @@ def plan_replenishment(
     pl.DataFrame
         ``PROPOSAL``, one row per series in ``demand`` or ``positions``,
         sorted by warehouse and sku. ``proposed_quantity`` is before DC stock
-        and shelf limits (see :func:`optimization.allocation.allocate`).
+        and shelf limits (see :func:`optimization.replenishment.allocation.allocate`).
     """
     series = (
         demand.select(KEYS)

@@ -8,10 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from optimization.frontier import FRONTIER_POINTS, frontier, inventory_at_service
-from optimization.levels import min_max_levels, normal_levels, policy_levels
-from optimization.service import ServiceTarget, fill_rate
-from optimization.simulation import (
+from optimization.evaluation.frontier import FRONTIER_POINTS, frontier, inventory_at_service
+from optimization.evaluation.level_rules import min_max_levels, normal_levels, policy_levels
+from optimization.evaluation.simulation import (
     SIM_HISTORY,
     SIM_ITEMS,
     SIM_LEVELS,
@@ -20,6 +19,7 @@ from optimization.simulation import (
     replay,
     simulate,
 )
+from optimization.replenishment.service import ServiceTarget, fill_rate
 
 
 def _levels(s: np.ndarray, reorder: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -149,7 +149,7 @@ def simulate(
         Units demanded, shape ``(series, periods)``.
     reorder_point, order_up_to
         Levels of the review closing each period, same shape (see
-        :mod:`optimization.levels`).
+        :mod:`optimization.evaluation.level_rules`).
     unit_cost
         Value of a unit per series.
     params

@@ -149,7 +149,7 @@ class LinehaulPlan:
 
 
 def linehaul_loads(plan: pl.DataFrame) -> pl.DataFrame:
-    """``LINEHAUL_LOADS`` from the night's plan (``optimization.planning.NETWORK_PLAN``)."""
+    """``LINEHAUL_LOADS`` from the night's plan (``replenishment.planning.NETWORK_PLAN``)."""
     return (
         plan.filter((pl.col("allocated_quantity") > 0) & (pl.col("lead_time_days") == 0))
         .group_by("dc_id", "warehouse_id")

@@ -1,14 +1,14 @@
 """Tonight's what-if for planners: the last weeks replayed under each policy and target.
 
 For every forward warehouse, the demand of the last ``days`` days is replayed
-day by day (:func:`optimization.simulation.simulate`: lost sales, next-morning
+day by day (:func:`optimization.evaluation.simulation.simulate`: lost sales, next-morning
 receipts after the SKU's lead time, packs) under
 
 * ``nb1_fill_rate`` — this project's policy at each target of ``targets``;
 * ``nb1_cycle_service`` — the same demand model, S the quantile;
 * ``nb1_unit_fill`` — the planners' ``unit_fill`` kind: the target is the
   expected unit fill of each category at the warehouse, met at the least
-  stock value (:func:`optimization.levels.network_fill_levels`; one group
+  stock value (:func:`optimization.evaluation.level_rules.network_fill_levels`; one group
   when the plan has no ``category``);
 * ``normal_fill_rate`` — the same mean and variance with the classic normal
   approximation (baseline b of issue 4);
@@ -19,7 +19,7 @@ The demand model is tonight's (rate and dispersion from the plan), held
 fixed over the replayed days: the question answered is "had this policy and
 this target been in force, what service and what stock would the last weeks
 have given?" — a frontier of achieved service against inventory value per
-warehouse (``optimization.frontier``) for choosing targets with eyes open.
+warehouse (``optimization.evaluation.frontier``) for choosing targets with eyes open.
 It is in-sample (tonight's forecast has seen those days); the out-of-sample
 comparison is ``bench/bench_replenishment_network.py``.
 
@@ -39,14 +39,14 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from optimization.levels import (
+from optimization.evaluation.level_rules import (
     min_max_levels,
     network_fill_levels,
     normal_levels,
     policy_levels,
 )
-from optimization.service import ServiceTarget
-from optimization.simulation import SimulationResult, simulate_leads
+from optimization.evaluation.simulation import SimulationResult, simulate_leads
+from optimization.replenishment.service import ServiceTarget
 
 #: One row per warehouse, policy and setting.
 REPLAY_RESULTS = pl.Schema(
@@ -109,7 +109,7 @@ def replay_policies(
     history
         ``warehouse_id, sku, ds, y``: daily demand, sparse (zero days implicit).
     plan
-        The night's plan (``optimization.planning.NETWORK_PLAN`` or at least
+        The night's plan (``optimization.replenishment.planning.NETWORK_PLAN`` or at least
         ``warehouse_id, sku, action, rate, dispersion, lead_time_days,
         pack_size, unit_cost``). Series whose action is ``do_not_stock`` are
         left out.

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from scipy.stats import nbinom
 
-from optimization.policy import (
+from optimization.replenishment.policy import (
     DEMAND_DISTRIBUTION,
     POSITIONS,
     PROPOSAL,
@@ -19,7 +19,7 @@ from optimization.policy import (
     plan_replenishment,
     resolve_targets,
 )
-from optimization.service import (
+from optimization.replenishment.service import (
     ServiceTarget,
     critical_ratio,
     cycle_service,

@@ -3,7 +3,7 @@
 :func:`unit_fill_levels` gives every series of a group the S that meets the
 group's unit fill target by marginal analysis (see its docstring);
 :func:`quantiles_at_tail` turns the per-series tail probability it settles
-on into S for other periods (``optimization.levels.network_fill_levels``).
+on into S for other periods (``optimization.evaluation.level_rules.network_fill_levels``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from optimization.dispatch import DeliveryTimes
+from optimization.delivery.dispatch import DeliveryTimes
 from optimization.routing.travel import HaversineProvider, TravelTimeProvider, haversine_m
 
 #: Store locations and their serving forward warehouse.

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from optimization.planning import (
+from optimization.replenishment.planning import (
     ALLOCATION_STATS,
     DAILY_MEANS,
     NETWORK_DC_STOCK,
@@ -19,7 +19,7 @@ from optimization.planning import (
     plan_network,
     transfer_orders,
 )
-from optimization.policy import DEMAND_DISTRIBUTION, POSITIONS, SKU_POLICY
+from optimization.replenishment.policy import DEMAND_DISTRIBUTION, POSITIONS, SKU_POLICY
 
 AS_OF = date(2026, 11, 20)
 

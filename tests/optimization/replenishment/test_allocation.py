@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from scipy.stats import nbinom, poisson
 
-from optimization.allocation import (
+from optimization.replenishment.allocation import (
     ALLOCATION,
     DC_STOCK,
     SHELF,
@@ -19,7 +19,12 @@ from optimization.allocation import (
     allocate,
     allocation_plan,
 )
-from optimization.policy import DEMAND_DISTRIBUTION, POSITIONS, SKU_POLICY, plan_replenishment
+from optimization.replenishment.policy import (
+    DEMAND_DISTRIBUTION,
+    POSITIONS,
+    SKU_POLICY,
+    plan_replenishment,
+)
 
 AS_OF = date(2026, 11, 20)
 

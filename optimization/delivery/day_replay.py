@@ -31,8 +31,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from optimization.coverage import WAREHOUSE_POINTS
-from optimization.dispatch import (
+from optimization.delivery.coverage import WAREHOUSE_POINTS
+from optimization.delivery.dispatch import (
     DeliveryTimes,
     DispatchOrder,
     DispatchParams,
@@ -221,7 +221,7 @@ def simulate_day(
     orders
         :data:`DAY_ORDERS` (one or several warehouses and days).
     warehouses
-        :data:`optimization.coverage.WAREHOUSE_POINTS`.
+        :data:`optimization.delivery.coverage.WAREHOUSE_POINTS`.
     riders
         Fleet size, for every warehouse or per warehouse id.
     params

@@ -6,7 +6,7 @@ up to ``order_up_to[:, t]`` when the inventory position is at or below
 ``reorder_point[:, t]``.
 
 * :func:`policy_levels` — this project's policy: S from the NB1 demand
-  distribution over the protection period (:func:`optimization.service.order_up_to`).
+  distribution over the protection period (:func:`optimization.replenishment.service.order_up_to`).
 * :func:`normal_levels` — the same forecast mean and variance, with the
   classic normal-approximation safety stock ``μ + z·σ`` (or the normal
   loss function for a fill rate), rounded up.
@@ -14,9 +14,9 @@ up to ``order_up_to[:, t]`` when the inventory position is at or below
   warehouse instead of one per series: each unit of stock goes where it
   serves most demand per unit of money (marginal analysis), so slow, dear
   parts get less cover and fast, cheap ones more. Its core,
-  :func:`optimization.unit_fill.unit_fill_levels` (one S per series, for any
+  :func:`optimization.replenishment.unit_fill.unit_fill_levels` (one S per series, for any
   groups of series), is also what the planner's ``unit_fill`` target kind
-  uses (:mod:`optimization.policy`: one group per warehouse and category);
+  uses (:mod:`optimization.replenishment.policy`: one group per warehouse and category);
 * :func:`min_max_levels` — a classic min/max rule from trailing average
   demand ``d̄``: order up to ``max = min + ⌈d̄·R⌉`` when the position falls
   below ``min = ⌈cover·d̄·(R + L)⌉``.
@@ -27,12 +27,12 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from optimization.service import (
+from optimization.replenishment.service import (
     ServiceTarget,
     normal_order_up_to,
     order_up_to,
 )
-from optimization.unit_fill import quantiles_at_tail, unit_fill_levels
+from optimization.replenishment.unit_fill import quantiles_at_tail, unit_fill_levels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from optimization.replay import POLICIES, REPLAY_RESULTS, ReplayParams, replay_policies
+from optimization.evaluation.replay import POLICIES, REPLAY_RESULTS, ReplayParams, replay_policies
 
 AS_OF = date(2026, 11, 20)
 
