@@ -5,9 +5,6 @@ BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
 
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
-export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
-
 .PHONY: demo test install clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)

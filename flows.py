@@ -1,24 +1,29 @@
-"""Prefect flows: the nightly run and its parts.
+"""Every workflow of partsflow: the Prefect flows (the nightly run and its parts, the
+dispatch review, the line-haul re-plan) and the file and planner commands the CLI runs.
 
 Each task calls one function of ``pipelines``/``warehouse``/``models``/
 ``optimization``; the flow body reads top to bottom like the night it runs.
 Tasks take the database path, not a connection: a DuckDB connection cannot
-cross process or thread boundaries safely, and opening one is cheap.
+cross process or thread boundaries safely, and opening one is cheap. Parameters
+arrive as the frozen objects ``settings.Settings`` builds (``NightlyParams``,
+``DataPaths``); nothing here has a default of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from models.coldstart import fitment_exposure
-from models.engine import ForecastParams
+from models.distributions import level_columns
+from models.engine import ForecastParams, forecast
 from models.network import (
     accuracy_rollup,
     forecast_network,
@@ -38,20 +43,16 @@ from optimization.replenishment.planning import (
     transfer_orders,
 )
 from optimization.replenishment.policy import PolicyParams
-from optimization.replenishment.service import ServiceTarget, TargetKind
+from optimization.routing import SolveParams, solve
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.demand_series import censored_days, warehouse_series
 from pipelines.errors import InputError
-from pipelines.ingest import ingest
-from warehouse import demand, dispatch, forecasting, plan, replenishment, runs
+from pipelines.forecast_input import read_forecast_input
+from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
+from pipelines.routing_io import read_problem, write_solution
+from settings import DataPaths, NightlyParams
+from warehouse import demand, dispatch, forecasting, plan, replenishment, runs, transfers
 from warehouse.schema import connect
-
-#: Series backtested per class x category and warehouse when choosing models; the
-#: rest take their peers' choice (bounds a cold first night: bench/bench_forecast_speed.py).
-SELECTION_SAMPLE = 20
-
-#: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
-NEW_WAREHOUSE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,9 @@ class DemandForecast:
 
 
 @task(cache_policy=NO_CACHE)
-def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> ForecastInputs:
+def load_forecast_inputs(
+    db_path: Path, as_of: date, history_days: int, new_warehouse_days: int
+) -> ForecastInputs:
     """Stock-out spans, the stored model choice, sku peers and fitment exposure."""
     with connect(db_path) as con:
         start = as_of - timedelta(days=history_days - 1)
@@ -192,7 +195,7 @@ def load_forecast_inputs(db_path: Path, as_of: date, history_days: int) -> Forec
             sku_groups=groups,
             exposure=fitment_exposure(vehicles, stores, fitment, groups),
             new_warehouses=tuple(
-                forecasting.new_warehouses(con, as_of - timedelta(days=NEW_WAREHOUSE_DAYS))
+                forecasting.new_warehouses(con, as_of - timedelta(days=new_warehouse_days))
             ),
             totals=demand.category_totals(con, as_of, max(history_days, TOTALS_DAYS)),
         )
@@ -374,96 +377,35 @@ def mark_run_failed(db_path: Path, run_id: str, error: str) -> None:
         runs.fail_run(con, run_id, error)
 
 
-@flow(name="nightly", log_prints=True)
-def nightly(
-    db_path: Path,
-    landing_dir: Path | None = None,
-    snapshot_dir: Path = Path("data/published"),
-    as_of: date | None = None,
-    horizon: int = 14,
-    history_days: int = 365,
-    service_level: float = 0.95,
-    target_kind: TargetKind = "fill_rate",
-    review_period_days: int = 1,
-    dead_after_days: int = 90,
-    allocation_time_limit_s: float = 30.0,
-    transfer_budget: float | None = None,
-    van_capacity_l: int = 8_000,
-    linehaul_time_limit_s: float = 10.0,
-    n_jobs: int = 1,
-    forecast_retention_runs: int = 7,
-) -> NightlyResult:
-    """Load the landing files, forecast, plan, allocate, route, replay the targets, publish."""
-    forecast_params = ForecastParams(
-        freq="D", horizon=horizon, n_jobs=n_jobs, selection_sample=SELECTION_SAMPLE
-    )
-    policy = PolicyParams(
-        review_period_days=review_period_days,
-        default_target=ServiceTarget(target_kind, service_level),
-        dead_after_days=dead_after_days,
-    )
-    allocation = AllocationParams(budget=transfer_budget, time_limit_s=allocation_time_limit_s)
-    linehaul = LinehaulParams(van_capacity_l=van_capacity_l, time_limit_s=linehaul_time_limit_s)
-    loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
-    if landing_dir is not None and landing_dir.exists():
-        loaded = ingest_landing(db_path, landing_dir)
+@flow(name="nightly", log_prints=True, validate_parameters=False)
+def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) -> NightlyResult:
+    """Load the landing files, forecast, plan, allocate, route, replay the targets, publish.
 
-    params = {
-        "history_days": history_days,
-        "horizon": horizon,
-        "n_jobs": n_jobs,
-        "forecast_retention_runs": forecast_retention_runs,
-        **asdict(policy),
-        **asdict(allocation),
-        **asdict(linehaul),
-    }
-    run_id, as_of = start_nightly_run(db_path, as_of, params)
+    ``paths.landing`` None (or a folder that does not exist) plans on what is loaded.
+    """
+    db = paths.db
+    loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
+    if paths.landing is not None and paths.landing.exists():
+        loaded = ingest_landing(db, paths.landing)
+
+    run_id, as_of = start_nightly_run(db, as_of, asdict(params))
     try:
-        history, positions, skus = load_planning_inputs(db_path, as_of, history_days)
-        inputs = load_forecast_inputs(db_path, as_of, history_days)
-        demand_forecast = forecast_demand(history, positions, inputs, as_of, forecast_params)
-        forecasts = demand_forecast.forecasts
-        supply = load_supply_inputs(db_path, as_of)
+        history, positions, skus = load_planning_inputs(db, as_of, params.history_days)
+        inputs = load_forecast_inputs(db, as_of, params.history_days, params.new_warehouse_days)
+        demand_forecast = forecast_demand(history, positions, inputs, as_of, params.forecast)
+        supply = load_supply_inputs(db, as_of)
         network_plan = plan_replenishment(
-            demand_forecast, positions, skus, supply, as_of, policy, allocation
+            demand_forecast, positions, skus, supply, as_of, params.policy, params.allocation
         )
-        proposals = network_plan.plan
-        transfers = transfer_orders(proposals, run_id, as_of)
-        vans = plan_routes(network_plan, supply.sites, as_of, linehaul)
-        replays = replay_targets(
-            history, network_plan, as_of, ReplayParams(review_period_days=review_period_days)
-        )
-        coverage = check_coverage(db_path)
-        result = NightlyResult(
-            run_id=run_id,
-            as_of=as_of,
-            files_ingested=loaded["files"],
-            files_refused=loaded["errors"],
-            rows_loaded=loaded["loaded"],
-            rows_quarantined=loaded["quarantined"],
-            series_forecast=forecasts.select("warehouse_id", "sku").n_unique(),
-            series_by_class=_count_classes(forecasts),
-            series_reselected=demand_forecast.reselected,
-            cold_starts=demand_forecast.cold_starts,
-            censored_days=demand_forecast.censored_days,
-            lines_proposed=proposals.filter(pl.col("proposed_quantity") > 0).height,
-            units_proposed=int(proposals["proposed_quantity"].sum()),
-            units_allocated=int(proposals["allocated_quantity"].sum()),
-            lines_cut=proposals.filter(
-                pl.col("allocated_quantity") < pl.col("proposed_quantity")
-            ).height,
-            allocation_status=_allocation_status(network_plan.allocations),
-            transfer_orders=transfers[0].height,
-            pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
-            linehaul_vans=vans.vans,
-            linehaul_trips=vans.trips,
-            linehaul_km=round(vans.km, 1),
-            linehaul_unassigned_l=round(vans.unassigned_l, 1),
-            stores_flagged=coverage.filter(~pl.col("ok")).height,
-            snapshot="",
+        transfers = transfer_orders(network_plan.plan, run_id, as_of)
+        vans = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
+        replays = replay_targets(history, network_plan, as_of, params.replay)
+        coverage = check_coverage(db)
+        result = _summary(
+            run_id, as_of, loaded, demand_forecast, network_plan, transfers, vans, coverage
         )
         save_plan(
-            db_path,
+            db,
             run_id,
             demand_forecast,
             network_plan,
@@ -472,13 +414,55 @@ def nightly(
             replays,
             coverage,
             asdict(result),
-            forecast_retention_runs,
+            params.forecast_retention_runs,
         )
-        snapshot = publish_plan(db_path, run_id, snapshot_dir)
+        snapshot = publish_plan(db, run_id, paths.snapshots)
     except Exception as error:
-        mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")
+        mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
         raise
-    return NightlyResult(**{**asdict(result), "snapshot": str(snapshot)})
+    return replace(result, snapshot=str(snapshot))
+
+
+def _summary(
+    run_id: str,
+    as_of: date,
+    loaded: dict[str, int],
+    demand_forecast: DemandForecast,
+    network_plan: NetworkPlan,
+    transfers: tuple[pl.DataFrame, pl.DataFrame],
+    vans: Linehaul,
+    coverage: pl.DataFrame,
+) -> NightlyResult:
+    """What the night did, before it is saved (``snapshot`` is filled in after publishing)."""
+    forecasts, proposals = demand_forecast.forecasts, network_plan.plan
+    return NightlyResult(
+        run_id=run_id,
+        as_of=as_of,
+        files_ingested=loaded["files"],
+        files_refused=loaded["errors"],
+        rows_loaded=loaded["loaded"],
+        rows_quarantined=loaded["quarantined"],
+        series_forecast=forecasts.select("warehouse_id", "sku").n_unique(),
+        series_by_class=_count_classes(forecasts),
+        series_reselected=demand_forecast.reselected,
+        cold_starts=demand_forecast.cold_starts,
+        censored_days=demand_forecast.censored_days,
+        lines_proposed=proposals.filter(pl.col("proposed_quantity") > 0).height,
+        units_proposed=int(proposals["proposed_quantity"].sum()),
+        units_allocated=int(proposals["allocated_quantity"].sum()),
+        lines_cut=proposals.filter(
+            pl.col("allocated_quantity") < pl.col("proposed_quantity")
+        ).height,
+        allocation_status=_allocation_status(network_plan.allocations),
+        transfer_orders=transfers[0].height,
+        pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
+        linehaul_vans=vans.vans,
+        linehaul_trips=vans.trips,
+        linehaul_km=round(vans.km, 1),
+        linehaul_unassigned_l=round(vans.unassigned_l, 1),
+        stores_flagged=coverage.filter(~pl.col("ok")).height,
+        snapshot="",
+    )
 
 
 @dataclass(frozen=True)
@@ -517,32 +501,210 @@ def replay_day(orders: pl.DataFrame, warehouses: pl.DataFrame, riders: int | Non
     return pl.DataFrame(rows).sort("warehouse_id", "dispatcher")
 
 
-@flow(name="dispatch-review", log_prints=True)
 def dispatch_review(
-    db_path: Path,
-    snapshot_dir: Path = Path("data/published"),
-    day: date | None = None,
-    riders: int | None = None,
+    paths: DataPaths, day: date | None = None, riders: int | None = None
 ) -> DispatchReview:
-    """Replay a day of store deliveries with the rolling and the naive dispatcher; store KPIs."""
-    with connect(db_path) as con:
+    """Replay a day of store deliveries with the rolling and the naive dispatcher; store KPIs.
+
+    ``riders`` per warehouse, or (None) each dispatcher's smallest fleet keeping 99 % on
+    time. The arguments are checked before the Prefect flow (and its server) starts.
+
+    Raises
+    ------
+    InputError
+        No database, fewer than one rider, or no store orders on the day.
+    """
+    _require_database(paths.db)
+    if riders is not None and riders < 1:
+        raise InputError(f"--riders must be at least 1, got {riders}")
+    return _dispatch_review(paths, day, riders)
+
+
+@flow(name="dispatch-review", log_prints=True, validate_parameters=False)
+def _dispatch_review(paths: DataPaths, day: date | None, riders: int | None) -> DispatchReview:
+    with connect(paths.db) as con:
         # runs.kind has no 'dispatch' (a referenced table cannot be altered): a dispatch
         # replay is a routing run.
         run_id = runs.start_run(
             con, "route", day, {"flow": "dispatch-review", "day": day, "riders": riders}
         )
     try:
-        resolved, orders, warehouses = load_day(db_path, day)
+        resolved, orders, warehouses = load_day(paths.db, day)
         kpis = replay_day(orders, warehouses, riders)
-        with connect(db_path) as con:
+        with connect(paths.db) as con:
             plan.write_dispatch_kpis(con, run_id, kpis, {"day": resolved, "orders": orders.height})
             published = runs.latest_succeeded(con, "nightly")
             if published:  # the dashboard reads the snapshot: refresh it with these KPIs
-                plan.publish_snapshot(con, published[0], snapshot_dir)
+                plan.publish_snapshot(con, published[0], paths.snapshots)
     except Exception as error:
-        mark_run_failed(db_path, run_id, f"{type(error).__name__}: {error}")
+        mark_run_failed(paths.db, run_id, f"{type(error).__name__}: {error}")
         raise
     return DispatchReview(run_id, resolved, kpis)
+
+
+@dataclass(frozen=True)
+class LinehaulReplan:
+    """What re-planning the line-haul on the released orders did, for the CLI."""
+
+    run_id: str
+    volume_l: float
+    warehouses: int
+    vans: int
+    trips: int
+    km: float
+    late_l: float
+
+
+def replan_linehaul(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
+    """Re-plan tonight's DC vans on the transfer orders planners actually released.
+
+    Replaces the latest succeeded nightly run's line-haul routes and republishes its
+    snapshot. A planner's morning step, so a plain function rather than a Prefect flow
+    (no server start for a few seconds of routing).
+
+    Raises
+    ------
+    InputError
+        No database, no succeeded nightly run, or nothing released for tomorrow.
+    """
+    _require_database(paths.db)
+    with connect(paths.db) as con:
+        run_id, as_of = runs.latest_succeeded(con, "nightly") or (None, None)
+        if run_id is None or as_of is None:
+            raise InputError(f"{paths.db}: no succeeded nightly run to route")
+        loads = transfers.released_loads(con, run_id)
+        if loads.is_empty():
+            raise InputError(f"run {run_id}: no released transfer order due tomorrow")
+        plans = plan_linehaul(loads, replenishment.warehouse_sites(con), params)
+        plan.replace_linehaul(con, run_id, route_rows(plans, as_of, params))
+        plan.publish_snapshot(con, run_id, paths.snapshots)
+    return LinehaulReplan(
+        run_id=run_id,
+        volume_l=float(loads["volume_l"].sum()),
+        warehouses=loads.height,
+        vans=sum(p.vans_needed for p in plans),
+        trips=sum(p.trips for p in plans),
+        km=sum(p.solution.distance for p in plans) / 1000,
+        late_l=sum(p.unassigned_volume_l for p in plans),
+    )
+
+
+# ---- planner and loading commands: one database step each, no Prefect -------------------
+
+
+def ingest_files(
+    db_path: Path, paths: Sequence[Path], kind: str | None, retry: bool
+) -> tuple[IngestReport | None, RetryReport | None]:
+    """Load landing files or folders (``partsflow ingest``), then retry quarantined rows.
+
+    Raises
+    ------
+    InputError
+        A named file or folder does not exist, or there is nothing to do.
+    """
+    if not paths and not retry:
+        raise InputError("give files or folders to load, or --retry-quarantine")
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+    with connect(db_path) as con:
+        report = ingest(con, list(paths), kind=kind) if paths else None
+        retried = retry_quarantine(con) if retry else None
+    return report, retried
+
+
+def list_transfers(db_path: Path, status: str | None) -> pl.DataFrame:
+    """Transfer orders, newest first (``partsflow transfer list``)."""
+    _require_database(db_path)
+    with connect(db_path) as con:
+        return transfers.list_orders(con, status)
+
+
+TransferAction = Literal["approve", "override", "release", "cancel"]
+
+
+def change_transfer(
+    db_path: Path,
+    action: TransferAction,
+    transfer_id: str,
+    user: str,
+    reason: str = "",
+    quantities: Mapping[str, int] | None = None,
+) -> str:
+    """One step of the transfer-order workflow; returns the order's new status.
+
+    Raises
+    ------
+    InputError
+        No database, or a step the workflow refuses (the reason in one line).
+    """
+    _require_database(db_path)
+    with connect(db_path) as con:
+        try:
+            if action == "approve":
+                transfers.approve(con, transfer_id, user)
+            elif action == "release":
+                transfers.release(con, transfer_id, user)
+            elif action == "cancel":
+                transfers.cancel(con, transfer_id, reason, user)
+            else:
+                transfers.override(con, transfer_id, dict(quantities or {}), reason, user)
+        except transfers.TransferError as error:
+            raise InputError(str(error)) from None
+        return str(transfers.history(con, transfer_id).row(-1, named=True)["status"])
+
+
+# ---- file commands: a file in, a file out, the same engines as the night -----------------
+
+
+def forecast_file(input_path: Path, output: Path, params: ForecastParams) -> None:
+    """``partsflow forecast``: validate the input, forecast, write the Parquet output.
+
+    Output columns: ``unique_id, ds, mean, model, q<level>...`` (DESIGN.md), one row
+    per (series, horizon period), starting one period after the file's last ``ds``.
+    Above 2,000 series the expensive models (AutoETS/AutoTheta) are left out.
+
+    Raises
+    ------
+    InputError
+        Bad input file (one line naming the file, the field and the problem).
+    """
+    history = read_forecast_input(input_path, params.freq)
+    if history["unique_id"].n_unique() > EXPENSIVE_MODELS_UP_TO:
+        params = replace(params, skip_expensive=True)
+    result = forecast(history, params)
+    columns = ["unique_id", "ds", "mean", "model", *level_columns(params.levels)]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result.forecasts.select(columns).write_parquet(output)
+
+
+#: ``partsflow forecast`` fits AutoETS/AutoTheta for files of at most this many series.
+EXPENSIVE_MODELS_UP_TO = 2_000
+
+
+def route_file(problem_path: Path, output: Path, params: SolveParams) -> bool:
+    """``partsflow route``: read the problem, solve, write the solution JSON.
+
+    Returns
+    -------
+    bool
+        Whether every mandatory stop is served (the solution is written either way).
+
+    Raises
+    ------
+    InputError
+        Malformed problem (one line naming the file and the field).
+    """
+    problem = read_problem(problem_path)
+    solution = solve(problem, params)
+    write_solution(solution, output)
+    mandatory = {s.id for s in problem.stops if s.mandatory}
+    return not any(u.stop in mandatory for u in solution.unassigned)
+
+
+def _require_database(db_path: Path) -> None:
+    if not db_path.exists():
+        raise InputError(f"{db_path}: no such database")
 
 
 def _chosen(selections: dict[str, Selection]) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""The ``partsflow`` command line.
+"""The ``partsflow`` command line: it parses arguments and prints; every workflow it starts
+is in ``flows``, every default in ``settings``.
 
 Bad input ends with one line on stderr naming the file/field and the problem
 and a non-zero exit, never a traceback. Heavy imports (Prefect, polars) happen
@@ -13,29 +14,18 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from flows import NightlyResult
-    from settings import Settings
+    from settings import DataPaths, Settings
 
 EXIT_BAD_INPUT = 2
 #: ``partsflow route``: a mandatory stop could not be served (partial solution written).
 EXIT_UNSERVED = 3
-
-# Prefect's ephemeral server takes 15-40 s to start on a fresh home. Its run log
-# goes to stdout, so stderr carries only the CLI's own one-line errors.
-_PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    **{
-        f"PREFECT_LOGGING_HANDLERS_{handler}_STREAM": "ext://sys.stdout"
-        for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS")
-    },
-}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,100 +73,99 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from pipelines.ingest import ingest, retry_quarantine
-    from warehouse.schema import connect
+    from flows import ingest_files
 
-    db = Path(args.db) if args.db else _settings().db_path
-    if not args.paths and not args.retry_quarantine:
-        raise _usage("ingest: give files or folders to load, or --retry-quarantine")
-    for path in args.paths:
-        if not Path(path).exists():
-            raise _input_error(f"{path}: no such file or folder")
-    con = connect(db)
-    try:
-        failed = False
-        if args.paths:
-            report = ingest(con, [Path(p) for p in args.paths], kind=args.kind)
-            print(report.render())
-            for file in report.files:
-                if file.error:
-                    print(f"partsflow ingest: {file.error}", file=sys.stderr)
-                    failed = True
-        if args.retry_quarantine:
-            print(retry_quarantine(con).render())
-    finally:
-        con.close()
+    paths = _settings().paths(db=_path(args.db))
+    report, retried = ingest_files(
+        paths.db, [Path(p) for p in args.paths], args.kind, args.retry_quarantine
+    )
+    failed = False
+    if report is not None:
+        print(report.render())
+        for file in report.errors:
+            print(f"partsflow ingest: {file.error}", file=sys.stderr)
+            failed = True
+    if retried is not None:
+        print(retried.render())
     return 1 if failed else 0
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from pipelines.forecast_input import run_forecast_cli
+    from flows import forecast_file
+    from models.engine import ForecastParams
 
     started = time.perf_counter()
-    run_forecast_cli(
-        input=Path(args.input),
-        horizon=args.horizon,
+    params = ForecastParams(
         freq=args.freq,
+        horizon=args.horizon,
         season_length=args.season_length,
-        quantiles=args.quantiles,
-        output=Path(args.output),
+        levels=tuple(args.quantiles),
         n_jobs=args.n_jobs,
     )
+    forecast_file(Path(args.input), Path(args.output), params)
     print(f"wrote {args.output} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
+def _positive(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        return value
+
+    return parse
+
+
 def _quantile_list(text: str) -> list[int]:
     try:
-        return [int(part) for part in text.split(",")]
+        levels = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not a comma-separated list of integer levels: {text!r}"
         ) from None
+    if any(not 0 < q < 100 for q in levels) or len(set(levels)) != len(levels):
+        raise argparse.ArgumentTypeError(
+            f"--quantiles must be distinct integers in 1..99, got {levels}"
+        )
+    return levels
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from pipelines.routing_io import run_route_cli
+    from flows import route_file
+    from optimization.routing import SolveParams
 
-    code = run_route_cli(Path(args.problem), Path(args.output), args.time_limit, args.seed)
-    if code == EXIT_UNSERVED:
+    try:
+        params = SolveParams(time_limit=args.time_limit, seed=args.seed)
+    except ValueError as error:
+        raise _usage(str(error)) from None
+    if not route_file(Path(args.problem), Path(args.output), params):
         print(
             f"partsflow route: mandatory stops could not be served; see 'unassigned' in "
             f"{args.output}",
             file=sys.stderr,
         )
-    return code
+        return EXIT_UNSERVED
+    return 0
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     settings = _settings()
-    result = _run_nightly(
-        db=Path(args.db) if args.db else settings.db_path,
-        landing=Path(args.landing) if args.landing else settings.landing_dir,
-        as_of=args.as_of,
-    )
-    _print_nightly(result)
+    paths = settings.paths(db=_path(args.db), landing=_path(args.landing))
+    _print_nightly(_run_nightly(settings, paths, args.as_of))
     return 0
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    for key, value in _PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
-    atexit.register(quiet_interpreter_teardown)
+    _prepare_prefect()
     import polars as pl
 
     from flows import dispatch_review
 
-    _hide_input_error_tracebacks()
-    settings = _settings()
-    db = Path(args.db) if args.db else settings.db_path
-    if not db.exists():
-        raise _input_error(f"{db}: no such database")
-    if args.riders is not None and args.riders < 1:
-        raise _usage(f"--riders must be at least 1, got {args.riders}")
-    review = dispatch_review(
-        db_path=db, snapshot_dir=settings.snapshot_dir, day=args.day, riders=args.riders
-    )
+    review = dispatch_review(_settings().paths(db=_path(args.db)), args.day, args.riders)
     print(f"dispatch run {review.run_id}: store deliveries of {review.day} replayed")
     totals = review.kpis.group_by("dispatcher").agg(
         pl.col("orders", "on_time", "riders", "rider_hours", "km").sum()
@@ -192,74 +181,35 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_linehaul(args: argparse.Namespace) -> int:
-    from optimization.routing.linehaul import LinehaulParams, plan_linehaul, route_rows
-    from warehouse import plan, replenishment, runs, transfers
-    from warehouse.schema import connect
+    from flows import replan_linehaul
 
     settings = _settings()
-    db = Path(args.db) if args.db else settings.db_path
-    if not db.exists():
-        raise _input_error(f"{db}: no such database")
-    con = connect(db)
-    try:
-        run_id, as_of = runs.latest_succeeded(con, "nightly") or (None, None)
-        if run_id is None or as_of is None:
-            raise _input_error(f"{db}: no succeeded nightly run to route")
-        loads = transfers.released_loads(con, run_id)
-        if loads.is_empty():
-            raise _input_error(f"run {run_id}: no released transfer order due tomorrow")
-        params = LinehaulParams(
-            van_capacity_l=settings.van_capacity_l, time_limit_s=settings.linehaul_time_limit_s
-        )
-        plans = plan_linehaul(loads, replenishment.warehouse_sites(con), params)
-        plan.replace_linehaul(con, run_id, route_rows(plans, as_of, params))
-        plan.publish_snapshot(con, run_id, settings.snapshot_dir)
-    finally:
-        con.close()
-    late = sum(p.unassigned_volume_l for p in plans)
+    done = replan_linehaul(settings.paths(db=_path(args.db)), settings.linehaul_params())
     print(
-        f"line-haul of run {run_id} re-planned on what was released:"
-        f" {loads['volume_l'].sum():,.0f} l to {loads.height} warehouses,"
-        f" {sum(p.vans_needed for p in plans)} vans, {sum(p.trips for p in plans)} trips,"
-        f" {sum(p.solution.distance for p in plans) / 1000:,.1f} km"
+        f"line-haul of run {done.run_id} re-planned on what was released:"
+        f" {done.volume_l:,.0f} l to {done.warehouses} warehouses,"
+        f" {done.vans} vans, {done.trips} trips, {done.km:,.1f} km"
     )
-    if late:
-        print(f"WARNING: {late:,.0f} l cannot reach the warehouses before opening")
+    if done.late_l:
+        print(f"WARNING: {done.late_l:,.0f} l cannot reach the warehouses before opening")
     return 0
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
-    from warehouse import transfers
-    from warehouse.schema import connect
+    from flows import change_transfer, list_transfers
 
-    db = Path(args.db) if args.db else _settings().db_path
-    if not db.exists():
-        raise _input_error(f"{db}: no such database")
+    db = _settings().paths(db=_path(args.db)).db
+    if args.action == "list":
+        for row in list_transfers(db, args.status).rows():
+            print("  ".join("" if v is None else str(v) for v in row))
+        return 0
+    if not args.transfer_id:
+        raise _usage(f"transfer {args.action}: give the transfer id")
     user = args.by or os.environ.get("USER") or "planner"
-    con = connect(db)
-    try:
-        if args.action == "list":
-            for row in transfers.list_orders(con, args.status).rows():
-                print("  ".join("" if v is None else str(v) for v in row))
-            return 0
-        if not args.transfer_id:
-            raise _usage(f"transfer {args.action}: give the transfer id")
-        if args.action == "approve":
-            transfers.approve(con, args.transfer_id, user)
-        elif args.action == "release":
-            transfers.release(con, args.transfer_id, user)
-        elif args.action == "cancel":
-            transfers.cancel(con, args.transfer_id, args.reason or "", user)
-        else:
-            transfers.override(
-                con, args.transfer_id, _quantities(args.set), args.reason or "", user
-            )
-        status = transfers.history(con, args.transfer_id).row(-1, named=True)["status"]
-        print(f"{args.transfer_id}: {status}")
-    except transfers.TransferError as error:
-        raise _input_error(str(error)) from None
-    finally:
-        con.close()
+    status = change_transfer(
+        db, args.action, args.transfer_id, user, args.reason or "", _quantities(args.set)
+    )
+    print(f"{args.transfer_id}: {status}")
     return 0
 
 
@@ -287,7 +237,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"using the network already in {landing}")
     started = time.perf_counter()
-    result = _run_nightly(db=settings.db_path, landing=landing, as_of=None)
+    result = _run_nightly(settings, settings.paths(), None)
     _print_nightly(result)
     print(f"nightly job finished in {time.perf_counter() - started:.0f} s")
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
@@ -304,34 +254,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_nightly(db: Path, landing: Path, as_of: date | None) -> NightlyResult:
-    for key, value in _PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+def _path(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
+def _prepare_prefect() -> None:
+    """Prefect's environment defaults, the quiet teardown, one-line bad-input failures."""
+    from settings import use_prefect_defaults
+
+    use_prefect_defaults()
     # Registered before Prefect's own exit handlers, so it runs after them.
     atexit.register(quiet_interpreter_teardown)
-    from flows import nightly
+    import flows  # noqa: F401  (Prefect sets up its log handlers on import)
 
     _hide_input_error_tracebacks()
 
-    settings = _settings()
-    return nightly(
-        db_path=db,
-        landing_dir=landing,
-        snapshot_dir=settings.snapshot_dir,
-        as_of=as_of,
-        horizon=settings.forecast_horizon_days,
-        history_days=settings.history_days,
-        service_level=settings.service_level,
-        target_kind=settings.target_kind,
-        review_period_days=settings.review_period_days,
-        dead_after_days=settings.dead_after_days,
-        allocation_time_limit_s=settings.allocation_time_limit_s,
-        transfer_budget=settings.transfer_budget,
-        van_capacity_l=settings.van_capacity_l,
-        linehaul_time_limit_s=settings.linehaul_time_limit_s,
-        n_jobs=settings.forecast_n_jobs,
-        forecast_retention_runs=settings.forecast_retention_runs,
-    )
+
+def _run_nightly(settings: Settings, paths: DataPaths, as_of: date | None) -> NightlyResult:
+    _prepare_prefect()
+    from flows import nightly
+
+    return nightly(paths, settings.nightly_params(), as_of)
 
 
 class _NoInputErrorTraceback(logging.Filter):
@@ -448,9 +391,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     fc = sub.add_parser("forecast", help="forecast any long-format file (unique_id, ds, y)")
     fc.add_argument("input", help="Parquet or CSV with columns unique_id, ds, y")
-    fc.add_argument("--horizon", type=int, required=True, help="periods to forecast")
+    fc.add_argument(
+        "--horizon", type=_positive("--horizon"), required=True, help="periods to forecast"
+    )
     fc.add_argument("--freq", choices=["D", "W", "MS"], default="D")
-    fc.add_argument("--season-length", type=int, help="default 7 (D), 52 (W), 12 (MS)")
+    fc.add_argument(
+        "--season-length", type=_positive("--season-length"), help="default 7 (D), 52 (W), 12 (MS)"
+    )
     fc.add_argument("--quantiles", type=_quantile_list, default=[50, 80, 90, 95, 99])
     fc.add_argument("--output", required=True, help="Parquet file to write")
     fc.add_argument("--n-jobs", type=int, default=1, help="parallel statsforecast workers")

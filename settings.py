@@ -1,16 +1,99 @@
 """The one settings object, read at the edges (CLI, flows, API) and passed down as values.
 
 Every field can be set from the environment with the ``PARTSFLOW_`` prefix,
-e.g. ``PARTSFLOW_DB_PATH=/srv/partsflow/warehouse.duckdb``.
+e.g. ``PARTSFLOW_DB_PATH=/srv/partsflow/warehouse.duckdb``. This module is the
+one home of the run's defaults: a field that mirrors a parameter of the core
+takes that parameter's own default (``_POLICY.dead_after_days``, ...), so a
+value is written once, and :meth:`Settings.nightly_params` turns the fields
+into the frozen parameter objects the core uses. Prefect's environment
+defaults are here too (:func:`use_prefect_defaults`).
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.engine import ForecastParams
+from optimization.evaluation.replay import ReplayParams
+from optimization.replenishment.allocation import AllocationParams
+from optimization.replenishment.policy import PolicyParams
+from optimization.replenishment.service import ServiceTarget
+from optimization.routing.linehaul import LinehaulParams
+
+#: Prefect's environment for every entry point (CLI, tests): the ephemeral server takes
+#: 15-40 s to start on a fresh home, analytics would call out, and its run log goes to
+#: stdout so that stderr carries only the CLI's own one-line errors.
+PREFECT_DEFAULTS: dict[str, str] = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    **{
+        f"PREFECT_LOGGING_HANDLERS_{handler}_STREAM": "ext://sys.stdout"
+        for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS")
+    },
+}
+
+
+def use_prefect_defaults() -> None:
+    """Set :data:`PREFECT_DEFAULTS` where the environment does not; call before importing
+    Prefect."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Where a run reads and writes: the warehouse database, the landing folder, the
+    published snapshots."""
+
+    db: Path
+    landing: Path | None  # None: plan on what is loaded, ingest nothing
+    snapshots: Path
+
+
+@dataclass(frozen=True)
+class NightlyParams:
+    """Everything a nightly run needs besides its paths and as-of date; the defaults are the
+    nightly's defaults (``Settings().nightly_params() == NightlyParams()``).
+
+    ``history_days`` of demand feed the forecast; stocked-but-unsold parts of a
+    warehouse opened within ``new_warehouse_days`` are cold-started; forecast
+    rows are kept for the newest ``forecast_retention_runs`` succeeded runs. The
+    forecast is daily and backtests at most 20 series per class x category and
+    warehouse when it chooses models; the rest take their peers' choice (bounds a
+    cold first night: bench/bench_forecast_speed.py).
+    """
+
+    forecast: ForecastParams = field(
+        default_factory=lambda: ForecastParams(freq="D", selection_sample=20)
+    )
+    policy: PolicyParams = field(default_factory=PolicyParams)
+    allocation: AllocationParams = field(default_factory=AllocationParams)
+    linehaul: LinehaulParams = field(default_factory=LinehaulParams)
+    replay: ReplayParams = field(default_factory=ReplayParams)
+    history_days: int = 365
+    new_warehouse_days: int = 90
+    forecast_retention_runs: int = 7
+
+    def __post_init__(self) -> None:
+        if self.history_days < 28:
+            raise ValueError(f"history_days must be at least 28, got {self.history_days}")
+        if self.new_warehouse_days < 0:
+            raise ValueError(f"new_warehouse_days must be >= 0, got {self.new_warehouse_days}")
+        if self.forecast_retention_runs < 1:
+            raise ValueError(
+                f"forecast_retention_runs must be at least 1, got {self.forecast_retention_runs}"
+            )
+
+
+_NIGHTLY = NightlyParams()
+_FORECAST, _POLICY = _NIGHTLY.forecast, _NIGHTLY.policy
+_ALLOCATION, _LINEHAUL = _NIGHTLY.allocation, _NIGHTLY.linehaul
 
 
 class Settings(BaseSettings):
@@ -21,34 +104,39 @@ class Settings(BaseSettings):
     db_path: Path = Path("data/warehouse.duckdb")
     landing_dir: Path = Path("data/landing")
     snapshot_dir: Path = Path("data/published")
-    forecast_horizon_days: int = Field(default=14, ge=1, le=366)
-    history_days: int = Field(default=365, ge=28)
+    forecast_horizon_days: int = Field(default=_FORECAST.horizon, ge=1, le=366)
+    history_days: int = Field(default=_NIGHTLY.history_days, ge=28)
     #: Forecast rows (one per series and day: ~18 M a night on the large network)
     #: are kept for the newest this many succeeded runs; older runs keep their
     #: plan, accuracy and orders.
-    forecast_retention_runs: int = Field(default=7, ge=1)
+    forecast_retention_runs: int = Field(default=_NIGHTLY.forecast_retention_runs, ge=1)
+    #: Series backtested per class x category and warehouse when choosing models (unset:
+    #: every series).
+    forecast_selection_sample: int | None = Field(default=_FORECAST.selection_sample, ge=1)
+    #: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
+    new_warehouse_days: int = Field(default=_NIGHTLY.new_warehouse_days, ge=0)
     #: The default target of SKUs and categories planners have not set one for
     #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise;
     #: ``unit_fill`` asks it of each (forward warehouse, category) group as a whole
     #: (``optimization.replenishment.service.ServiceTarget``, whose ``TARGET_KINDS`` these are).
-    service_level: float = Field(default=0.95, gt=0, lt=1)
-    target_kind: Literal["fill_rate", "cycle_service", "unit_fill"] = "fill_rate"
-    review_period_days: int = Field(default=1, ge=1)
+    service_level: float = Field(default=_POLICY.default_target.level, gt=0, lt=1)
+    target_kind: Literal["fill_rate", "cycle_service", "unit_fill"] = _POLICY.default_target.kind
+    review_period_days: int = Field(default=_POLICY.review_period_days, ge=1)
     #: A series with no movement for this many days and stock above S is pulled back to the DC.
-    dead_after_days: int = Field(default=90, ge=1)
+    dead_after_days: int = Field(default=_POLICY.dead_after_days, ge=1)
     #: Wall-clock limit of each DC's allocation MIP; at the limit the better of the
     #: incumbent and the fair share is kept.
-    allocation_time_limit_s: float = Field(default=30.0, gt=0)
+    allocation_time_limit_s: float = Field(default=_ALLOCATION.time_limit_s, gt=0)
     #: Nightly transfer budget in cost money per DC (unset: no budget).
-    transfer_budget: float | None = Field(default=None, ge=0)
+    transfer_budget: float | None = Field(default=_ALLOCATION.budget, ge=0)
     #: Usable litres of a line-haul van, and the route solver's limit per DC.
-    van_capacity_l: int = Field(default=8_000, gt=0)
-    linehaul_time_limit_s: float = Field(default=10.0, gt=0)
+    van_capacity_l: int = Field(default=_LINEHAUL.van_capacity_l, gt=0)
+    linehaul_time_limit_s: float = Field(default=_LINEHAUL.time_limit_s, gt=0)
     #: statsforecast worker processes for the expensive models (AutoETS/AutoTheta) of the
     #: nightly forecast (-1: every core). 1 by default: with sampled selection few series
     #: need them, and forked workers inherit Prefect's SIGTERM handler, which prints a
     #: traceback per worker when the pool shuts down.
-    forecast_n_jobs: int = Field(default=1, ge=-1)
+    forecast_n_jobs: int = Field(default=_FORECAST.n_jobs, ge=-1)
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod
@@ -56,3 +144,44 @@ class Settings(BaseSettings):
         if str(value).strip() in {"", "."}:
             raise ValueError("must name a file or folder, got an empty path")
         return value
+
+    def paths(
+        self, db: Path | None = None, landing: Path | None = None, snapshots: Path | None = None
+    ) -> DataPaths:
+        """The data paths, each overridden where given (a command's ``--db``, ...)."""
+        return DataPaths(
+            db=db or self.db_path,
+            landing=landing or self.landing_dir,
+            snapshots=snapshots or self.snapshot_dir,
+        )
+
+    def linehaul_params(self) -> LinehaulParams:
+        """The DC vans of the nightly and of a line-haul re-plan."""
+        return replace(
+            _LINEHAUL, van_capacity_l=self.van_capacity_l, time_limit_s=self.linehaul_time_limit_s
+        )
+
+    def nightly_params(self) -> NightlyParams:
+        """The parameter objects of a nightly run, from these settings."""
+        return NightlyParams(
+            forecast=replace(
+                _FORECAST,
+                horizon=self.forecast_horizon_days,
+                n_jobs=self.forecast_n_jobs,
+                selection_sample=self.forecast_selection_sample,
+            ),
+            policy=replace(
+                _POLICY,
+                review_period_days=self.review_period_days,
+                default_target=ServiceTarget(self.target_kind, self.service_level),
+                dead_after_days=self.dead_after_days,
+            ),
+            allocation=replace(
+                _ALLOCATION, budget=self.transfer_budget, time_limit_s=self.allocation_time_limit_s
+            ),
+            linehaul=self.linehaul_params(),
+            replay=replace(_NIGHTLY.replay, review_period_days=self.review_period_days),
+            history_days=self.history_days,
+            new_warehouse_days=self.new_warehouse_days,
+            forecast_retention_runs=self.forecast_retention_runs,
+        )

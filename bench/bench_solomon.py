@@ -4,7 +4,7 @@ Reads the six instances from ``../shared/data/solomon`` (DIMACS 2021
 convention: Euclidean distance truncated to one decimal, travel time =
 distance, at most the file's vehicles, objective total distance), writes each
 as the project's integer routing JSON (everything x10), runs
-``pipelines.routing_io.run_route_cli`` on it, checks the written solution with
+``flows.route_file`` (what ``partsflow route`` runs) on it, checks the written solution with
 the independent checker, and prints a Markdown table of the gap to the
 best-known distance (``BKS.csv`` ``dimacs_dist_bks``). Runs are sequential.
 With ``--repeat N`` each instance runs with seeds ``seed .. seed + N - 1`` and
@@ -32,13 +32,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from flows import route_file  # noqa: E402
 from optimization.routing import (  # noqa: E402
     Route,
     RoutingSolution,
+    SolveParams,
     Unassigned,
     check_solution,
 )
-from pipelines.routing_io import problem_from_dict, run_route_cli  # noqa: E402
+from pipelines.routing_io import problem_from_dict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "solomon"
 INSTANCES = ("C101", "C201", "R101", "R201", "RC101", "RC201")
@@ -85,18 +87,18 @@ def _solution(data: dict[str, Any]) -> RoutingSolution:
 
 
 def run(instance: str, limit: float, seed: int, workdir: Path) -> dict[str, Any]:
-    """Solve one instance at one limit through ``run_route_cli``; return the table row."""
+    """Solve one instance at one limit through ``flows.route_file``; return the table row."""
     problem_json = solomon_problem(DATA / f"{instance}.txt")
     problem_path = workdir / f"{instance}.json"
     problem_path.write_text(json.dumps(problem_json))
     output = workdir / f"{instance}-{limit:g}.solution.json"
     began, cpu = time.perf_counter(), time.process_time()
-    code = run_route_cli(problem_path, output, limit, seed)
+    served = route_file(problem_path, output, SolveParams(time_limit=limit, seed=seed))
     wall = time.perf_counter() - began
     cpu = time.process_time() - cpu
     solution = _solution(json.loads(output.read_text()))
     errors = check_solution(problem_from_dict(problem_json), solution)
-    feasible = code == 0 and not errors and not solution.unassigned
+    feasible = served and not errors and not solution.unassigned
     return {
         "instance": instance,
         "limit": limit,

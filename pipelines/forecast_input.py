@@ -1,4 +1,5 @@
-"""The ``partsflow forecast`` command: read and validate its input file, run the engine, write.
+"""The input file of ``partsflow forecast``: read and validate it (the command is
+``flows.forecast_file``).
 
 Input (DESIGN.md): Parquet or CSV, long format ``unique_id``, ``ds``, ``y``
 (``y ≥ 0``); a duplicate (``unique_id``, ``ds``) is an error; ``W`` data must
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 
-from models.engine import ForecastParams, forecast
 from models.series import DEFAULT_SEASON_LENGTH, SERIES
 from pipelines.errors import InputError
 
@@ -149,48 +149,3 @@ def _check_values(frame: pl.DataFrame, raw: pl.DataFrame, path: Path, freq: str)
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def run_forecast_cli(
-    input: Path,
-    horizon: int,
-    freq: str,
-    season_length: int | None,
-    quantiles: list[int],
-    output: Path,
-    n_jobs: int = 1,
-) -> None:
-    """Run ``partsflow forecast``: validate the input, forecast, write the Parquet output.
-
-    Output columns: ``unique_id, ds, mean, model, q<level>...`` (DESIGN.md),
-    one row per (series, horizon period), starting one period after the file's
-    last ``ds``.
-
-    Raises
-    ------
-    InputError
-        Bad input file or arguments (one line, for the CLI to print).
-    """
-    if horizon < 1:
-        raise InputError(f"--horizon must be at least 1, got {horizon}")
-    if season_length is not None and season_length < 1:
-        raise InputError(f"--season-length must be at least 1, got {season_length}")
-    if (
-        not quantiles
-        or any(not 0 < q < 100 for q in quantiles)
-        or len(set(quantiles)) != len(quantiles)
-    ):
-        raise InputError(f"--quantiles must be distinct integers in 1..99, got {quantiles}")
-    history = read_forecast_input(input, freq)
-    params = ForecastParams(
-        freq=freq,
-        horizon=horizon,
-        season_length=season_length,
-        levels=tuple(quantiles),
-        skip_expensive=history["unique_id"].n_unique() > 2_000,
-        n_jobs=n_jobs,
-    )
-    result = forecast(history, params)
-    columns = ["unique_id", "ds", "mean", "model", *[f"q{q}" for q in quantiles]]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    result.forecasts.select(columns).write_parquet(output)

@@ -1,4 +1,5 @@
-"""Routing problem/solution JSON (DESIGN.md, "Routing problem JSON") and ``partsflow route``.
+"""Routing problem/solution JSON (DESIGN.md, "Routing problem JSON"), read and written for
+``partsflow route`` (``flows.route_file``).
 
 Reading turns the JSON into ``optimization.routing.RoutingProblem``; anything
 malformed (missing or mistyped field, non-integer, ragged or non-square
@@ -19,16 +20,11 @@ from typing import Any
 from optimization.routing import (
     RoutingProblem,
     RoutingSolution,
-    SolveParams,
     Stop,
     TravelMatrices,
     Vehicle,
-    solve,
 )
 from pipelines.errors import InputError
-
-#: Exit code of ``partsflow route`` when a mandatory stop is left unserved.
-EXIT_MANDATORY_UNSERVED = 3
 
 
 def _field(data: dict[str, Any], key: str, where: str, required: bool = True) -> Any:
@@ -194,40 +190,3 @@ def write_solution(solution: RoutingSolution, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def run_route_cli(problem: Path, output: Path, time_limit: float, seed: int) -> int:
-    """``partsflow route``: read ``problem``, solve, write ``output``; return the exit code.
-
-    Parameters
-    ----------
-    problem
-        The problem JSON.
-    output
-        Where the solution JSON goes (written even when stops stay unserved).
-    time_limit
-        Search budget in seconds (> 0).
-    seed
-        Search seed (>= 0).
-
-    Returns
-    -------
-    int
-        0, or 3 when a mandatory stop could not be served (see ``unassigned``).
-
-    Raises
-    ------
-    InputError
-        Malformed problem or bad limits, one line.
-    """
-    try:
-        params = SolveParams(time_limit=time_limit, seed=seed)
-    except ValueError as error:
-        raise InputError(str(error)) from None
-    routing_problem = read_problem(problem)
-    solution = solve(routing_problem, params)
-    write_solution(solution, output)
-    mandatory = {s.id for s in routing_problem.stops if s.mandatory}
-    if any(u.stop in mandatory for u in solution.unassigned):
-        return EXIT_MANDATORY_UNSERVED
-    return 0

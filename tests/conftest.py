@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from settings import use_prefect_defaults
+
 # Each test run gets its own Prefect home, set before Prefect is imported anywhere.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="partsflow-prefect-")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+use_prefect_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -13,9 +14,13 @@ import pytest
 import flows
 from pipelines.errors import InputError
 from pipelines.generate import generate
+from settings import DataPaths, Settings
 from warehouse.schema import connect
 
 pytestmark = pytest.mark.slow
+
+#: The nightly's parameters on the small network: a week's horizon, 2 s per line-haul solve.
+SMALL = Settings(forecast_horizon_days=7, linehaul_time_limit_s=2.0).nightly_params()
 
 
 def _published_rows(snapshots: Path, table: str) -> int:
@@ -39,13 +44,7 @@ def nightly_run(
     """One nightly run on a fresh database; the tests below read what it wrote."""
     work = tmp_path_factory.mktemp("night")
     db, snapshots = work / "w.duckdb", work / "published"
-    result = flows.nightly(
-        db_path=db,
-        landing_dir=small_landing,
-        snapshot_dir=snapshots,
-        horizon=7,
-        linehaul_time_limit_s=2.0,
-    )
+    result = flows.nightly(DataPaths(db, small_landing, snapshots), SMALL)
     return result, db, snapshots
 
 
@@ -235,7 +234,7 @@ def test_a_day_of_dispatch_is_replayed_and_published(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
     _, db, snapshots = nightly_run
-    review = flows.dispatch_review(db_path=db, snapshot_dir=snapshots, riders=6)
+    review = flows.dispatch_review(DataPaths(db, None, snapshots), riders=6)
     con = connect(db)
     kpis = con.sql("FROM dispatch_kpis WHERE run_id = ?", params=[review.run_id]).pl()
     status = con.execute("SELECT status FROM runs WHERE run_id = ?", [review.run_id]).fetchall()
@@ -283,13 +282,7 @@ def test_a_second_night_loads_nothing_twice(
     nightly_run: tuple[flows.NightlyResult, Path, Path], small_landing: Path
 ) -> None:
     first, db, snapshots = nightly_run
-    second = flows.nightly(
-        db_path=db,
-        landing_dir=small_landing,
-        snapshot_dir=snapshots,
-        horizon=7,
-        linehaul_time_limit_s=2.0,
-    )
+    second = flows.nightly(DataPaths(db, small_landing, snapshots), SMALL)
     assert second.rows_loaded == 0
     assert second.run_id != first.run_id
     assert second.series_forecast == first.series_forecast
@@ -314,13 +307,7 @@ def test_a_refused_landing_file_is_reported_and_the_night_goes_on(
     landing = tmp_path / "landing"
     shutil.copytree(small_landing, landing)
     (landing / "order_lines_broken.csv").write_text("order_id,line_no\nX1,1\n")
-    result = flows.nightly(
-        db_path=db,
-        landing_dir=landing,
-        snapshot_dir=snapshots,
-        horizon=7,
-        linehaul_time_limit_s=2.0,
-    )
+    result = flows.nightly(DataPaths(db, landing, snapshots), SMALL)
     assert result.files_refused == 1
     assert result.rows_loaded == 0
     con = connect(db)
@@ -340,13 +327,7 @@ def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
 
     monkeypatch.setattr(flows, "plan_network", explode)
     with pytest.raises(RuntimeError, match="solver crashed"):
-        flows.nightly(
-            db_path=db,
-            landing_dir=None,
-            snapshot_dir=snapshots,
-            horizon=7,
-            linehaul_time_limit_s=2.0,
-        )
+        flows.nightly(DataPaths(db, None, snapshots), SMALL)
     con = connect(db)
     run_id, status, error = con.execute(
         "SELECT run_id, status, error FROM runs ORDER BY started_at DESC LIMIT 1"
@@ -367,12 +348,12 @@ def test_planning_before_the_first_order_day_is_refused(
 ) -> None:
     _, db, snapshots = nightly_run
     with pytest.raises(InputError, match="is before the first order day"):
-        flows.nightly(db_path=db, landing_dir=None, snapshot_dir=snapshots, as_of=date(2001, 1, 1))
+        flows.nightly(DataPaths(db, None, snapshots), SMALL, date(2001, 1, 1))
 
 
 def test_planning_an_empty_database_is_refused(prefect_server: None, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no order lines loaded"):
-        flows.nightly(db_path=tmp_path / "empty.duckdb", snapshot_dir=tmp_path / "pub")
+        flows.nightly(DataPaths(tmp_path / "empty.duckdb", None, tmp_path / "pub"), SMALL)
 
 
 def test_the_line_haul_is_replanned_on_what_planners_released(
@@ -441,11 +422,8 @@ def test_the_next_night_counts_released_orders_and_does_not_order_them_again(
     ).pl()
     con.close()
     again = flows.nightly(
-        db_path=copy,
-        landing_dir=None,
-        snapshot_dir=tmp_path / "pub",
-        horizon=7,
-        linehaul_time_limit_s=1.0,
+        DataPaths(copy, None, tmp_path / "pub"),
+        replace(SMALL, linehaul=replace(SMALL.linehaul, time_limit_s=1.0)),
     )
     con = connect(copy)
     tonight = con.sql(

@@ -9,8 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from flows import forecast_file
+from models.engine import ForecastParams
+from partsflow_cli import main
 from pipelines.errors import InputError
-from pipelines.forecast_input import read_forecast_input, run_forecast_cli
+from pipelines.forecast_input import read_forecast_input
 
 LEVELS = [50, 80, 90, 95, 99]
 
@@ -51,7 +54,11 @@ def test_cli_contract(
     src = tmp_path / "in.csv"
     history.write_csv(src)
     out_path = tmp_path / "out.parquet"
-    run_forecast_cli(src, 4, freq, season, LEVELS, out_path)
+    forecast_file(
+        src,
+        out_path,
+        ForecastParams(freq=freq, horizon=4, season_length=season, levels=tuple(LEVELS)),
+    )
     out = pl.read_parquet(out_path)
     assert out.columns == ["unique_id", "ds", "mean", "model", *[f"q{lv}" for lv in LEVELS]]
     assert out.height == 3 * 4
@@ -100,10 +107,19 @@ def test_parquet_input_with_timestamps(tmp_path: Path) -> None:
     assert frame["y"].dtype == pl.Float64
 
 
-def test_bad_arguments(tmp_path: Path) -> None:
+def test_bad_arguments_are_one_line_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.csv"
     _frame([date(2024, 1, 1)], "d", 10).write_csv(src)
-    with pytest.raises(InputError, match="--horizon"):
-        run_forecast_cli(src, 0, "D", None, LEVELS, tmp_path / "o.parquet")
-    with pytest.raises(InputError, match="--quantiles"):
-        run_forecast_cli(src, 3, "D", None, [50, 100], tmp_path / "o.parquet")
+    out = str(tmp_path / "o.parquet")
+    for args, expected in (
+        (["--horizon", "0"], "--horizon must be at least 1"),
+        (["--horizon", "3", "--quantiles", "50,100"], "--quantiles must be distinct"),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main(["forecast", str(src), *args, "--output", out])
+        assert done.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0]
+    assert not Path(out).exists()

@@ -1,4 +1,4 @@
-"""The routing JSON contract of DESIGN.md, through ``run_route_cli``."""
+"""The routing JSON contract of DESIGN.md, through ``flows.route_file``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from flows import route_file
+from optimization.routing import SolveParams
 from pipelines.errors import InputError
-from pipelines.routing_io import read_problem, run_route_cli
+from pipelines.routing_io import read_problem
 
 EXAMPLE: dict[str, Any] = {
     "name": "example",
@@ -30,7 +32,7 @@ def _write(tmp_path: Path, data: object, name: str = "problem.json") -> Path:
 
 def test_design_example_round_trip(tmp_path: Path) -> None:
     output = tmp_path / "out" / "solution.json"
-    assert run_route_cli(_write(tmp_path, EXAMPLE), output, 0.2, 0) == 0
+    assert route_file(_write(tmp_path, EXAMPLE), output, SolveParams(time_limit=0.2))
     assert json.loads(output.read_text()) == {
         "routes": [
             {"vehicle": "r1", "stops": ["o1"], "arrivals": [120], "departure": 0, "return": 300}
@@ -50,7 +52,7 @@ def test_distance_defaults_to_duration_and_profiles_are_read(tmp_path: Path) -> 
     assert problem.profiles["bike"].distance.tolist() == [[0, 60], [60, 0]]
 
 
-def test_unserved_mandatory_stop_exits_3_with_the_partial_solution(tmp_path: Path) -> None:
+def test_an_unserved_mandatory_stop_is_reported_with_the_partial_solution(tmp_path: Path) -> None:
     data = json.loads(json.dumps(EXAMPLE))
     data["stops"].append(
         {"id": "o2", "location": 1, "demand": 50, "service": 0, "window": [0, 1800]}
@@ -59,7 +61,7 @@ def test_unserved_mandatory_stop_exits_3_with_the_partial_solution(tmp_path: Pat
         {"id": "o3", "location": 1, "demand": 1, "service": 0, "window": [0, 10], "penalty": 5}
     )
     output = tmp_path / "solution.json"
-    assert run_route_cli(_write(tmp_path, data), output, 0.2, 0) == 3
+    assert not route_file(_write(tmp_path, data), output, SolveParams(time_limit=0.2))
     solution = json.loads(output.read_text())
     assert solution["routes"][0]["stops"] == ["o1"]
     reasons = {u["stop"]: u["reason"] for u in solution["unassigned"]}
@@ -71,7 +73,7 @@ def test_optional_stop_left_out_is_not_an_error(tmp_path: Path) -> None:
     data = json.loads(json.dumps(EXAMPLE))
     data["stops"][0]["window"] = [0, 10]
     data["stops"][0]["penalty"] = 5
-    assert run_route_cli(_write(tmp_path, data), tmp_path / "s.json", 0.2, 0) == 0
+    assert route_file(_write(tmp_path, data), tmp_path / "s.json", SolveParams(time_limit=0.2))
 
 
 def _broken(path: str, value: object) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def test_malformed_problem_is_one_line_naming_file_and_field(
 ) -> None:
     path = _write(tmp_path, data)
     with pytest.raises(InputError) as caught:
-        run_route_cli(path, tmp_path / "solution.json", 1.0, 0)
+        route_file(path, tmp_path / "solution.json", SolveParams(time_limit=1.0, seed=0))
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(str(path))
@@ -124,5 +126,5 @@ def test_invalid_json_and_limits_are_input_errors(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         read_problem(path)
-    with pytest.raises(InputError, match="time limit"):
-        run_route_cli(_write(tmp_path, EXAMPLE), tmp_path / "s.json", 0, 0)
+    with pytest.raises(ValueError, match="time limit"):
+        SolveParams(time_limit=0, seed=0)
