@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy.stats import nbinom, poisson
 
+from models import nb1
 from models.series import Runs, sold_moments, sorted_runs
 
 FloatArray = npt.NDArray[np.float64]
@@ -57,9 +57,6 @@ CALIBRATION = pl.Schema(
 
 #: The ``class`` of calibration rows pooled over all classes.
 POOLED = "*"
-
-_POISSON_EPS = 1e-6
-_MAX_WALK = 256
 
 
 @dataclass(frozen=True)
@@ -175,76 +172,12 @@ def count_quantiles(
     # (Complex numbers sort lexicographically: a fast unique over the pairs.)
     pairs, inverse = np.unique(np.round(mu, 9) + 1j * np.round(phi, 9), return_inverse=True)
     ps = np.asarray(levels, dtype=np.float64) / 100
-    result = _nb1_ppf(pairs.real.copy(), pairs.imag.copy(), ps)
+    result = nb1.ppf(pairs.real.copy(), pairs.imag.copy(), ps)
     # ppf is monotone in p mathematically; the running max guards float ties.
     order = np.argsort(ps)
     result[:, order] = np.maximum.accumulate(result[:, order], axis=1)
     out[:] = result[inverse.ravel()]
     return out
-
-
-def _nb1_ppf(mu: FloatArray, phi: FloatArray, ps: FloatArray) -> FloatArray:
-    """Smallest k with F(k) ≥ p, by walking the pmf recurrence for all rows at once.
-
-    scipy's discrete ``ppf`` searches row by row and costs ~10 ms per thousand
-    rows; the recurrence costs one vector step per unit of k. Rows whose
-    P(0) underflows (very large means) or whose quantiles lie beyond
-    ``_MAX_WALK`` go to scipy.
-    """
-    out = np.zeros((mu.size, ps.size), dtype=np.float64)
-    positive = mu > 0
-    is_poisson = phi <= 1 + _POISSON_EPS
-    # Poisson rows carry a dummy NB size (unused) so no inf * 0 arises.
-    size = np.where(is_poisson, 1.0, mu / np.maximum(phi - 1, 1e-12))
-    q = np.where(is_poisson, 0.0, 1 - 1 / phi)
-    log_p0 = np.where(is_poisson, -mu, size * np.log(np.where(is_poisson, 1.0, 1 / phi)))
-    walk = positive & (log_p0 > -600)
-    big = positive & ~walk
-    # Aim slightly below p so float rounding of the running sum never skips a k.
-    target = ps - 1e-12
-    idx = np.flatnonzero(walk)
-    pmf = np.exp(log_p0[idx])
-    cdf = pmf.copy()
-    k = 0
-    done = cdf[:, None] >= target[None, :]
-    found = np.where(done, 0.0, np.nan)
-    top = target.max()
-    while idx.size:
-        # Compact only when many rows are finished: compaction costs more than a step.
-        active = cdf < top
-        if active.sum() < 0.5 * idx.size:
-            out[idx[~active]] = found[~active]
-            idx, pmf, cdf = idx[active], pmf[active], cdf[active]
-            done, found = done[active], found[active]
-            if not idx.size:
-                break
-        ratio = np.where(is_poisson[idx], mu[idx] / (k + 1), (k + size[idx]) / (k + 1) * q[idx])
-        pmf = pmf * ratio
-        cdf = cdf + pmf
-        k += 1
-        newly = (cdf[:, None] >= target[None, :]) & ~done
-        found[newly] = k
-        done |= newly
-        if k >= _MAX_WALK:  # long tails: the few rows left go to scipy
-            big[idx] = True
-            break
-    for j, p in enumerate(ps):
-        rows = big & is_poisson
-        out[rows, j] = poisson.ppf(p, mu[rows])
-        rows = big & ~is_poisson
-        out[rows, j] = nbinom.ppf(p, size[rows], 1 / phi[rows])
-    return np.nan_to_num(out)
-
-
-def count_cdf(k: FloatArray, mean: FloatArray, dispersion: FloatArray) -> FloatArray:
-    """``P(D ≤ k)`` for D ~ NB1(mean, dispersion) (Poisson where dispersion ≤ 1)."""
-    mu = np.clip(np.asarray(mean, dtype=np.float64), 0.0, None)
-    phi = np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0)
-    k = np.asarray(k, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        nb = nbinom.cdf(k, mu / np.maximum(phi - 1, 1e-12), 1 / phi)
-    cdf = np.where(phi <= 1 + _POISSON_EPS, poisson.cdf(k, mu), nb)
-    return np.where(mu > 0, cdf, (k >= 0).astype(np.float64))
 
 
 def with_quantiles(

@@ -2,7 +2,8 @@
 
 Demand over ``P`` periods is NB1 with mean ``μ`` and dispersion index
 ``φ = variance / mean ≥ 1`` (``φ = 1`` is Poisson), the distribution the
-forecasting engine attaches to every point forecast (``models.distributions``).
+forecasting engine attaches to every point forecast (one implementation for both:
+:mod:`models.nb1`).
 NB1 with a common ``φ`` is closed under sums of independent periods, so the
 protection period R + L and the lead time L alone are NB1 with the summed
 means and the same ``φ``.
@@ -23,9 +24,7 @@ A planner's target (:data:`TARGET_KINDS`) asks for one of them per series
 series (``unit_fill``, see :class:`ServiceTarget`), which
 :func:`optimization.replenishment.unit_fill.unit_fill_levels` meets at the least stock value.
 
-The expected shortage (loss function) is in closed form: for NB(n, p),
-``d·P(D = d) = μ·P(D' = d − 1)`` with ``D' ~ NB(n + 1, p)`` (Poisson: ``D' = D``),
-so ``E[(D − s)⁺] = μ·P(D' ≥ s) − s·P(D > s)``.
+The expected shortage (loss function) is in closed form (:func:`models.nb1.expected_shortage`).
 """
 
 from __future__ import annotations
@@ -35,7 +34,9 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import nbinom, norm, poisson
+from scipy.stats import norm
+
+from models import nb1
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -45,7 +46,6 @@ TargetKind = Literal["fill_rate", "cycle_service", "unit_fill"]
 #: What a target asks for (see :class:`ServiceTarget`).
 TARGET_KINDS: tuple[TargetKind, ...] = ("fill_rate", "cycle_service", "unit_fill")
 
-_POISSON_EPS = 1e-9
 #: Aim a hair below the target so float rounding of F or β never skips a level.
 _TARGET_SLACK = 1e-12
 
@@ -103,39 +103,18 @@ def critical_ratio(holding: float, penalty: float) -> float:
     return penalty / (penalty + holding)
 
 
-def _arrays(*values: ArrayLike) -> list[FloatArray]:
-    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
-    return [np.array(a, dtype=np.float64) for a in arrays]
-
-
 def demand_cdf(k: ArrayLike, mean: ArrayLike, dispersion: ArrayLike) -> FloatArray:
     """``P(D ≤ k)`` for D ~ NB1(mean, dispersion); a zero mean is a point mass at 0."""
-    return 1.0 - demand_sf(k, mean, dispersion)
+    return nb1.cdf(k, mean, dispersion)
 
 
 def demand_sf(k: ArrayLike, mean: ArrayLike, dispersion: ArrayLike) -> FloatArray:
     """``P(D > k)`` for D ~ NB1(mean, dispersion), precise in the upper tail."""
-    k_, mu, phi = _arrays(k, mean, dispersion)
-    return _sf(k_, mu, phi, extra_size=0.0)
-
-
-def _sf(k: FloatArray, mu: FloatArray, phi: FloatArray, extra_size: float) -> FloatArray:
-    """``P(X > k)`` for NB(size + extra_size, 1/φ) (Poisson(μ) where φ ≈ 1)."""
-    mu = np.clip(np.nan_to_num(mu), 0.0, None)
-    phi = np.maximum(np.nan_to_num(phi, nan=1.0), 1.0)
-    k = np.floor(k)
-    out = np.where(k < 0, 1.0, 0.0)
-    is_poisson = phi <= 1 + _POISSON_EPS
-    rows = (mu > 0) & is_poisson
-    out[rows] = poisson.sf(k[rows], mu[rows])
-    rows = (mu > 0) & ~is_poisson
-    size = mu[rows] / (phi[rows] - 1) + extra_size
-    out[rows] = nbinom.sf(k[rows], size, 1 / phi[rows])
-    return out
+    return nb1.sf(k, mean, dispersion)
 
 
 def expected_shortage(s: ArrayLike, mean: ArrayLike, dispersion: ArrayLike) -> FloatArray:
-    """The loss function ``E[(D − s)⁺]`` for D ~ NB1(mean, dispersion).
+    """The loss function ``E[(D − s)⁺]`` for D ~ NB1(mean, dispersion) (:mod:`models.nb1`).
 
     Parameters
     ----------
@@ -144,12 +123,7 @@ def expected_shortage(s: ArrayLike, mean: ArrayLike, dispersion: ArrayLike) -> F
     mean, dispersion
         NB1 parameters, broadcast against ``s``.
     """
-    s_, mu, phi = _arrays(s, mean, dispersion)
-    mu = np.clip(np.nan_to_num(mu), 0.0, None)
-    # E[D·1{D > s}] = μ·P(D' ≥ s) = μ·P(D' > s − 1), D' the size-biased shift of D.
-    upper = mu * _sf(s_ - 1, mu, phi, extra_size=1.0)
-    loss = upper - s_ * _sf(s_, mu, phi, extra_size=0.0)
-    return np.where(s_ < 0, mu - s_, np.maximum(loss, 0.0))
+    return nb1.expected_shortage(s, mean, dispersion)
 
 
 def cycle_service(s: ArrayLike, protection_mean: ArrayLike, dispersion: ArrayLike) -> FloatArray:
@@ -182,7 +156,7 @@ def fill_rate(
     numpy.ndarray
         ``1 − (E[(D_{R+L} − s)⁺] − E[(D_L − s)⁺]) / E[D_R]``; 1 where ``E[D_R] = 0``.
     """
-    s_, mu, phi, mu_lead = _arrays(s, protection_mean, dispersion, lead_mean)
+    s_, mu, phi, mu_lead = nb1.float_arrays(s, protection_mean, dispersion, lead_mean)
     review = np.clip(mu - mu_lead, 0.0, None)
     short = expected_shortage(s_, mu, phi) - expected_shortage(s_, mu_lead, phi)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -218,7 +192,7 @@ def order_up_to(
         S per row (0 where the mean is 0). Both measures are non-decreasing in
         S, so an integer bisection finds the smallest S exactly.
     """
-    mu, phi, alpha, mu_lead, use_fill = _arrays(
+    mu, phi, alpha, mu_lead, use_fill = nb1.float_arrays(
         protection_mean, dispersion, level, lead_mean, np.asarray(fill_rate_target, dtype=float)
     )
     fill = use_fill > 0
@@ -261,7 +235,7 @@ def normal_order_up_to(
     ``σ·G((S − μ)/σ) − σ_L·G((S − μ_L)/σ_L) = (1 − β)·(μ − μ_L)`` with the standard
     normal loss ``G(z) = φ(z) − z·(1 − Φ(z))``, by bisection.
     """
-    mu, sd, alpha, mu_lead, sd_lead, use_fill = _arrays(
+    mu, sd, alpha, mu_lead, sd_lead, use_fill = nb1.float_arrays(
         protection_mean,
         protection_sd,
         level,

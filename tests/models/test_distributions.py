@@ -10,11 +10,11 @@ import pytest
 from polars.testing import assert_frame_equal
 from scipy.stats import nbinom, poisson
 
+from models import nb1
 from models.distributions import (
     CALIBRATION,
     DispersionParams,
     calibrate,
-    count_cdf,
     count_quantiles,
     history_dispersion,
     protection_quantiles,
@@ -43,9 +43,9 @@ def test_quantile_is_smallest_k_with_cdf_at_least_p(grid: tuple[np.ndarray, np.n
     q = count_quantiles(mean, disp, LEVELS)
     for j, level in enumerate(LEVELS):
         p = level / 100
-        assert (count_cdf(q[:, j], mean, disp) >= p - 1e-12).all()
+        assert (nb1.cdf(q[:, j], mean, disp) >= p - 1e-12).all()
         below = q[:, j] - 1
-        assert (count_cdf(below, mean, disp)[below >= 0] < p).all()
+        assert (nb1.cdf(below, mean, disp)[below >= 0] < p).all()
 
 
 def test_matches_scipy_negative_binomial() -> None:
