@@ -23,13 +23,14 @@ from prefect.cache_policies import NO_CACHE
 
 from models.coldstart import fitment_exposure
 from models.distributions import level_columns
-from models.engine import ForecastParams, forecast
+from models.engine import forecast
 from models.network import (
     accuracy_rollup,
     forecast_network,
     forecast_unsold,
     unsold_targets,
 )
+from models.params import ForecastParams
 from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
 from optimization.delivery.coverage import check_assignment, coverage_pairs

@@ -92,7 +92,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     from flows import forecast_file
-    from models.engine import ForecastParams
+    from models.params import ForecastParams
 
     started = time.perf_counter()
     params = ForecastParams(

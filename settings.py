@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.engine import ForecastParams
+from models.params import ForecastParams
 from optimization.evaluation.replay import ReplayParams
 from optimization.replenishment.allocation import AllocationParams
 from optimization.replenishment.policy import PolicyParams

@@ -52,8 +52,9 @@ from statsforecast import StatsForecast
 from statsforecast.utils import ConformalIntervals
 
 from models.candidates import COMBINATIONS, DEFAULT_CANDIDATES, MODEL_FACTORIES
-from models.engine import ForecastParams, forecast
+from models.engine import forecast
 from models.metrics import aggregate_metrics, empirical_quantiles, series_metrics, training_scales
+from models.params import ForecastParams
 from models.series import fill_series
 
 LEVELS = (50, 80, 90, 95, 99)

@@ -49,8 +49,9 @@ import polars as pl
 from statsforecast import StatsForecast
 
 from models.candidates import base_models, build_models
-from models.engine import ForecastParams, forecast_chunks
+from models.engine import forecast_chunks
 from models.fitting import fit_jobs
+from models.params import ForecastParams
 from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
 from models.series import fill_series

@@ -87,8 +87,8 @@ import polars as pl
 from _report import frontier_point, markdown
 
 from flows import SELECTION_SAMPLE
-from models.engine import ForecastParams
 from models.network import forecast_network
+from models.params import ForecastParams
 from models.schemas import series_id, split_series_id
 from models.seasonal import TOTALS_DAYS
 from models.series import horizon_dates

@@ -59,7 +59,8 @@ import polars as pl
 from _report import frontier_point, markdown
 
 from models.distributions import DispersionParams, history_dispersion
-from models.engine import ForecastParams, forecast
+from models.engine import forecast
+from models.params import ForecastParams
 from optimization.evaluation.frontier import FRONTIER_POINTS, inventory_at_service
 from optimization.evaluation.level_rules import (
     min_max_levels,

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 from statsforecast import StatsForecast
 
 from models.candidates import EXPENSIVE, FALLBACK_MODEL, add_combinations, base_models, build_models
+from models.params import ForecastParams
 from models.series import Runs, horizon_dates, polars_offset
-
-if TYPE_CHECKING:
-    from models.engine import ForecastParams
 
 
 def fit_and_forecast(

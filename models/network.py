@@ -27,8 +27,9 @@ import polars as pl
 
 from models.coldstart import cold_start_rates
 from models.distributions import count_quantiles
-from models.engine import ForecastParams, forecast_chunks
+from models.engine import forecast_chunks
 from models.metrics import aggregate_metrics
+from models.params import ForecastParams
 from models.schemas import NETWORK_FORECAST, QUANTILE_LEVELS, series_id, split_series_id
 from models.selection import Selection
 from models.series import horizon_dates

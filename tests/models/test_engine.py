@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from models import candidates
-from models.engine import ForecastParams, forecast
+from models.engine import forecast
 from models.fitting import fit_jobs
+from models.params import ForecastParams
 from models.profile import profile_series
 from models.selection import stale_series
 from models.series import fill_series

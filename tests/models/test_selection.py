@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.engine import ForecastParams, forecast
+from models.engine import forecast
+from models.params import ForecastParams
 from models.selection import (
     SCORES,
     SELECTION_SCHEMA,

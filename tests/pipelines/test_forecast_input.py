@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from flows import forecast_file
-from models.engine import ForecastParams
+from models.params import ForecastParams
 from partsflow_cli import main
 from pipelines.errors import InputError
 from pipelines.forecast_input import read_forecast_input
