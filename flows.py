@@ -46,7 +46,7 @@ from optimization.replenishment.planning import (
 from optimization.replenishment.policy import PolicyParams
 from optimization.routing import SolveParams, solve
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
-from pipelines.demand_series import censored_days, warehouse_series
+from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
 from pipelines.errors import InputError
 from pipelines.forecast_input import read_forecast_input
 from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
@@ -160,7 +160,8 @@ def load_supply_inputs(db_path: Path, as_of: date) -> SupplyInputs:
 class ForecastInputs:
     """What forecasting reads besides the demand history."""
 
-    stockouts: pl.DataFrame
+    history_start: date
+    stock_counts: pl.DataFrame  # behind the stock-out rule
     selections: dict[str, Selection]
     sku_groups: pl.DataFrame
     exposure: pl.DataFrame
@@ -185,13 +186,14 @@ class DemandForecast:
 def load_forecast_inputs(
     db_path: Path, as_of: date, history_days: int, new_warehouse_days: int
 ) -> ForecastInputs:
-    """Stock-out spans, the stored model choice, sku peers and fitment exposure."""
+    """Stock counts, the stored model choice, sku peers and fitment exposure."""
     with connect(db_path) as con:
         start = as_of - timedelta(days=history_days - 1)
         groups = forecasting.sku_groups(con)
         vehicles, stores, fitment = forecasting.exposure_inputs(con, as_of)
         return ForecastInputs(
-            stockouts=forecasting.stockout_spans(con, start, as_of),
+            history_start=start,
+            stock_counts=demand.stock_counts(con, start, as_of),
             selections=forecasting.load_selections(con),
             sku_groups=groups,
             exposure=fitment_exposure(vehicles, stores, fitment, groups),
@@ -211,7 +213,8 @@ def forecast_demand(
     params: ForecastParams,
 ) -> DemandForecast:
     """Forecast every active series: sold in the history window, or stocked."""
-    censored = censored_days(history, inputs.stockouts, as_of)
+    stockouts = stockout_spans(inputs.stock_counts, inputs.history_start, as_of)
+    censored = censored_days(history, stockouts, as_of)
     network = forecast_network(
         warehouse_series(history, censored, as_of),
         as_of,

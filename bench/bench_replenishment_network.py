@@ -101,9 +101,9 @@ from optimization.evaluation.level_rules import (
 )
 from optimization.evaluation.simulation import SimulationParams, SimulationResult, simulate_leads
 from optimization.replenishment.service import ServiceTarget, TargetKind
-from pipelines.demand_series import censored_days, warehouse_series
-from warehouse.demand import category_totals, daily_demand, last_demand_date
-from warehouse.forecasting import sku_groups, stockout_spans
+from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
+from warehouse.demand import category_totals, daily_demand, last_demand_date, stock_counts
+from warehouse.forecasting import sku_groups
 from warehouse.replenishment import sku_policy
 
 FloatArray = npt.NDArray[np.float64]
@@ -214,7 +214,8 @@ def load(
         as_of=as_of,
     )
     totals = category_totals(con, split, TOTALS_DAYS)
-    return network, train, stockout_spans(con, start, split), sku_groups(con), totals
+    spans = stockout_spans(stock_counts(con, start, split), start, split)
+    return network, train, spans, sku_groups(con), totals
 
 
 def _dense(sparse: pl.DataFrame, ids: pl.Series, first: date, days: int) -> IntArray:
@@ -347,11 +348,12 @@ def rolling_distribution(
     first: tuple[FloatArray, pl.DataFrame] | None = None
     for start in range(0, holdout + 1, every):
         origin = network.split + timedelta(days=start)
+        window_start = origin - timedelta(days=history_days - 1)
         began = time.perf_counter()
         mu, dispersion, classes = engine_distribution(
             network,
             daily_demand(con, origin, history_days),
-            stockout_spans(con, origin - timedelta(days=history_days - 1), origin),
+            stockout_spans(stock_counts(con, window_start, origin), window_start, origin),
             groups,
             horizon,
             category_totals(con, origin, TOTALS_DAYS),

@@ -1,4 +1,6 @@
-"""Demand series per (forward warehouse, sku) for the forecasting engine.
+"""Demand series per (forward warehouse, sku) for the forecasting engine: the one home of
+the stage's rules (what demand is, the span, the stock-out rule, censoring). The database
+reads it needs are in :mod:`warehouse.demand` (``daily_demand``, ``stock_counts``).
 
 Choices (documented here because every forecast inherits them):
 
@@ -16,8 +18,8 @@ Choices (documented here because every forecast inherits them):
   ``models.fitting.after_first_sale``.)
 * **Censoring.** A day on which the warehouse started with nothing available
   (``on_hand − reserved ≤ 0`` and nothing in transit at the previous count,
-  until the next count) and sold nothing is a stock-out day: its zero says
-  nothing about demand. Such days are not fed to the models as zeros; they
+  until the next count: :func:`stockout_spans`) and sold nothing is a stock-out
+  day: its zero says nothing about demand. Such days are not fed to the models as zeros; they
   get the series' mean demand over its uncensored days (so they neither pull
   the level down nor invent a spike), and are reported.
 * **Key.** ``unique_id`` = ``warehouse_id + "/" + sku``.
@@ -33,10 +35,62 @@ import polars as pl
 from models.schemas import DEMAND_HISTORY, series_id
 from models.series import SERIES
 
+#: End-of-day stock counts at the forward warehouses (``warehouse.demand.stock_counts``):
+#: ``available`` is on hand less reserved.
+STOCK_COUNTS = pl.Schema(
+    {
+        "warehouse_id": pl.String,
+        "sku": pl.String,
+        "as_of": pl.Date,
+        "available": pl.Int64,
+        "in_transit": pl.Int64,
+    }
+)
+
 #: Days without available stock per (warehouse, sku), inclusive spans.
 STOCKOUT_SPANS = pl.Schema(
     {"warehouse_id": pl.String, "sku": pl.String, "from_day": pl.Date, "to_day": pl.Date}
 )
+
+
+def stockout_spans(counts: pl.DataFrame, start: date, as_of: date) -> pl.DataFrame:
+    """Spans of days within ``start .. as_of`` a forward warehouse started with nothing available.
+
+    A count is taken at the end of its day. When nothing is available after it
+    (``available ≤ 0`` and nothing in transit), the following days up to the day
+    before the next count (or ``as_of``) start empty.
+
+    Parameters
+    ----------
+    counts
+        ``STOCK_COUNTS`` up to ``as_of``; a series' counts before ``start`` matter
+        only through its last one.
+    start, as_of
+        The window of the demand history.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``STOCKOUT_SPANS``, sorted.
+    """
+    if counts.schema != STOCK_COUNTS:
+        raise ValueError(f"counts must have schema {STOCK_COUNTS}, got {counts.schema}")
+    day = pl.duration(days=1)
+    return (
+        counts.filter(pl.col("as_of") <= as_of)
+        .sort("warehouse_id", "sku", "as_of")
+        .with_columns(next_count=pl.col("as_of").shift(-1).over("warehouse_id", "sku"))
+        .filter((pl.col("available") <= 0) & (pl.col("in_transit") == 0))
+        .select(
+            "warehouse_id",
+            "sku",
+            from_day=pl.max_horizontal(pl.col("as_of") + day, pl.lit(start)),
+            to_day=pl.coalesce(pl.col("next_count") - day, pl.lit(as_of)),
+        )
+        .filter(pl.col("to_day") >= pl.col("from_day"))
+        .sort("warehouse_id", "sku", "from_day", "to_day")
+        .cast(STOCKOUT_SPANS)
+    )
 
 
 def censored_days(sales: pl.DataFrame, stockouts: pl.DataFrame, as_of: date) -> pl.DataFrame:

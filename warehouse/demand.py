@@ -1,8 +1,10 @@
-"""Queries that feed forecasting: the demand span and the daily demand history.
+"""Queries that feed the demand series and forecasting: the demand span, the daily demand
+history, the stock counts behind the stock-out rule and the category totals.
 
 Each returns a polars frame with exactly the schema the consuming pure code
-declares (``models.schemas``); tests check it. What replenishment reads is in
-:mod:`warehouse.replenishment`.
+declares (``models.schemas.DEMAND_HISTORY``, ``pipelines.demand_series.STOCK_COUNTS``);
+tests check it. The rules that turn them into series are in ``pipelines.demand_series``.
+What replenishment reads is in :mod:`warehouse.replenishment`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,33 @@ def daily_demand(con: duckdb.DuckDBPyConnection, as_of: date, history_days: int)
         params=[start, as_of],
     ).pl()
     return frame.cast(DEMAND_HISTORY).select(DEMAND_HISTORY.names())
+
+
+def stock_counts(con: duckdb.DuckDBPyConnection, start: date, as_of: date) -> pl.DataFrame:
+    """End-of-day stock counts at the forward warehouses that bear on ``start .. as_of``.
+
+    Every count in the window, and each series' last count before it (the state the
+    window starts in). Columns ``warehouse_id, sku, as_of, available, in_transit``
+    (``available``: on hand less reserved), sorted.
+    """
+    return con.sql(
+        """
+        WITH counts AS (
+            SELECT s.warehouse_id, s.sku, s.as_of,
+                   (s.on_hand - s.reserved)::BIGINT AS available, s.in_transit::BIGINT AS in_transit
+            FROM stock_levels s JOIN warehouses w USING (warehouse_id)
+            WHERE w.kind = 'forward' AND s.as_of <= $as_of
+        ), before AS (
+            SELECT * FROM counts WHERE as_of < $start
+            QUALIFY row_number() OVER (PARTITION BY warehouse_id, sku ORDER BY as_of DESC) = 1
+        )
+        SELECT * FROM counts WHERE as_of >= $start
+        UNION ALL
+        SELECT * FROM before
+        ORDER BY warehouse_id, sku, as_of
+        """,
+        params={"start": start, "as_of": as_of},
+    ).pl()
 
 
 def category_totals(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Queries and writes of the forecasting step: stock-outs, peers, the stored model choice."""
+"""Queries and writes of the forecasting step: peers, exposure, the stored model choice."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from models.coldstart import SKU_GROUPS
 from models.distributions import CALIBRATION
 from models.schemas import split_series_id
 from models.selection import SELECTION_SCHEMA, Selection
-from pipelines.demand_series import STOCKOUT_SPANS
 from warehouse.frames import registered
 
 #: ``forecast_accuracy`` rows less ``run_id``.
@@ -29,38 +28,6 @@ ACCURACY = pl.Schema(
         **{f"coverage_q{level}": pl.Float64 for level in (50, 80, 90, 95, 99)},
     }
 )
-
-
-def stockout_spans(con: duckdb.DuckDBPyConnection, start: date, as_of: date) -> pl.DataFrame:
-    """Spans of days a forward warehouse started with nothing available, per sku.
-
-    A stock row is an end-of-day count. When nothing is available after it
-    (``on_hand - reserved <= 0`` and nothing in transit), the following days
-    up to the day before the next count (or ``as_of``) start empty.
-    """
-    return (
-        con.sql(
-            """
-            WITH levels AS (
-                SELECT s.warehouse_id, s.sku, s.as_of,
-                       s.on_hand - s.reserved <= 0 AND s.in_transit = 0 AS empty,
-                       lead(s.as_of) OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of)
-                           AS next_count
-                FROM stock_levels s JOIN warehouses w USING (warehouse_id)
-                WHERE w.kind = 'forward' AND s.as_of <= $as_of
-            )
-            SELECT warehouse_id, sku,
-                   greatest(as_of + 1, $start::DATE) AS from_day,
-                   coalesce(next_count - 1, $as_of::DATE) AS to_day
-            FROM levels
-            WHERE empty AND coalesce(next_count - 1, $as_of::DATE) >= greatest(as_of + 1, $start)
-            ORDER BY ALL
-            """,
-            params={"start": start, "as_of": as_of},
-        )
-        .pl()
-        .cast(STOCKOUT_SPANS)
-    )
 
 
 def sku_groups(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

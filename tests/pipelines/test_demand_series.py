@@ -1,4 +1,4 @@
-"""Demand series for the engine: censoring of stock-out days, per-warehouse chunks, weeks."""
+"""Demand series for the engine: the stock-out rule, censoring, per-warehouse chunks, weeks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from models.schemas import DEMAND_HISTORY
-from pipelines.demand_series import STOCKOUT_SPANS, censored_days, to_weekly, warehouse_series
+from pipelines.demand_series import (
+    STOCK_COUNTS,
+    STOCKOUT_SPANS,
+    censored_days,
+    stockout_spans,
+    to_weekly,
+    warehouse_series,
+)
 
 AS_OF = date(2026, 3, 31)
 
@@ -30,6 +37,44 @@ def sales() -> pl.DataFrame:
         },
         schema=DEMAND_HISTORY,
     )
+
+
+def _counts(*rows: tuple[str, date, int, int]) -> pl.DataFrame:
+    """Counts of sku A: (warehouse, day, available, in transit)."""
+    return pl.DataFrame(
+        [(w, "A", day, available, transit) for w, day, available, transit in rows],
+        schema=STOCK_COUNTS,
+        orient="row",
+    )
+
+
+def test_an_empty_count_starts_a_stock_out_until_the_next_count() -> None:
+    counts = _counts(
+        ("FW1", _day(20), 5, 0),
+        ("FW1", _day(15), 0, 0),  # empty: days 14..11 start empty
+        ("FW1", _day(10), 4, 0),
+        ("FW1", _day(6), 0, 3),  # nothing on the shelf, but a delivery is on its way
+        ("FW1", _day(3), -1, 0),  # over-reserved: empty until as-of
+        ("FW2", _day(2), 0, 0),
+    )
+    spans = stockout_spans(counts, _day(30), AS_OF)
+    assert spans.rows() == [
+        ("FW1", "A", _day(14), _day(11)),
+        ("FW1", "A", _day(2), AS_OF),
+        ("FW2", "A", _day(1), AS_OF),
+    ]
+    assert spans.schema == STOCKOUT_SPANS
+
+
+def test_a_stock_out_from_before_the_window_is_clipped_to_it() -> None:
+    counts = _counts(("FW1", _day(40), 0, 0), ("FW1", _day(5), 2, 0), ("FW1", AS_OF, 0, 0))
+    # The count on the as-of day starts no day inside the window.
+    assert stockout_spans(counts, _day(30), AS_OF).rows() == [("FW1", "A", _day(30), _day(6))]
+
+
+def test_counts_after_the_as_of_day_are_not_read() -> None:
+    counts = _counts(("FW1", _day(4), 0, 0), ("FW1", AS_OF + timedelta(days=2), 7, 0))
+    assert stockout_spans(counts, _day(30), AS_OF).rows() == [("FW1", "A", _day(3), AS_OF)]
 
 
 def test_stock_out_days_without_sales_are_censored(sales: pl.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""Stock-out spans from stock history, and storing the engine's model choice."""
+"""Stock counts behind the stock-out rule, and storing the engine's model choice."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from polars.testing import assert_frame_equal
 
 from models.distributions import CALIBRATION
 from models.selection import SELECTION_SCHEMA, Selection
-from warehouse import forecasting, runs
+from pipelines.demand_series import STOCK_COUNTS, stockout_spans
+from warehouse import demand, forecasting, runs
 from warehouse.schema import connect
 
 
@@ -53,10 +54,32 @@ def test_stock_out_spans_run_from_the_day_after_an_empty_count(
             ("DC1", "2026-03-02", 0, 0, 0),  # the DC is not a forward warehouse
         ],
     )
-    spans = forecasting.stockout_spans(con, date(2026, 1, 1), date(2026, 3, 31))
+    start, as_of = date(2026, 1, 1), date(2026, 3, 31)
+    spans = stockout_spans(demand.stock_counts(con, start, as_of), start, as_of)
     assert spans.select("from_day", "to_day").rows() == [
         (date(2026, 3, 11), date(2026, 3, 14)),
         (date(2026, 3, 26), date(2026, 3, 31)),
+    ]
+
+
+def test_stock_counts_hold_the_window_and_the_last_count_before_it(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _stock(
+        con,
+        [
+            ("FW1", "2026-02-01", 0, 0, 0),
+            ("FW1", "2026-02-20", 3, 1, 0),  # the state the window starts in
+            ("FW1", "2026-03-05", 2, 2, 1),
+            ("FW1", "2026-04-02", 9, 0, 0),  # after the as-of day
+            ("DC1", "2026-03-02", 0, 0, 0),  # the DC is not a forward warehouse
+        ],
+    )
+    counts = demand.stock_counts(con, date(2026, 3, 1), date(2026, 3, 31))
+    assert counts.schema == STOCK_COUNTS
+    assert counts.rows() == [
+        ("FW1", "K1", date(2026, 2, 20), 2, 0),
+        ("FW1", "K1", date(2026, 3, 5), 0, 1),
     ]
 
 
