@@ -19,11 +19,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/partsflow demo
 
-## make test: install, lint, type-check, run every test.
+## make test: install, lint, type-check, check the import layers, run every test.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 clean:

@@ -332,18 +332,21 @@ def replay_targets(
     return replay_policies(history, network_plan.plan, as_of, params)
 
 
+@dataclass(frozen=True)
+class Night:
+    """Everything the night computed, saved in one transaction."""
+
+    demand_forecast: DemandForecast
+    network_plan: NetworkPlan
+    transfers: tuple[pl.DataFrame, pl.DataFrame]  # transfer-order headers and lines
+    linehaul: Linehaul
+    replays: pl.DataFrame
+    coverage: pl.DataFrame
+
+
 @task(cache_policy=NO_CACHE)
 def save_plan(
-    db_path: Path,
-    run_id: str,
-    demand_forecast: DemandForecast,
-    network_plan: NetworkPlan,
-    transfers: tuple[pl.DataFrame, pl.DataFrame],
-    routes: pl.DataFrame,
-    replays: pl.DataFrame,
-    coverage: pl.DataFrame,
-    summary: dict[str, Any],
-    keep_forecast_runs: int | None = None,
+    db_path: Path, run_id: str, night: Night, summary: dict[str, Any], keep_forecast_runs: int
 ) -> None:
     """Write forecasts, choice, accuracy, plan and transfer orders; finish the run; atomically.
 
@@ -353,16 +356,16 @@ def save_plan(
         plan.write_plan(
             con,
             run_id,
-            demand_forecast.forecasts,
-            network_plan.plan,
+            night.demand_forecast.forecasts,
+            night.network_plan.plan,
             summary,
-            selections=demand_forecast.selections,
-            accuracy=demand_forecast.accuracy,
-            allocations=network_plan.allocations,
-            transfers=transfers,
-            routes=routes,
-            replays=replays,
-            coverage=coverage,
+            selections=night.demand_forecast.selections,
+            accuracy=night.demand_forecast.accuracy,
+            allocations=night.network_plan.allocations,
+            transfers=night.transfers,
+            routes=night.linehaul.routes,
+            replays=night.replays,
+            coverage=night.coverage,
             keep_forecast_runs=keep_forecast_runs,
         )
 
@@ -401,25 +404,16 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
         network_plan = plan_replenishment(
             demand_forecast, positions, skus, supply, as_of, params.policy, params.allocation
         )
-        transfers = transfer_orders(network_plan.plan, run_id, as_of)
-        vans = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
-        replays = replay_targets(history, network_plan, as_of, params.replay)
-        coverage = check_coverage(db)
-        result = _summary(
-            run_id, as_of, loaded, demand_forecast, network_plan, transfers, vans, coverage
-        )
-        save_plan(
-            db,
-            run_id,
+        night = Night(
             demand_forecast,
             network_plan,
-            transfers,
-            vans.routes,
-            replays,
-            coverage,
-            asdict(result),
-            params.forecast_retention_runs,
+            transfers=transfer_orders(network_plan.plan, run_id, as_of),
+            linehaul=plan_routes(network_plan, supply.sites, as_of, params.linehaul),
+            replays=replay_targets(history, network_plan, as_of, params.replay),
+            coverage=check_coverage(db),
         )
+        result = _summary(run_id, as_of, loaded, night)
+        save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
         snapshot = publish_plan(db, run_id, paths.snapshots)
     except Exception as error:
         mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
@@ -427,18 +421,11 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
     return replace(result, snapshot=str(snapshot))
 
 
-def _summary(
-    run_id: str,
-    as_of: date,
-    loaded: dict[str, int],
-    demand_forecast: DemandForecast,
-    network_plan: NetworkPlan,
-    transfers: tuple[pl.DataFrame, pl.DataFrame],
-    vans: Linehaul,
-    coverage: pl.DataFrame,
-) -> NightlyResult:
+def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> NightlyResult:
     """What the night did, before it is saved (``snapshot`` is filled in after publishing)."""
+    demand_forecast, network_plan = night.demand_forecast, night.network_plan
     forecasts, proposals = demand_forecast.forecasts, network_plan.plan
+    vans, coverage = night.linehaul, night.coverage
     return NightlyResult(
         run_id=run_id,
         as_of=as_of,
@@ -458,7 +445,7 @@ def _summary(
             pl.col("allocated_quantity") < pl.col("proposed_quantity")
         ).height,
         allocation_status=_allocation_status(network_plan.allocations),
-        transfer_orders=transfers[0].height,
+        transfer_orders=night.transfers[0].height,
         pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
         linehaul_vans=vans.vans,
         linehaul_trips=vans.trips,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from flows import NightlyResult
@@ -62,7 +62,7 @@ def _settings() -> Settings:
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate
 
-    summary = generate(Path(args.out), scale=args.scale, seed=args.seed)
+    summary = generate(Path(args.out), **_given(scale=args.scale, seed=args.seed))
     counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
     print(f"generated {summary.scale} network (seed {summary.seed}) into {args.out}")
     print(f"  {summary.start} .. {summary.end}: {counts}")
@@ -95,12 +95,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from models.params import ForecastParams
 
     started = time.perf_counter()
+    levels = tuple(args.quantiles) if args.quantiles else None
     params = ForecastParams(
-        freq=args.freq,
         horizon=args.horizon,
         season_length=args.season_length,
-        levels=tuple(args.quantiles),
-        n_jobs=args.n_jobs,
+        **_given(freq=args.freq, levels=levels, n_jobs=args.n_jobs),
     )
     forecast_file(Path(args.input), Path(args.output), params)
     print(f"wrote {args.output} in {time.perf_counter() - started:.1f} s")
@@ -139,7 +138,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     from optimization.routing import SolveParams
 
     try:
-        params = SolveParams(time_limit=args.time_limit, seed=args.seed)
+        params = SolveParams(**_given(time_limit=args.time_limit, seed=args.seed))
     except ValueError as error:
         raise _usage(str(error)) from None
     if not route_file(Path(args.problem), Path(args.output), params):
@@ -232,7 +231,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     landing = settings.landing_dir
     if not (landing / "manifest.json").exists():
         print(f"generating the {args.scale} network into {landing} ...", flush=True)
-        summary = generate(landing, scale=args.scale, seed=args.seed)
+        summary = generate(landing, scale=args.scale, **_given(seed=args.seed))
         print(f"  {summary.rows_written:,} rows in {summary.elapsed_s:.0f} s")
     else:
         print(f"using the network already in {landing}")
@@ -252,6 +251,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "ORDER BY proposed_quantity DESC LIMIT 9'))\""
     )
     return 0
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options given on the command line; the rest keep the parameter object's default."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _path(text: str | None) -> Path | None:
@@ -374,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write a synthetic network and its history")
     gen.add_argument("--out", required=True, help="folder to write the landing files into")
-    gen.add_argument("--scale", choices=["small", "medium", "large"], default="small")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--scale", choices=["small", "medium", "large"], help="default small")
+    gen.add_argument("--seed", type=int, help="default 0")
     gen.set_defaults(func=cmd_generate)
 
     ing = sub.add_parser("ingest", help="validate and load landing files into the database")
@@ -394,19 +398,21 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument(
         "--horizon", type=_positive("--horizon"), required=True, help="periods to forecast"
     )
-    fc.add_argument("--freq", choices=["D", "W", "MS"], default="D")
+    fc.add_argument("--freq", choices=["D", "W", "MS"], help="period of the data (default D)")
     fc.add_argument(
         "--season-length", type=_positive("--season-length"), help="default 7 (D), 52 (W), 12 (MS)"
     )
-    fc.add_argument("--quantiles", type=_quantile_list, default=[50, 80, 90, 95, 99])
+    fc.add_argument(
+        "--quantiles", type=_quantile_list, help="levels in percent (default 50,80,90,95,99)"
+    )
     fc.add_argument("--output", required=True, help="Parquet file to write")
-    fc.add_argument("--n-jobs", type=int, default=1, help="parallel statsforecast workers")
+    fc.add_argument("--n-jobs", type=int, help="parallel statsforecast workers (default 1)")
     fc.set_defaults(func=cmd_forecast)
 
     route = sub.add_parser("route", help="solve a routing problem JSON (VRP with time windows)")
     route.add_argument("problem", help="problem JSON (see DESIGN.md)")
-    route.add_argument("--time-limit", type=float, default=10.0, help="seconds (default 10)")
-    route.add_argument("--seed", type=int, default=0)
+    route.add_argument("--time-limit", type=float, help="seconds of search (default 10)")
+    route.add_argument("--seed", type=int, help="search seed (default 0)")
     route.add_argument("--output", required=True, help="solution JSON to write")
     route.set_defaults(func=cmd_route)
 
@@ -447,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="generate a network and run the nightly job on it")
     demo.add_argument("--scale", choices=["small", "medium", "large"], default="medium")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, help="default 0")
     demo.set_defaults(func=cmd_demo)
     return parser
 
