@@ -1,11 +1,15 @@
-"""All SQL of ingestion: reference look-ups, comparisons with loaded rows, writes.
+"""All SQL of ingestion: one read of what is loaded, one write of what was decided.
 
-``pipelines.ingest`` validates frames with polars and calls these functions to
-ask the database what is already known and to write what passed. A file is
-written inside :func:`transaction` (all or nothing). Frames are handed to
-DuckDB by registration (no copy); table and column names come from the
-ingestion specs and are checked as identifiers before they reach a
-statement, values always travel as parameters or registered frames.
+Ingesting a file is three steps. :func:`read_existing` fetches, in one call,
+everything the load decision needs to know about the database for this
+file's rows (an ``ExistingQuery`` says which keys); ``pipelines.ingest`` then
+decides, with polars only, what to write (a ``Decision``); and
+:func:`apply_decision` writes it inside the file's transaction, followed by
+:func:`record_file`. Those types are in :mod:`warehouse.loading_types`.
+
+Frames are handed to DuckDB by registration (no copy); table and column
+names are checked as identifiers before they reach a statement, values
+always travel as parameters or registered frames.
 """
 
 from __future__ import annotations
@@ -18,8 +22,27 @@ import duckdb
 import polars as pl
 
 from warehouse.frames import registered
+from warehouse.loading_types import (
+    LINE_RETURNS,
+    LINE_STATUSES,
+    ORDER_HEADERS,
+    QUARANTINE_ROWS,
+    RETURN_LINES,
+    SEQ_BASE,
+    SERVING,
+    STATUS_EVENTS,
+    STOCK_LEVELS,
+    Decision,
+    Existing,
+    ExistingQuery,
+    KeyQuery,
+    LoadedQuery,
+    TableWrite,
+)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+# --- SQL helpers --------------------------------------------------------------
 
 
 def _q(name: str) -> str:
@@ -36,166 +59,194 @@ def _on(key: Sequence[str], left: str = "s", right: str = "t") -> str:
     return " AND ".join(f"{left}.{_q(k)} = {right}.{_q(k)}" for k in key)
 
 
-def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
+def _frame(relation: duckdb.DuckDBPyRelation, schema: pl.Schema | None = None) -> pl.DataFrame:
     """The relation as polars, timestamps in ``UTC`` (DuckDB says ``Etc/UTC``)."""
     frame = relation.pl()
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.col(name).dt.convert_time_zone("UTC")
         for name, dtype in frame.schema.items()
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
     )
+    return frame if schema is None else frame.cast(schema)
 
 
-# --- look-ups -----------------------------------------------------------------
+# --- the read -----------------------------------------------------------------
 
 
-def known_keys(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    column: str,
-    filter_column: str | None = None,
-    filter_value: str | None = None,
-) -> pl.Series:
-    """The values of ``table.column`` (optionally where ``filter_column = filter_value``)."""
-    sql = f"SELECT {_q(column)} AS key FROM {_q(table)}"
-    params: list[object] = []
-    if filter_column is not None:
-        sql += f" WHERE {_q(filter_column)} = ?"
-        params.append(filter_value)
-    return _frame(con.sql(sql, params=params))["key"]
-
-
-def store_warehouses(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """``store_id`` and the ``serving_warehouse_id`` of every known store."""
-    return _frame(con.sql("SELECT store_id, warehouse_id AS serving_warehouse_id FROM stores"))
-
-
-def compare_loaded(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    rows: pl.DataFrame,
-    key: Sequence[str],
-    columns: Sequence[str],
-    loaded: Sequence[str] = (),
-) -> pl.DataFrame:
-    """Compare ``rows`` with the loaded rows of ``table`` having the same key.
-
-    Returns one row per input ``row_number``: ``present`` (the key is
-    loaded), ``diff`` (null if absent, ``''`` if ``columns`` are equal, else
-    ``"quantity 2 ≠ 4, sku A ≠ B"`` with the file's value first) and
-    ``loaded_<c>`` for each column in ``loaded``.
-    """
-    if rows.height == 0:
-        return pl.DataFrame(
-            schema={"row_number": pl.Int64, "present": pl.Boolean, "diff": pl.String}
-            | {f"loaded_{c}": pl.Null for c in loaded}
+def known_keys(con: duckdb.DuckDBPyConnection, query: KeyQuery) -> pl.Series:
+    """The values of ``query.values`` found in ``query.table.query.column``."""
+    column = _q(query.column)
+    where, params = "", []
+    if query.filter_column is not None:
+        where, params = f" WHERE t.{_q(query.filter_column)} = ?", [query.filter_value]
+    values = pl.DataFrame({"value": query.values.cast(pl.String).drop_nulls().unique()})
+    with registered(con, values) as name:
+        sql = (
+            f"SELECT DISTINCT t.{column} AS key FROM {_q(query.table)} t "
+            f"JOIN {name} s ON s.value = t.{column}{where}"
         )
-    parts = ", ".join(
-        f"CASE WHEN s.{_q(c)} IS DISTINCT FROM t.{_q(c)} THEN "
-        f"'{c} ' || coalesce(s.{_q(c)}::VARCHAR, 'empty') || ' ≠ ' "
-        f"|| coalesce(t.{_q(c)}::VARCHAR, 'empty') END"
-        for c in columns
-    )
-    present = f"t.{_q(key[0])} IS NOT NULL"
-    extra = "".join(f", t.{_q(c)} AS {_q('loaded_' + c)}" for c in loaded)
-    source = rows.select("row_number", *dict.fromkeys([*key, *columns]))
+        return _frame(con.sql(sql, params=params))["key"]
+
+
+def _loaded_rows(con: duckdb.DuckDBPyConnection, query: LoadedQuery) -> pl.DataFrame:
+    key = query.keys.columns
+    with registered(con, query.keys.unique()) as name:
+        return _frame(
+            con.sql(
+                f"SELECT {_cols(key, 't.')}, {_cols(query.columns, 't.')} "
+                f"FROM {name} s JOIN {_q(query.table)} t ON {_on(key)}"
+            )
+        )
+
+
+def known_stock_levels(con: duckdb.DuckDBPyConnection, days: pl.DataFrame) -> pl.DataFrame:
+    """Per (``warehouse_id``, ``sku``, ``as_of``) of ``days``, in their order: the
+    latest loaded level on or before that day (``known_as_of``, ``known_on_hand``,
+    ``known_reserved``, ``known_in_transit``; null when none)."""
+    source = days.select("warehouse_id", "sku", "as_of").with_row_index("__i")
     with registered(con, source) as name:
         return _frame(
             con.sql(
-                f"SELECT s.row_number, {present} AS present, "
-                f"CASE WHEN {present} THEN concat_ws(', ', {parts}) END AS diff{extra} "
-                f"FROM {name} s LEFT JOIN {_q(table)} t ON {_on(key)} ORDER BY s.row_number"
-            )
-        )
-
-
-def fetch_matching(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    keys: pl.DataFrame,
-    columns: Sequence[str],
-) -> pl.DataFrame:
-    """The loaded ``columns`` of ``table`` for the distinct keys in ``keys`` (its columns)."""
-    key = keys.columns
-    with registered(con, keys.unique()) as name:
-        return _frame(
-            con.sql(
-                f"SELECT {_cols(key, 's.')}, {_cols(columns, 't.')} "
-                f"FROM {name} s JOIN {_q(table)} t ON {_on(key)}"
-            )
-        )
-
-
-def status_seq_base(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame) -> pl.DataFrame:
-    """``order_id``, ``line_no``, ``max_seq``: the last status-history entry of each line."""
-    with registered(con, lines.select("order_id", "line_no").unique()) as name:
-        return _frame(
-            con.sql(
-                "SELECT h.order_id, h.line_no, max(h.seq) AS max_seq "
-                f"FROM order_line_status_history h JOIN {name} s "
-                "ON s.order_id = h.order_id AND s.line_no = h.line_no GROUP BY ALL"
-            )
-        )
-
-
-def return_lines(
-    con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, return_ids: pl.Series
-) -> pl.DataFrame:
-    """For each (``order_id``, ``line_no``) in ``lines`` that is loaded: the line's
-    store, sku, quantity, status, ordered_at and ``returned_before`` (units of
-    loaded returns whose ``return_id`` is not in ``return_ids``)."""
-    ids = pl.DataFrame({"return_id": return_ids.unique()})
-    with (
-        registered(con, lines.select("order_id", "line_no").unique()) as keys,
-        registered(con, ids) as others,
-    ):
-        return _frame(
-            con.sql(
-                "SELECT l.order_id, l.line_no, l.store_id AS line_store_id, l.sku AS line_sku, "
-                "l.quantity AS line_quantity, l.status AS line_status, "
-                "l.ordered_at AS line_ordered_at, "
-                "coalesce((SELECT sum(r.quantity) FROM returns r WHERE r.order_id = l.order_id "
-                "AND r.line_no = l.line_no "
-                f"AND r.return_id NOT IN (SELECT return_id FROM {others})), 0)::BIGINT "
-                "AS returned_before "
-                f"FROM order_lines l JOIN {keys} k "
-                "ON k.order_id = l.order_id AND k.line_no = l.line_no"
-            )
-        )
-
-
-def known_stock_levels(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
-    """Per ``row_number``: the latest loaded level on or before the row's ``as_of``
-    (``known_as_of``, ``known_on_hand``, ``known_reserved``, ``known_in_transit``;
-    null when none)."""
-    source = rows.select("row_number", "warehouse_id", "sku", "as_of")
-    with registered(con, source) as name:
-        return _frame(
-            con.sql(
-                "SELECT s.row_number, t.as_of AS known_as_of, t.on_hand AS known_on_hand, "
-                "t.reserved AS known_reserved, t.in_transit AS known_in_transit "
+                "SELECT s.warehouse_id, s.sku, s.as_of, t.as_of AS known_as_of, "
+                "t.on_hand AS known_on_hand, t.reserved AS known_reserved, "
+                "t.in_transit AS known_in_transit "
                 f"FROM {name} s ASOF LEFT JOIN stock_levels t "
                 "ON s.warehouse_id = t.warehouse_id AND s.sku = t.sku AND s.as_of >= t.as_of "
-                "ORDER BY s.row_number"
-            )
+                "ORDER BY s.__i"
+            ),
+            STOCK_LEVELS,
         )
+
+
+def _by_keys(
+    con: duckdb.DuckDBPyConnection,
+    keys: pl.DataFrame,
+    sql: str,
+    schema: pl.Schema,
+    params: Sequence[object] = (),
+) -> pl.DataFrame:
+    """Run ``sql`` with ``{keys}`` naming the distinct ``keys`` as a table."""
+    with registered(con, keys.unique()) as name:
+        return _frame(con.sql(sql.format(keys=name), params=list(params)), schema)
+
+
+_LINE_ON = "k.order_id = {t}.order_id AND k.line_no = {t}.line_no"
+
+
+def _line_history(
+    con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, source_file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the last ``seq`` of each line, the statuses recorded from ``source_file``)."""
+    on = _LINE_ON.format(t="h")
+    base = _by_keys(
+        con,
+        lines,
+        "SELECT h.order_id, h.line_no, max(h.seq) AS max_seq "
+        f"FROM order_line_status_history h JOIN {{keys}} k ON {on} GROUP BY ALL",
+        SEQ_BASE,
+    )
+    statuses = _by_keys(
+        con,
+        lines,
+        "SELECT DISTINCT h.order_id, h.line_no, h.status "
+        f"FROM order_line_status_history h JOIN {{keys}} k ON {on} WHERE h.source_file = ?",
+        LINE_STATUSES,
+        [source_file],
+    )
+    return base, statuses
+
+
+def _return_lines(
+    con: duckdb.DuckDBPyConnection, lines: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the loaded order lines named, the loaded returns of those lines)."""
+    found = _by_keys(
+        con,
+        lines,
+        "SELECT l.order_id, l.line_no, l.store_id AS line_store_id, l.sku AS line_sku, "
+        "l.quantity AS line_quantity, l.status AS line_status, "
+        "l.ordered_at AS line_ordered_at FROM order_lines l JOIN {keys} k ON "
+        + _LINE_ON.format(t="l"),
+        RETURN_LINES,
+    )
+    returns = _by_keys(
+        con,
+        lines,
+        "SELECT r.return_id, r.order_id, r.line_no, r.quantity "
+        "FROM returns r JOIN {keys} k ON " + _LINE_ON.format(t="r"),
+        LINE_RETURNS,
+    )
+    return found, returns
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> object:
+    return con.execute(sql, list(params)).fetchall()[0][0]
+
+
+def read_existing(con: duckdb.DuckDBPyConnection, query: ExistingQuery) -> Existing:
+    """Read what the database holds about one file's rows (see :class:`ExistingQuery`).
+
+    Parameters
+    ----------
+    con
+        The warehouse, inside the file's transaction.
+    query
+        The file's digest and name, and the keys of each part to read.
+
+    Returns
+    -------
+    Existing
+        The parts asked for; the others are left empty.
+    """
+    unresolved = _frame(
+        con.sql(
+            "SELECT row_number FROM quarantine WHERE source_sha256 = ? AND resolved_at IS NULL "
+            "ORDER BY row_number",
+            params=[query.sha256],
+        )
+    )["row_number"]
+    seen = _scalar(
+        con, "SELECT count(*) FROM ingested_files WHERE source_sha256 = ?", [query.sha256]
+    )
+    parts: dict[str, pl.DataFrame] = {}
+    if query.loaded is not None:
+        parts["loaded"] = _loaded_rows(con, query.loaded)
+    if query.stores is not None:
+        keys = pl.DataFrame({"store_id": query.stores})
+        stores = _loaded_rows(con, LoadedQuery("stores", keys, ("warehouse_id",)))
+        parts["serving"] = stores.rename({"warehouse_id": "serving_warehouse_id"}).cast(SERVING)
+    if query.orders is not None:
+        keys = pl.DataFrame({"order_id": query.orders})
+        columns = ("store_id", "channel", "ordered_at")
+        parts["orders"] = _loaded_rows(con, LoadedQuery("orders", keys, columns)).cast(
+            ORDER_HEADERS
+        )
+    if query.line_history is not None:
+        parts["seq_base"], parts["statuses"] = _line_history(
+            con, query.line_history, query.source_file
+        )
+    if query.return_lines is not None:
+        parts["lines"], parts["line_returns"] = _return_lines(con, query.return_lines)
+    if query.stock_days is not None:
+        parts["levels"] = known_stock_levels(con, query.stock_days.unique(maintain_order=True))
+    return Existing(
+        ingested_before=bool(seen),
+        quarantined=unresolved.cast(pl.Int64),
+        known={q.name: known_keys(con, q) for q in query.references},
+        time_zone=str(_scalar(con, "SELECT current_setting('TimeZone')", [])),
+        **parts,
+    )
 
 
 def has_quarantine(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     """Whether any row of the file with this digest is quarantined and unresolved."""
-    rows = con.execute(
-        "SELECT count(*) FROM quarantine WHERE source_sha256 = ? AND resolved_at IS NULL",
-        [sha256],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
-def file_ingested(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    """Whether a file with this digest was ingested before."""
-    rows = con.execute(
-        "SELECT count(*) FROM ingested_files WHERE source_sha256 = ?", [sha256]
-    ).fetchall()
-    return bool(rows[0][0])
+    return bool(
+        _scalar(
+            con,
+            "SELECT count(*) FROM quarantine WHERE source_sha256 = ? AND resolved_at IS NULL",
+            [sha256],
+        )
+    )
 
 
 def ingested_rows(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int | None:
@@ -206,23 +257,6 @@ def ingested_rows(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int
         [sha256, kind],
     ).fetchall()
     return int(rows[0][0]) if rows else None
-
-
-def statuses_recorded(
-    con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, source_file: str
-) -> pl.DataFrame:
-    """The (``order_id``, ``line_no``, ``status``) of ``lines`` that the status
-    history already holds from ``source_file``."""
-    with registered(con, lines.select("order_id", "line_no", "status").unique()) as name:
-        return _frame(
-            con.sql(
-                "SELECT DISTINCT s.order_id, s.line_no, s.status "
-                f"FROM {name} s JOIN order_line_status_history h "
-                "ON h.order_id = s.order_id AND h.line_no = s.line_no AND h.status = s.status "
-                "WHERE h.source_file = ?",
-                params=[source_file],
-            )
-        )
 
 
 def unresolved_quarantine(
@@ -240,46 +274,29 @@ def unresolved_quarantine(
     )
 
 
-# --- writes -------------------------------------------------------------------
+# --- the write ----------------------------------------------------------------
 
 
-def insert_rows(
-    con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame, columns: Sequence[str]
-) -> None:
-    """Insert the ``columns`` of ``rows`` (all new keys) into ``table``."""
-    if rows.height == 0:
+def _write_rows(con: duckdb.DuckDBPyConnection, write: TableWrite) -> None:
+    """Insert ``write.rows``; with a key, a known key's other columns are updated."""
+    if write.rows.height == 0:
         return
-    with registered(con, rows.select(columns)) as name:
-        con.execute(
-            f"INSERT INTO {_q(table)} ({_cols(columns)}) SELECT {_cols(columns)} FROM {name}"
-        )
+    columns = write.rows.columns
+    sql = f"INSERT INTO {_q(write.table)} ({_cols(columns)}) SELECT {_cols(columns)} FROM {{}}"
+    if write.key:
+        updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in columns if c not in write.key)
+        sql += f" ON CONFLICT ({_cols(write.key)}) DO UPDATE SET {updates}"
+    with registered(con, write.rows) as name:
+        con.execute(sql.format(name))
 
 
-def upsert_rows(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    rows: pl.DataFrame,
-    key: Sequence[str],
-    columns: Sequence[str],
-) -> None:
-    """Insert ``rows`` into ``table``, updating the non-key columns of known keys."""
-    if rows.height == 0:
-        return
-    updates = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in columns if c not in key)
-    with registered(con, rows.select(columns)) as name:
-        con.execute(
-            f"INSERT INTO {_q(table)} ({_cols(columns)}) SELECT {_cols(columns)} FROM {name} "
-            f"ON CONFLICT ({_cols(key)}) DO UPDATE SET {updates}"
-        )
-
-
-def update_status(
+def _update_status(
     con: duckdb.DuckDBPyConnection, lines: pl.DataFrame, source_file: str, now: datetime
 ) -> None:
     """Set the ``status`` of loaded order lines (``order_id``, ``line_no``, ``status``)."""
     if lines.height == 0:
         return
-    with registered(con, lines.select("order_id", "line_no", "status")) as name:
+    with registered(con, lines.select(*LINE_STATUSES)) as name:
         con.execute(
             f"UPDATE order_lines t SET status = s.status, source_file = ?, loaded_at = ? "
             f"FROM {name} s WHERE {_on(('order_id', 'line_no'))}",
@@ -287,13 +304,13 @@ def update_status(
         )
 
 
-def append_status_history(
+def _append_status_history(
     con: duckdb.DuckDBPyConnection, events: pl.DataFrame, source_file: str, now: datetime
 ) -> None:
     """Append (``order_id``, ``line_no``, ``seq``, ``status``) to the status history."""
     if events.height == 0:
         return
-    with registered(con, events.select("order_id", "line_no", "seq", "status")) as name:
+    with registered(con, events.select(*STATUS_EVENTS)) as name:
         con.execute(
             "INSERT INTO order_line_status_history "
             "(order_id, line_no, seq, status, recorded_at, source_file) "
@@ -314,7 +331,7 @@ def quarantine_rows(
     """Record ``rows`` (``row_number``, ``raw``, ``reason``); a row already there stays."""
     if rows.height == 0:
         return
-    with registered(con, rows.select("row_number", "raw", "reason")) as name:
+    with registered(con, rows.select(*QUARANTINE_ROWS)) as name:
         con.execute(
             "INSERT INTO quarantine "
             "(kind, source_file, source_sha256, row_number, raw, reason, quarantined_at) "
@@ -336,6 +353,38 @@ def resolve_quarantine(
             f"AND resolved_at IS NULL AND row_number IN (SELECT row_number FROM {name})",
             [now, sha256],
         )
+
+
+def apply_decision(
+    con: duckdb.DuckDBPyConnection,
+    decision: Decision,
+    *,
+    kind: str,
+    source_file: str,
+    sha256: str,
+    now: datetime,
+) -> None:
+    """Write one file's :class:`Decision` (call inside the file's transaction).
+
+    Parameters
+    ----------
+    con
+        The warehouse, inside the file's transaction.
+    decision
+        What to write.
+    kind, source_file, sha256
+        The file: stamped on status changes, history and quarantine rows.
+    now
+        The ingestion moment, stamped the same way.
+    """
+    for write in decision.writes:
+        _write_rows(con, write)
+    _update_status(con, decision.status_changes, source_file, now)
+    _append_status_history(con, decision.status_events, source_file, now)
+    quarantine_rows(
+        con, decision.quarantine, kind=kind, source_file=source_file, sha256=sha256, now=now
+    )
+    resolve_quarantine(con, sha256, decision.resolved, now)
 
 
 def record_file(

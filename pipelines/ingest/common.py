@@ -23,17 +23,20 @@ class LoadContext:
     """The file being loaded: where it came from and when it is loaded.
 
     ``replay``: this exact file (same SHA-256) was ingested before, so its
-    events (order status changes) have been applied already.
+    events (order status changes) have been applied already. None (before
+    the read) means "as the database records it": ingestion takes
+    ``Existing.ingested_before``; a quarantine retry says False, since the
+    rows it retries were never applied.
     """
 
     source_file: str
     sha256: str
     now: datetime
-    replay: bool = False
+    replay: bool | None = None
 
 
 def outcomes(frame: pl.DataFrame, decided: pl.DataFrame | None = None) -> pl.DataFrame:
-    """``row_number``, ``reason``, ``outcome`` for every row of ``frame``.
+    """``row_number``, ``outcome``, ``reason`` for every row of ``frame``.
 
     Rows with a reason are quarantined; the other rows take their outcome
     from ``decided`` (``row_number``, ``outcome``) and default to unchanged.
@@ -45,11 +48,13 @@ def outcomes(frame: pl.DataFrame, decided: pl.DataFrame | None = None) -> pl.Dat
         )
     else:
         result = result.with_columns(pl.lit(None, pl.String).alias(OUTCOME))
-    return result.with_columns(
+    return result.select(
+        ROW_NUMBER,
         pl.when(~ok())
         .then(pl.lit(QUARANTINED))
         .otherwise(pl.col(OUTCOME).fill_null(UNCHANGED))
-        .alias(OUTCOME)
+        .alias(OUTCOME),
+        pl.col(REASON).alias("reason"),
     )
 
 

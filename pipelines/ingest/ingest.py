@@ -1,9 +1,14 @@
-"""Ingesting landing files: one file at a time, each in one transaction."""
+"""Ingesting landing files: one file at a time, each in one transaction.
+
+A file is read and parsed, then loaded in three steps: one read of what the
+warehouse holds for its rows, a pure decision (:mod:`pipelines.ingest.decide`)
+and one write of that decision, followed by the file's record.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,30 +17,19 @@ import polars as pl
 
 from pipelines.errors import InputError
 from pipelines.ingest.common import INSERTED, OUTCOME, QUARANTINED, UNCHANGED, UPDATED, LoadContext
+from pipelines.ingest.decide import decide, existing_query
 from pipelines.ingest.encoding import digest, utf8_path
 from pipelines.ingest.kinds import (
     DEPENDENCY_ORDER,
     SPECS,
     KindSpec,
-    Reference,
     format_from_name,
     kind_from_name,
 )
-from pipelines.ingest.master import load_master, load_stock
-from pipelines.ingest.order_lines import load_order_lines
 from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
-from pipelines.ingest.returns import load_returns
-from pipelines.ingest.validate import REASON, add_reasons, ok, parse_rows, reference_checks
+from pipelines.ingest.validate import parse_rows
 from warehouse import frames, loading
-
-Loader = Callable[[duckdb.DuckDBPyConnection, KindSpec, pl.DataFrame, LoadContext], pl.DataFrame]
-LOADERS: dict[str, Loader] = {
-    "master": load_master,
-    "stock": load_stock,
-    "order_lines": load_order_lines,
-    "returns": load_returns,
-}
 
 
 @dataclass(frozen=True)
@@ -86,54 +80,29 @@ def _plan_error(path: Path, kind: str | None, fmt: str | None) -> str | None:
     return None
 
 
-def _known(
-    con: duckdb.DuckDBPyConnection, spec: KindSpec, rows: pl.DataFrame
-) -> dict[Reference, pl.Series]:
-    """The keys each reference may name: loaded ones, plus this file's own good rows
-    when a kind references itself (a forward warehouse's DC in the same file)."""
-    known: dict[Reference, pl.Series] = {}
-    for ref in {c.ref for c in spec.columns if c.ref is not None}:
-        keys = loading.known_keys(con, ref.table, ref.column, ref.filter_column, ref.filter_value)
-        if ref.table == spec.table:
-            own = rows.filter(ok())
-            if ref.filter_column is not None:
-                own = own.filter(pl.col(ref.filter_column) == ref.filter_value)
-            keys = pl.concat([keys.cast(pl.String), own[ref.column].cast(pl.String)])
-        known[ref] = keys
-    return known
-
-
 def process_rows(
     con: duckdb.DuckDBPyConnection, spec: KindSpec, strings: pl.DataFrame, ctx: LoadContext
 ) -> pl.DataFrame:
     """Validate and load ``strings`` (already in a transaction); quarantine the rest.
 
-    Returns ``row_number`` and ``outcome`` (inserted, updated, unchanged or
-    quarantined) for every row.
+    Read what the warehouse holds for these rows, decide with polars alone,
+    write the decision. Returns ``row_number``, ``outcome`` (inserted,
+    updated, unchanged or quarantined) and ``reason`` for every row.
     """
     rows = parse_rows(strings, spec, ctx.now)
-    rows = add_reasons(rows, reference_checks(spec, _known(con, spec, rows)))
-    decided = LOADERS[spec.loader](con, spec, rows, ctx)
-    bad = decided.filter(pl.col(OUTCOME) == QUARANTINED).select(
-        ROW_NUMBER, pl.col(REASON).alias("reason")
+    existing = loading.read_existing(con, existing_query(spec, rows, ctx))
+    if ctx.replay is None:
+        ctx = replace(ctx, replay=existing.ingested_before)
+    decision = decide(spec, strings, rows, existing, ctx)
+    loading.apply_decision(
+        con,
+        decision,
+        kind=spec.name,
+        source_file=ctx.source_file,
+        sha256=ctx.sha256,
+        now=ctx.now,
     )
-    if bad.height:
-        columns = [c for c in strings.columns if c != ROW_NUMBER]
-        raw = strings.join(bad, on=ROW_NUMBER, how="semi").select(
-            ROW_NUMBER, pl.struct(columns).struct.json_encode().alias("raw")
-        )
-        loading.quarantine_rows(
-            con,
-            raw.join(bad, on=ROW_NUMBER),
-            kind=spec.name,
-            source_file=ctx.source_file,
-            sha256=ctx.sha256,
-            now=ctx.now,
-        )
-    if loading.has_quarantine(con, ctx.sha256):
-        cured = decided.filter(pl.col(OUTCOME) != QUARANTINED)[ROW_NUMBER]
-        loading.resolve_quarantine(con, ctx.sha256, cured, ctx.now)
-    return decided.select(ROW_NUMBER, OUTCOME)
+    return decision.outcomes
 
 
 def _count(decided: pl.DataFrame, *outcomes: str) -> int:
@@ -170,8 +139,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
             c for c in strings.columns if c not in spec.column_names and c != ROW_NUMBER
         )
         with frames.transaction(con):
-            replay = loading.file_ingested(con, found.sha256)
-            ctx = LoadContext(str(item.path.resolve()), found.sha256, now, replay)
+            ctx = LoadContext(str(item.path.resolve()), found.sha256, now)
             decided = process_rows(con, spec, strings, ctx)
             report = FileReport(
                 item.path,

@@ -1,17 +1,20 @@
-"""Loading master data (upserts) and stock counts (history of levels)."""
+"""Deciding master data loads (upserts) and stock counts (history of levels)."""
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import replace
+
 import polars as pl
 
 from pipelines.ingest.common import INSERTED, OUTCOME, UNCHANGED, UPDATED, LoadContext, outcomes
+from pipelines.ingest.compare import compare_loaded
 from pipelines.ingest.kinds import KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.validate import flag_in_file_duplicates, ok
-from warehouse import loading
+from warehouse.loading_types import Decision, Existing, ExistingQuery, LoadedQuery, TableWrite
 
 _LEVELS = ("on_hand", "reserved", "in_transit")
+_STOCK_DAY = ("warehouse_id", "sku", "as_of")
 
 
 def _first_occurrences(rows: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -21,16 +24,24 @@ def _first_occurrences(rows: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame
     return rows, first
 
 
-def load_master(
-    con: duckdb.DuckDBPyConnection, spec: KindSpec, rows: pl.DataFrame, ctx: LoadContext
-) -> pl.DataFrame:
+def master_query(spec: KindSpec, rows: pl.DataFrame, query: ExistingQuery) -> ExistingQuery:
+    """Add to ``query`` the loaded records with the keys of ``rows``."""
+    keys = rows.select(spec.key).drop_nulls()
+    return replace(query, loaded=LoadedQuery(spec.table, keys, spec.content_columns))
+
+
+def decide_master(
+    spec: KindSpec, rows: pl.DataFrame, existing: Existing, ctx: LoadContext
+) -> Decision:
     """Upsert a master data snapshot: new keys insert, changed records update.
 
-    Returns ``row_number``, ``reason``, ``outcome`` for every row; a repeat of
-    an identical row in the file is unchanged.
+    Outcomes cover every row; a repeat of an identical row in the file is
+    unchanged.
     """
     rows, first = _first_occurrences(rows, spec)
-    compared = loading.compare_loaded(con, spec.table, first, spec.key, spec.content_columns)
+    compared = compare_loaded(
+        first, existing.loaded, spec.key, spec.content_columns, time_zone=existing.time_zone
+    )
     decided = first.join(compared, on=ROW_NUMBER, how="left").with_columns(
         pl.when(~pl.col("present"))
         .then(pl.lit(INSERTED))
@@ -39,14 +50,20 @@ def load_master(
         .otherwise(pl.lit(UPDATED))
         .alias(OUTCOME)
     )
-    changed = decided.filter(pl.col(OUTCOME) != UNCHANGED)
-    loading.upsert_rows(con, spec.table, changed, spec.key, spec.column_names)
-    return outcomes(rows, decided)
+    changed = decided.filter(pl.col(OUTCOME) != UNCHANGED).select(spec.column_names)
+    return Decision(
+        outcomes=outcomes(rows, decided), writes=(TableWrite(spec.table, changed, spec.key),)
+    )
 
 
-def load_stock(
-    con: duckdb.DuckDBPyConnection, spec: KindSpec, rows: pl.DataFrame, ctx: LoadContext
-) -> pl.DataFrame:
+def stock_query(spec: KindSpec, rows: pl.DataFrame, query: ExistingQuery) -> ExistingQuery:
+    """Add to ``query`` the known level of every (warehouse, sku, day) of ``rows``."""
+    return replace(query, stock_days=rows.select(_STOCK_DAY).drop_nulls())
+
+
+def decide_stock(
+    spec: KindSpec, rows: pl.DataFrame, existing: Existing, ctx: LoadContext
+) -> Decision:
     """Load a stock count into the level history.
 
     A row is stored only when its levels differ from the level known for its
@@ -55,10 +72,9 @@ def load_stock(
     already stored is a correction: the row is updated.
     """
     rows, first = _first_occurrences(rows, spec)
-    known = loading.known_stock_levels(con, first)
     group = ["warehouse_id", "sku"]
     ordered = (
-        first.join(known, on=ROW_NUMBER, how="left")
+        first.join(existing.levels, on=list(_STOCK_DAY), how="left")
         .sort([*group, "as_of"])
         .with_columns(
             pl.col("as_of").shift(1).over(group).alias("prev_as_of"),
@@ -82,10 +98,11 @@ def load_stock(
         .otherwise(pl.lit(INSERTED))
         .alias(OUTCOME)
     )
-    changed = decided.filter(pl.col(OUTCOME) != UNCHANGED).with_columns(
-        pl.lit(ctx.source_file).alias("source_file"), pl.lit(ctx.now).alias("loaded_at")
+    changed = decided.filter(pl.col(OUTCOME) != UNCHANGED).select(
+        *spec.column_names,
+        pl.lit(ctx.source_file).alias("source_file"),
+        pl.lit(ctx.now).alias("loaded_at"),
     )
-    loading.upsert_rows(
-        con, spec.table, changed, spec.key, [*spec.column_names, "source_file", "loaded_at"]
+    return Decision(
+        outcomes=outcomes(rows, decided), writes=(TableWrite(spec.table, changed, spec.key),)
     )
-    return outcomes(rows, decided)

@@ -1,4 +1,4 @@
-"""Loading order lines: orders headers, status changes and their history.
+"""Deciding order line loads: orders headers, status changes and their history.
 
 Within a file, repeated keys are taken in occurrence order: an identical
 repeat is unchanged, a repeat differing only in ``status`` is a status
@@ -10,7 +10,8 @@ quarantined.
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import replace
+
 import polars as pl
 
 from pipelines.ingest.common import (
@@ -22,10 +23,11 @@ from pipelines.ingest.common import (
     outcomes,
     shanghai_date,
 )
+from pipelines.ingest.compare import compare_loaded
 from pipelines.ingest.kinds import KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.validate import add_reasons, flag_in_file_duplicates, ok, quoted
-from warehouse import loading
+from warehouse.loading_types import Decision, Existing, ExistingQuery, LoadedQuery, TableWrite
 
 KEY = ("order_id", "line_no")
 # What makes a line the same line (status may change; DATA_FORMATS.md).
@@ -58,9 +60,20 @@ ORDER_COLUMNS = (
 )
 
 
-def _serving_warehouse(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
+def order_lines_query(spec: KindSpec, rows: pl.DataFrame, query: ExistingQuery) -> ExistingQuery:
+    """Add to ``query`` what the file's keys, orders and stores already have loaded."""
+    keys = rows.select(KEY).drop_nulls()
+    return replace(
+        query,
+        loaded=LoadedQuery("order_lines", keys, (*CONTENT, "status")),
+        stores=rows["store_id"].drop_nulls(),
+        orders=rows["order_id"].drop_nulls(),
+        line_history=keys,
+    )
+
+
+def _serving_warehouse(rows: pl.DataFrame, serving: pl.DataFrame) -> pl.DataFrame:
     """Check a given ``warehouse_id`` against the store's and use the store's."""
-    serving = loading.store_warehouses(con)
     rows = rows.join(serving, on="store_id", how="left", maintain_order="left")
     given, store = pl.col("warehouse_id"), pl.col("serving_warehouse_id")
     rows = add_reasons(
@@ -80,10 +93,9 @@ def _serving_warehouse(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl
     return rows.with_columns(store.alias("warehouse_id")).drop("serving_warehouse_id")
 
 
-def _order_consistency(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl.DataFrame:
+def _order_consistency(rows: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     """Quarantine lines disagreeing with their order's loaded header or first line."""
-    order_ids = rows.filter(ok()).select("order_id")
-    loaded = loading.fetch_matching(con, "orders", order_ids, ORDER_FIELDS).rename(
+    loaded = orders.select("order_id", *ORDER_FIELDS).rename(
         {c: f"order_{c}" for c in ORDER_FIELDS}
     )
     rows = rows.join(loaded, on="order_id", how="left", maintain_order="left").with_columns(
@@ -109,17 +121,14 @@ def _order_consistency(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> pl
 
 
 def _sequence(
-    con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, ctx: LoadContext
+    rows: pl.DataFrame, existing: Existing, ctx: LoadContext
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Flag conflicts with loaded lines; return (the good rows classified, all rows)."""
     good = rows.filter(ok())
-    compared = loading.compare_loaded(con, "order_lines", good, KEY, CONTENT, loaded=("status",))
-    rows = rows.join(
-        compared.select(ROW_NUMBER, "present", "diff", "loaded_status"),
-        on=ROW_NUMBER,
-        how="left",
-        maintain_order="left",
+    compared = compare_loaded(
+        good, existing.loaded, KEY, CONTENT, time_zone=existing.time_zone, keep=("status",)
     )
+    rows = rows.join(compared, on=ROW_NUMBER, how="left", maintain_order="left")
     rows = add_reasons(
         rows,
         [(ok() & (pl.col("diff") != ""), pl.lit("conflicts with loaded row: ") + pl.col("diff"))],
@@ -139,17 +148,18 @@ def _sequence(
         .alias(OUTCOME),
         final.alias("final_status"),
     )
-    return _skip_replayed_changes(con, decided, ctx), rows
+    return _skip_replayed_changes(decided, existing.statuses, ctx), rows
 
 
 def _skip_replayed_changes(
-    con: duckdb.DuckDBPyConnection, decided: pl.DataFrame, ctx: LoadContext
+    decided: pl.DataFrame, recorded: pl.DataFrame, ctx: LoadContext
 ) -> pl.DataFrame:
     """Status changes this file has applied before are already present.
 
     Without this, re-loading an older file after a newer one changed a
     status would flip the status back: loading the same files again must
-    change nothing.
+    change nothing. ``recorded``: the statuses the history holds from this
+    source file.
     """
     change = (pl.col(OUTCOME) == UPDATED) & pl.col("present")
     if ctx.replay:
@@ -158,11 +168,13 @@ def _skip_replayed_changes(
         changes = decided.filter(change)
         if changes.height == 0:
             return decided
-        seen = loading.statuses_recorded(con, changes, ctx.source_file)
+        seen = recorded.select(*KEY, "status").join(
+            changes.select(*KEY, "status"), on=[*KEY, "status"], how="semi"
+        )
         if seen.height == 0:
             return decided
         decided = decided.join(
-            seen.with_columns(pl.lit(True).alias("__seen")),
+            seen.unique().with_columns(pl.lit(True).alias("__seen")),
             on=[*KEY, "status"],
             how="left",
             maintain_order="left",
@@ -173,23 +185,22 @@ def _skip_replayed_changes(
     )
 
 
-def _new_orders(con: duckdb.DuckDBPyConnection, new_lines: pl.DataFrame) -> pl.DataFrame:
+def _new_orders(new_lines: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
     """One header per order not loaded yet, from its first new line."""
-    orders = new_lines.unique("order_id", keep="first", maintain_order=True)
+    headers = new_lines.unique("order_id", keep="first", maintain_order=True)
     if new_lines["vehicle_model_id"].null_count() < new_lines.height:
         models = (
             new_lines.filter(pl.col("vehicle_model_id").is_not_null())
             .unique("order_id", keep="first")
             .select("order_id", pl.col("vehicle_model_id").alias("__model"))
         )
-        orders = orders.join(models, on="order_id", how="left").with_columns(
+        headers = headers.join(models, on="order_id", how="left").with_columns(
             pl.col("__model").alias("vehicle_model_id")
         )
-    known = loading.fetch_matching(con, "orders", orders.select("order_id"), ("order_id",))
-    return orders.join(known.select("order_id"), on="order_id", how="anti")
+    return headers.join(orders.select("order_id"), on="order_id", how="anti")
 
 
-def _status_events(con: duckdb.DuckDBPyConnection, stamped: pl.DataFrame) -> pl.DataFrame:
+def _status_events(stamped: pl.DataFrame, seq_base: pl.DataFrame) -> pl.DataFrame:
     """The history entries: every insert and status change, numbered per line."""
     events = stamped.filter(pl.col(OUTCOME).is_in([INSERTED, UPDATED]))
     if events.select(pl.struct(KEY).is_duplicated().any()).item():
@@ -197,16 +208,17 @@ def _status_events(con: duckdb.DuckDBPyConnection, stamped: pl.DataFrame) -> pl.
     else:
         nth = pl.lit(1, pl.UInt32)
     events = events.with_columns(nth.alias("nth"))
-    existing = events.filter(pl.col("present").fill_null(False))
-    if existing.height == 0:
+    loaded = events.filter(pl.col("present").fill_null(False))
+    if loaded.height == 0:
         return events.with_columns(pl.col("nth").alias("seq"))
-    base = loading.status_seq_base(con, existing)
+    base = seq_base.join(loaded.select(KEY), on=list(KEY), how="semi")
     return events.join(base, on=list(KEY), how="left").with_columns(
         (pl.col("max_seq").fill_null(0) + pl.col("nth")).alias("seq")
     )
 
 
-def _write(con: duckdb.DuckDBPyConnection, decided: pl.DataFrame, ctx: LoadContext) -> None:
+def _writes(decided: pl.DataFrame, existing: Existing, ctx: LoadContext) -> Decision:
+    """The headers and lines to insert, the status changes and history events."""
     stamped = decided.with_columns(
         shanghai_date("ordered_at").alias("demand_date"),
         pl.lit(ctx.source_file).alias("source_file"),
@@ -215,26 +227,23 @@ def _write(con: duckdb.DuckDBPyConnection, decided: pl.DataFrame, ctx: LoadConte
     new_lines = stamped.filter(pl.col(OUTCOME) == INSERTED).with_columns(
         pl.col("final_status").alias("status")
     )
-    loading.insert_rows(con, "orders", _new_orders(con, new_lines), ORDER_COLUMNS)
-    loading.insert_rows(con, "order_lines", new_lines, LINE_COLUMNS)
     changes = stamped.filter((pl.col(OUTCOME) == UPDATED) & pl.col("present"))
-    if changes.height:
-        loading.update_status(
-            con,
-            changes.unique(KEY, keep="last", maintain_order=True),
-            ctx.source_file,
-            ctx.now,
-        )
-    loading.append_status_history(con, _status_events(con, stamped), ctx.source_file, ctx.now)
+    return Decision(
+        writes=(
+            TableWrite("orders", _new_orders(new_lines, existing.orders).select(ORDER_COLUMNS)),
+            TableWrite("order_lines", new_lines.select(LINE_COLUMNS)),
+        ),
+        status_changes=changes.unique(KEY, keep="last", maintain_order=True).select(*KEY, "status"),
+        status_events=_status_events(stamped, existing.seq_base).select(*KEY, "seq", "status"),
+    )
 
 
-def load_order_lines(
-    con: duckdb.DuckDBPyConnection, spec: KindSpec, rows: pl.DataFrame, ctx: LoadContext
-) -> pl.DataFrame:
-    """Load order lines (see the module docstring); one outcome per row."""
-    rows = _serving_warehouse(con, rows)
+def decide_order_lines(
+    spec: KindSpec, rows: pl.DataFrame, existing: Existing, ctx: LoadContext
+) -> Decision:
+    """Decide an order lines file (see the module docstring); one outcome per row."""
+    rows = _serving_warehouse(rows, existing.serving)
     rows = flag_in_file_duplicates(rows, KEY, [*CONTENT, "vehicle_model_id"])
-    rows = _order_consistency(con, rows)
-    decided, rows = _sequence(con, rows, ctx)
-    _write(con, decided, ctx)
-    return outcomes(rows, decided)
+    rows = _order_consistency(rows, existing.orders)
+    decided, rows = _sequence(rows, existing, ctx)
+    return replace(_writes(decided, existing, ctx), outcomes=outcomes(rows, decided))

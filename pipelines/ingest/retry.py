@@ -47,7 +47,8 @@ def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = N
         if spec is None:
             totals[QUARANTINED] += group.height
             continue
-        ctx = LoadContext(str(source_file), str(sha256), moment)
+        # Not a replay, though the file was ingested: these rows were never applied.
+        ctx = LoadContext(str(source_file), str(sha256), moment, replay=False)
         with frames.transaction(con):
             decided = process_rows(con, spec, _strings(group), ctx)
         counts = decided[OUTCOME].value_counts()

@@ -1,10 +1,10 @@
-"""Loading returns: each against its loaded order line and the 90-day rule."""
+"""Deciding returns: each against its loaded order line and the 90-day rule."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-import duckdb
 import polars as pl
 
 from pipelines.ingest.common import (
@@ -15,10 +15,11 @@ from pipelines.ingest.common import (
     outcomes,
     shanghai_date,
 )
+from pipelines.ingest.compare import compare_loaded
 from pipelines.ingest.kinds import KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.validate import Check, add_reasons, flag_in_file_duplicates, ok, quoted
-from warehouse import loading
+from warehouse.loading_types import Decision, Existing, ExistingQuery, LoadedQuery, TableWrite
 
 RETURN_WINDOW = timedelta(days=90)
 LINE = ("order_id", "line_no")
@@ -94,19 +95,40 @@ def _quantities(rows: pl.DataFrame, new: pl.Expr) -> pl.DataFrame:
         )
 
 
-def load_returns(
-    con: duckdb.DuckDBPyConnection, spec: KindSpec, rows: pl.DataFrame, ctx: LoadContext
-) -> pl.DataFrame:
+def returns_query(spec: KindSpec, rows: pl.DataFrame, query: ExistingQuery) -> ExistingQuery:
+    """Add to ``query`` the loaded returns with the file's ids, and the lines returned."""
+    return replace(
+        query,
+        loaded=LoadedQuery("returns", rows.select(spec.key).drop_nulls(), spec.content_columns),
+        return_lines=rows.select(LINE).drop_nulls(),
+    )
+
+
+def _lines(existing: Existing, return_ids: pl.Series) -> pl.DataFrame:
+    """The loaded lines with ``returned_before``: the units of their loaded returns
+    other than ``return_ids`` (those are being decided now)."""
+    others = existing.line_returns.filter(~pl.col("return_id").is_in(return_ids.implode()))
+    returned = others.group_by(LINE).agg(pl.col("quantity").sum().alias("returned_before"))
+    return existing.lines.join(returned, on=list(LINE), how="left").with_columns(
+        pl.col("returned_before").fill_null(0).cast(pl.Int64)
+    )
+
+
+def decide_returns(
+    spec: KindSpec, rows: pl.DataFrame, existing: Existing, ctx: LoadContext
+) -> Decision:
     """Insert new returns that pass the line checks; a loaded identical return is unchanged."""
     rows = flag_in_file_duplicates(rows, spec.key, spec.content_columns)
     first = rows.filter(ok() & (pl.col(ROW_NUMBER) == pl.col("first_row")))
-    compared = loading.compare_loaded(con, "returns", first, spec.key, spec.content_columns)
+    compared = compare_loaded(
+        first, existing.loaded, spec.key, spec.content_columns, time_zone=existing.time_zone
+    )
     rows = rows.join(compared, on=ROW_NUMBER, how="left", maintain_order="left")
     rows = add_reasons(
         rows,
         [(ok() & (pl.col("diff") != ""), pl.lit("conflicts with loaded row: ") + pl.col("diff"))],
     )
-    lines = loading.return_lines(con, rows.filter(ok()), rows.filter(ok())["return_id"])
+    lines = _lines(existing, rows.filter(ok())["return_id"])
     rows = rows.join(lines, on=list(LINE), how="left", maintain_order="left")
     new = ok() & (pl.col(ROW_NUMBER) == pl.col("first_row")) & ~pl.col("present").fill_null(True)
     rows = add_reasons(rows, _line_checks(new))
@@ -117,8 +139,11 @@ def load_returns(
         pl.lit(ctx.source_file).alias("source_file"),
         pl.lit(ctx.now).alias("loaded_at"),
     )
-    loading.insert_rows(con, "returns", decided, COLUMNS)
     rest = rows.filter(ok() & ~new).with_columns(pl.lit(UNCHANGED).alias(OUTCOME))
-    return outcomes(
-        rows, pl.concat([decided.select(ROW_NUMBER, OUTCOME), rest.select(ROW_NUMBER, OUTCOME)])
+    return Decision(
+        outcomes=outcomes(
+            rows,
+            pl.concat([decided.select(ROW_NUMBER, OUTCOME), rest.select(ROW_NUMBER, OUTCOME)]),
+        ),
+        writes=(TableWrite("returns", decided.select(COLUMNS)),),
     )

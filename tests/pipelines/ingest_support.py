@@ -16,7 +16,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.ingest import IngestReport, ingest
+from pipelines.ingest import SPECS, IngestReport, ingest
+from pipelines.ingest.common import LoadContext
+from pipelines.ingest.decide import decide
+from pipelines.ingest.readers import ROW_NUMBER
+from pipelines.ingest.validate import REASON, parse_rows
+from warehouse.loading_types import Decision, Existing
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ORDER_HEADER = [
@@ -156,3 +161,56 @@ def reasons(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
     """Unresolved quarantine reasons by row number."""
     rows = query(con, "SELECT row_number, reason FROM quarantine WHERE resolved_at IS NULL")
     return {int(n): str(r) for n, r in rows}
+
+
+# --- deciding without a database ----------------------------------------------
+
+#: What a warehouse holding the small network knows about its references.
+NETWORK = Existing(
+    known={
+        "store": pl.Series(["S1", "S2"]),
+        "sku": pl.Series(["K1", "K2"]),
+        "vehicle model": pl.Series(["VM1"]),
+        "warehouse": pl.Series(["DC1", "FW1", "FW2"]),
+        "forward warehouse": pl.Series(["FW1", "FW2"]),
+        "DC": pl.Series(["DC1"]),
+    },
+    serving=pl.DataFrame({"store_id": ["S1", "S2"], "serving_warehouse_id": ["FW1", "FW2"]}),
+)
+
+
+def strings(header: list[str], rows: list[list[str]]) -> pl.DataFrame:
+    """Rows as a reader returns them: strings, and ``row_number`` from 1."""
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(header, pl.String), orient="row")
+    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(
+        pl.col(ROW_NUMBER).cast(pl.Int64)
+    )
+
+
+def typed(kind: str, header: list[str], rows: list[list[str]]) -> pl.DataFrame:
+    """Rows typed as ingestion types them: how a loaded row reads back."""
+    return parse_rows(strings(header, rows), SPECS[kind], NOW).drop(ROW_NUMBER, REASON)
+
+
+def decide_rows(
+    kind: str,
+    header: list[str],
+    rows: list[list[str]],
+    existing: Existing = NETWORK,
+    *,
+    replay: bool = False,
+) -> Decision:
+    """The load decision for a file of ``rows`` given what the warehouse holds."""
+    read = strings(header, rows)
+    ctx = LoadContext("/landing/file.csv", "sha", NOW, replay)
+    return decide(SPECS[kind], read, parse_rows(read, SPECS[kind], NOW), existing, ctx)
+
+
+def outcome_list(decision: Decision) -> list[tuple[str, str | None]]:
+    """(outcome, reason) of every row, in file order."""
+    return [(o, r) for _, o, r in decision.outcomes.sort(ROW_NUMBER).iter_rows()]
+
+
+def written(decision: Decision, table: str) -> pl.DataFrame:
+    """The rows the decision writes to ``table``."""
+    return pl.concat([w.rows for w in decision.writes if w.table == table], how="diagonal")

@@ -1,4 +1,4 @@
-"""The SQL side of ingestion: transactions, comparisons, quarantine writes."""
+"""The SQL side of ingestion: transactions, the one read, the one write, quarantine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.ingest.compare import compare_loaded
 from warehouse import frames, loading
+from warehouse.loading_types import (
+    Decision,
+    ExistingQuery,
+    KeyQuery,
+    LoadedQuery,
+    TableWrite,
+)
 from warehouse.schema import connect
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -71,7 +79,11 @@ def test_compare_loaded_names_the_differing_columns(con: duckdb.DuckDBPyConnecti
     rows = pl.DataFrame(
         {"row_number": [1, 2], "sku": ["K1", "K2"], "brand": ["other", "x"], "pack_size": [1, 1]}
     )
-    found = loading.compare_loaded(con, "skus", rows, ["sku"], ["brand", "pack_size"])
+    query = ExistingQuery(
+        "s", "f", loaded=LoadedQuery("skus", rows.select("sku"), ("brand", "pack_size"))
+    )
+    loaded = loading.read_existing(con, query).loaded
+    found = compare_loaded(rows, loaded, ["sku"], ["brand", "pack_size"])
     assert found.rows() == [(1, True, "brand other ≠ b"), (2, False, None)]
 
 
@@ -95,4 +107,52 @@ def test_known_stock_levels_finds_the_level_on_or_before_the_day(
 
 def test_identifiers_are_checked_before_they_reach_sql(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(ValueError, match="identifier"):
-        loading.known_keys(con, "skus; DROP TABLE skus", "sku")
+        loading.known_keys(con, KeyQuery("sku", "skus; DROP TABLE skus", "sku", pl.Series(["K1"])))
+
+
+def test_the_read_fetches_only_the_files_keys(con: duckdb.DuckDBPyConnection) -> None:
+    keys = pl.DataFrame({"warehouse_id": ["FW1", "FW9"]})
+    query = ExistingQuery(
+        "s",
+        "f",
+        references=(KeyQuery("warehouse", "warehouses", "warehouse_id", keys["warehouse_id"]),),
+        loaded=LoadedQuery("warehouses", keys, ("kind",)),
+    )
+    existing = loading.read_existing(con, query)
+    assert existing.known["warehouse"].to_list() == ["FW1"]
+    assert existing.loaded.rows() == [("FW1", "forward")]
+
+
+def test_the_read_knows_the_files_unresolved_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    loading.quarantine_rows(
+        con, _quarantine_frame("r"), kind="skus", source_file="f", sha256="s", now=NOW
+    )
+    existing = loading.read_existing(con, ExistingQuery("s", "f"))
+    assert (existing.quarantined.to_list(), existing.ingested_before) == ([1], False)
+
+
+def test_a_write_with_a_key_updates_the_loaded_row(con: duckdb.DuckDBPyConnection) -> None:
+    level = {
+        "warehouse_id": ["FW1"],
+        "sku": ["K1"],
+        "as_of": [date(2026, 1, 1)],
+        "in_transit": [0],
+        "source_file": ["f"],
+        "loaded_at": [NOW],
+    }
+    for on_hand in (5, 6):
+        rows = pl.DataFrame(level | {"on_hand": [on_hand], "reserved": [0]})
+        write = TableWrite("stock_levels", rows, ("warehouse_id", "sku", "as_of"))
+        loading.apply_decision(
+            con, Decision(writes=(write,)), kind="stock", source_file="f", sha256="s", now=NOW
+        )
+    assert con.execute("SELECT on_hand FROM stock_levels").fetchall() == [(6,)]
+
+
+def test_a_decision_resolves_the_cured_rows(con: duckdb.DuckDBPyConnection) -> None:
+    loading.quarantine_rows(
+        con, _quarantine_frame("r"), kind="skus", source_file="f", sha256="s", now=NOW
+    )
+    decision = Decision(resolved=pl.Series([1]))
+    loading.apply_decision(con, decision, kind="skus", source_file="f", sha256="s", now=NOW)
+    assert not loading.has_quarantine(con, "s")
