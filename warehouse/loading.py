@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import astuple
 from datetime import datetime
 
 import duckdb
@@ -35,6 +36,7 @@ from warehouse.loading_types import (
     Decision,
     Existing,
     ExistingQuery,
+    FileRecord,
     KeyQuery,
     LoadedQuery,
     TableWrite,
@@ -387,35 +389,11 @@ def apply_decision(
     resolve_quarantine(con, sha256, decision.resolved, now)
 
 
-def record_file(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    sha256: str,
-    source_file: str,
-    kind: str,
-    encoding: str | None,
-    rows_read: int,
-    loaded: int,
-    unchanged: int,
-    updated: int,
-    quarantined: int,
-    now: datetime,
-) -> None:
+def record_file(con: duckdb.DuckDBPyConnection, record: FileRecord, now: datetime) -> None:
     """Append the file's ingestion to ``ingested_files``."""
     con.execute(
         "INSERT INTO ingested_files (source_sha256, source_file, kind, encoding, rows_read, "
         "loaded, unchanged, updated, quarantined, ingested_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            sha256,
-            source_file,
-            kind,
-            encoding,
-            rows_read,
-            loaded,
-            unchanged,
-            updated,
-            quarantined,
-            now,
-        ],
+        [*astuple(record), now],
     )

@@ -172,3 +172,18 @@ class Decision:
     status_events: pl.DataFrame = field(default_factory=lambda: _empty(STATUS_EVENTS))
     quarantine: pl.DataFrame = field(default_factory=lambda: _empty(QUARANTINE_ROWS))
     resolved: pl.Series = field(default_factory=_no_rows)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file's ingestion, as ``ingested_files`` keeps it."""
+
+    sha256: str
+    source_file: str
+    kind: str
+    encoding: str | None
+    rows_read: int
+    loaded: int
+    unchanged: int
+    updated: int
+    quarantined: int

@@ -30,6 +30,7 @@ from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
 from pipelines.ingest.validate import parse_rows
 from warehouse import frames, loading
+from warehouse.loading_types import FileRecord
 
 
 @dataclass(frozen=True)
@@ -152,19 +153,18 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
                 quarantined=_count(decided, QUARANTINED),
                 ignored_columns=ignored,
             )
-            loading.record_file(
-                con,
-                sha256=ctx.sha256,
-                source_file=ctx.source_file,
-                kind=spec.name,
-                encoding=encoding,
-                rows_read=report.rows_read,
-                loaded=report.loaded,
-                unchanged=report.unchanged,
-                updated=report.updated,
-                quarantined=report.quarantined,
-                now=now,
+            record = FileRecord(
+                ctx.sha256,
+                ctx.source_file,
+                spec.name,
+                encoding,
+                report.rows_read,
+                report.loaded,
+                report.unchanged,
+                report.updated,
+                report.quarantined,
             )
+            loading.record_file(con, record, now)
         return report
     except InputError as error:
         return FileReport(item.path, item.kind, encoding, error=str(error))
