@@ -15,7 +15,7 @@ demand, in quartiles); by default every series is scored.
 
 The demand distribution is ``models.network.forecast_network`` (the
 nightly's own call: daily, season 7, group seasonal indices from two years of
-category totals, ``flows.SELECTION_SAMPLE`` series backtested per class ×
+category totals, the nightly's ``selection_sample`` series backtested per class ×
 category and warehouse, a 14-day selection backtest as on a cold night,
 ``n_jobs=1``). The nightly forecasts every night; to keep the bench
 affordable it is re-made every ``--reforecast-days`` (7) days over the
@@ -86,9 +86,7 @@ import numpy.typing as npt
 import polars as pl
 from _report import frontier_point, markdown
 
-from flows import SELECTION_SAMPLE
 from models.network import forecast_network
-from models.params import ForecastParams
 from models.schemas import series_id, split_series_id
 from models.seasonal import TOTALS_DAYS
 from models.series import horizon_dates
@@ -102,6 +100,7 @@ from optimization.evaluation.level_rules import (
 from optimization.evaluation.simulation import SimulationParams, SimulationResult, simulate_leads
 from optimization.replenishment.service import ServiceTarget, TargetKind
 from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
+from settings import NightlyParams
 from warehouse.demand import category_totals, daily_demand, last_demand_date, stock_counts
 from warehouse.forecasting import sku_groups
 from warehouse.replenishment import sku_policy
@@ -280,12 +279,11 @@ def engine_distribution(
         scored, on="unique_id", how="semi"
     )
     sales = train.drop("unique_id")
-    params = ForecastParams(
-        freq="D",
+    params = replace(
+        NightlyParams().forecast,
         horizon=horizon,
         season_length=7,
         backtest_horizon=SELECTION_BACKTEST_DAYS,
-        selection_sample=SELECTION_SAMPLE,
         n_jobs=1,
     )
     result = forecast_network(

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import flows
 from pipelines.errors import InputError
 from pipelines.generate import generate
 from settings import DataPaths, Settings
+from warehouse import published
 from warehouse.schema import connect
 
 pytestmark = pytest.mark.slow
@@ -23,10 +27,45 @@ pytestmark = pytest.mark.slow
 SMALL = Settings(forecast_horizon_days=7, linehaul_time_limit_s=2.0).nightly_params()
 
 
-def _published_rows(snapshots: Path, table: str) -> int:
-    """Rows of ``table`` in the published snapshot."""
-    with duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True) as snapshot:
-        return int(snapshot.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+def _every_page(read: Callable[[str | None], published.Page]) -> pl.DataFrame:
+    """All rows of a paged read, page after page."""
+    pages, after = [], None
+    while True:
+        page = read(after)
+        pages.append(page.rows)
+        if page.next_after is None:
+            return pl.concat(pages)
+        after = page.next_after
+
+
+def _published_plan(snap: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every published plan line, warehouse by warehouse."""
+    return pl.concat(
+        _every_page(lambda after, w=w: published.plan_lines(snap, w, after=after, limit=500))
+        for w in published.warehouses(snap, "forward")["warehouse_id"]
+    )
+
+
+def _published_forecasts(snap: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return _every_page(lambda after: published.forecasts(snap, after=after, limit=500))
+
+
+def _published_transfer_lines(snap: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """The run's transfer-order lines, each with its order's ends and status."""
+    orders = _every_page(lambda after: published.transfer_orders(snap, after=after, limit=500))
+    lines = []
+    for transfer_id in orders.filter(pl.col("run_id") == run_id)["transfer_id"]:
+        order = published.transfer_order(snap, transfer_id)
+        assert order is not None
+        lines.append(
+            order.lines.with_columns(
+                transfer_id=pl.lit(transfer_id),
+                from_warehouse_id=pl.lit(order.from_warehouse_id),
+                to_warehouse_id=pl.lit(order.to_warehouse_id),
+                status=pl.lit(order.status),
+            )
+        )
+    return pl.concat(lines)
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +90,21 @@ def nightly_run(
 def test_the_run_is_recorded_as_succeeded(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, _ = nightly_run
+    result, db, snapshots = nightly_run
+    # The run's bookkeeping and the data loaded are the working database's own.
     con = connect(db)
-    status, as_of = con.execute(
-        "SELECT status, as_of FROM runs WHERE run_id = ?", [result.run_id]
-    ).fetchall()[0]
+    status = con.execute("SELECT status FROM runs WHERE run_id = ?", [result.run_id]).fetchall()
     last_day = con.execute("SELECT max(demand_date) FROM order_lines").fetchall()[0][0]
     con.close()
-    assert status == "succeeded"
-    assert as_of == last_day == result.as_of
+    with published.open_snapshot(snapshots) as snap:
+        run = published.published_run(snap)
+    assert status == [("succeeded",)]
+    assert run.run_id == result.run_id
+    assert run.as_of == last_day == result.as_of
+    assert run.history_start == result.as_of - timedelta(days=SMALL.history_days - 1)
+    # The night's KPIs are published as the CLI printed them.
+    stored = json.loads(json.dumps(asdict(replace(result, snapshot="")), default=str))
+    assert dict(run.summary) == stored
     assert result.rows_loaded > 10_000
     assert result.rows_quarantined == 0
 
@@ -67,15 +112,18 @@ def test_the_run_is_recorded_as_succeeded(
 def test_every_active_series_gets_a_forecast_for_each_horizon_day(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, _ = nightly_run
+    result, db, snapshots = nightly_run
+    # What should be forecast comes from the loaded inputs (the working database).
     con = connect(db)
-    forecasts = con.sql("FROM forecasts WHERE run_id = ?", params=[result.run_id]).pl()
     active = con.execute(
         "SELECT count(*) FROM (SELECT warehouse_id, sku FROM order_lines WHERE status = 'completed'"
         " UNION SELECT s.warehouse_id, s.sku FROM stock_levels s JOIN warehouses w"
         " USING (warehouse_id) WHERE w.kind = 'forward' AND on_hand > 0)"
     ).fetchall()[0][0]
     con.close()
+    with published.open_snapshot(snapshots) as snap:
+        forecasts = _published_forecasts(snap)
+    assert forecasts.schema == published.FORECAST_ROWS
     per_series = forecasts.group_by("warehouse_id", "sku").agg(
         days=pl.len(), first=pl.col("ds").min(), last=pl.col("ds").max()
     )
@@ -99,38 +147,36 @@ def test_the_plan_covers_every_series_and_is_published(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
     result, db, snapshots = nightly_run
-    con = connect(db)
-    plan = con.sql("FROM replenishment_plan WHERE run_id = ?", params=[result.run_id]).pl()
-    con.close()
+    with published.open_snapshot(snapshots) as snap:
+        plan = _published_plan(snap)
+        run = published.published_run(snap)
+    assert run.run_id == result.run_id
     assert plan.height == result.series_forecast
     assert (plan["proposed_quantity"] % plan["pack_size"] == 0).all()
     assert plan.filter(pl.col("proposed_quantity") > 0).height == result.lines_proposed > 0
-    snapshot = duckdb.connect(str(snapshots / "plan.duckdb"), read_only=True)
-    published = snapshot.execute("SELECT DISTINCT run_id FROM replenishment_plan").fetchall()
-    snapshot.close()
-    assert published == [(result.run_id,)]
+    # The snapshot holds exactly the run's plan as the night wrote it.
+    con = connect(db)
+    written = con.sql(
+        "FROM replenishment_plan WHERE run_id = ? ORDER BY warehouse_id, sku",
+        params=[result.run_id],
+    ).pl()
+    con.close()
+    assert_frame_equal(plan, written.select(plan.columns).cast(plan.schema))
     assert Path(result.snapshot) == snapshots / "plan.duckdb"
 
 
 def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, snapshots = nightly_run
-    con = connect(db)
-    plan = con.sql("FROM replenishment_plan WHERE run_id = ?", params=[result.run_id]).pl()
-    lines = con.sql(
-        "SELECT o.from_warehouse_id, o.to_warehouse_id, o.status, l.* "
-        "FROM transfer_orders o JOIN transfer_order_lines l USING (transfer_id) "
-        "WHERE o.run_id = ?",
-        params=[result.run_id],
-    ).pl()
-    dc_free = con.sql(
-        "SELECT sku, greatest(on_hand - reserved, 0) AS free FROM stock_levels "
-        "WHERE warehouse_id = 'DC01'"
-    ).pl()
-    shelves = con.sql("SELECT warehouse_id, shelf_capacity_l FROM warehouses").pl()
-    stats = con.sql("FROM allocation_runs WHERE run_id = ?", params=[result.run_id]).pl()
-    con.close()
+    result, _, snapshots = nightly_run
+    with published.open_snapshot(snapshots) as snap:
+        plan = _published_plan(snap)
+        lines = _published_transfer_lines(snap, result.run_id)
+        dc_free = published.latest_stock(snap, ["DC01"]).select(
+            "sku", free=(pl.col("on_hand") - pl.col("reserved")).clip(lower_bound=0)
+        )
+        shelves = published.warehouses(snap).select("warehouse_id", "shelf_capacity_l")
+        stats = published.allocations(snap)
     assert result.transfer_orders > 0 and result.units_allocated > 0
     assert set(lines["status"]) == {"proposed"}
     # Every proposed unit and every allocated unit is on exactly one replenishment line.
@@ -139,6 +185,9 @@ def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
     assert replenish["quantity"].sum() == plan["allocated_quantity"].sum() == result.units_allocated
     pull_back = lines.filter(pl.col("to_warehouse_id") == "DC01")
     assert pull_back["quantity"].sum() == plan["pull_back_quantity"].sum()
+    # Each line carries the plan line behind it.
+    assert lines["action"].null_count() == 0
+    assert set(pull_back["action"]) <= {"pull_back"}
     # The DC never ships more of a sku than it has free.
     shipped = plan.group_by("sku").agg(pl.col("allocated_quantity").sum())
     over = shipped.join(dc_free, on="sku", how="left").filter(
@@ -163,25 +212,21 @@ def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
     ).all()
     assert stats["dc_id"].to_list() == ["DC01"]
     assert stats["units_allocated"][0] == result.units_allocated
-    assert _published_rows(snapshots, "transfer_order_lines") == lines.height
+    assert lines.select("transfer_id").n_unique() == result.transfer_orders
 
 
 def test_the_line_haul_delivers_every_allocated_litre_before_opening(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, snapshots = nightly_run
-    con = connect(db)
-    routes = con.sql(
-        "SELECT *, (arrival AT TIME ZONE 'Asia/Shanghai') AS local FROM routes "
-        "WHERE run_id = ? AND kind = 'linehaul' ORDER BY route_id, seq",
-        params=[result.run_id],
-    ).pl()
-    due = con.execute(
-        "SELECT sum(allocated_quantity * unit_volume_l) FROM replenishment_plan "
-        "WHERE run_id = ? AND lead_time_days = 0",
-        [result.run_id],
-    ).fetchall()[0][0]
-    con.close()
+    result, _, snapshots = nightly_run
+    with published.open_snapshot(snapshots) as snap:
+        routes = published.routes(snap).with_columns(
+            local=pl.col("arrival").dt.convert_time_zone("Asia/Shanghai").dt.replace_time_zone(None)
+        )
+        plan = _published_plan(snap)
+    due = plan.filter(pl.col("lead_time_days") == 0).select(
+        (pl.col("allocated_quantity") * pl.col("unit_volume_l")).sum()
+    )[0, 0]
     stops = routes.filter(~pl.col("stop_id").is_in(["depart", "return"]))
     assert result.linehaul_unassigned_l == 0
     assert stops["load"].sum() == pytest.approx(due)
@@ -192,16 +237,14 @@ def test_the_line_haul_delivers_every_allocated_litre_before_opening(
     night = datetime.combine(result.as_of, time(23, 30))
     assert stops["local"].min() >= night
     assert stops["local"].max() <= night + timedelta(hours=7)
-    assert _published_rows(snapshots, "routes") == routes.height
 
 
 def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, snapshots = nightly_run
-    con = connect(db)
-    replays = con.sql("FROM policy_replays WHERE run_id = ?", params=[result.run_id]).pl()
-    con.close()
+    _, _, snapshots = nightly_run
+    with published.open_snapshot(snapshots) as snap:
+        replays = published.policy_replays(snap)
     assert set(replays["warehouse_id"]) == {"FW001", "FW002"}
     assert set(replays["policy"]) == {
         "nb1_fill_rate",
@@ -213,19 +256,18 @@ def test_the_planners_frontier_is_replayed_per_warehouse_and_published(
     ours = replays.filter(pl.col("policy") == "nb1_fill_rate").sort("warehouse_id", "setting")
     for _, part in ours.group_by("warehouse_id"):
         assert part["avg_inventory_value"].is_sorted()  # more service costs more stock
-    assert _published_rows(snapshots, "policy_replays") == replays.height
 
 
 def test_store_coverage_is_checked_every_night(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, _ = nightly_run
-    con = connect(db)
-    coverage = con.sql("FROM store_coverage WHERE run_id = ?", params=[result.run_id]).pl()
-    stores = con.execute("SELECT count(*) FROM stores").fetchall()[0][0]
-    con.close()
-    assert coverage.height == stores
-    assert coverage.filter(~pl.col("ok")).height == result.stores_flagged
+    result, _, snapshots = nightly_run
+    with published.open_snapshot(snapshots) as snap:
+        coverage = published.store_coverage(snap)
+        flagged = published.store_coverage(snap, flagged_only=True)
+        stores = published.stores(snap)
+    assert coverage["store_id"].to_list() == stores["store_id"].to_list()
+    assert coverage.filter(~pl.col("ok")).height == flagged.height == result.stores_flagged
     # The generator places every store within 5 km of its own warehouse.
     assert coverage["within_distance"].all()
 
@@ -235,11 +277,15 @@ def test_a_day_of_dispatch_is_replayed_and_published(
 ) -> None:
     _, db, snapshots = nightly_run
     review = flows.dispatch_review(DataPaths(db, None, snapshots), riders=6)
+    # The replay's own run is bookkeeping of the working database.
     con = connect(db)
-    kpis = con.sql("FROM dispatch_kpis WHERE run_id = ?", params=[review.run_id]).pl()
     status = con.execute("SELECT status FROM runs WHERE run_id = ?", [review.run_id]).fetchall()
     con.close()
+    with published.open_snapshot(snapshots) as snap:
+        kpis = published.dispatch_kpis(snap)
     assert status == [("succeeded",)]
+    assert set(kpis["run_id"]) == {review.run_id}
+    assert kpis.height == review.kpis.height
     assert set(kpis["dispatcher"]) == {"rolling", "naive"}
     assert set(kpis["warehouse_id"]) <= {"FW001", "FW002"}
     by = {(r["warehouse_id"], r["dispatcher"]): r for r in kpis.iter_rows(named=True)}
@@ -247,29 +293,31 @@ def test_a_day_of_dispatch_is_replayed_and_published(
         # Both dispatchers replay the same orders of the same day.
         assert row["orders"] == by[(warehouse, "naive")]["orders"] > 0
         assert row["day"] == review.day
-    assert _published_rows(snapshots, "dispatch_kpis") == kpis.height
 
 
 def test_backtest_accuracy_and_model_choice_are_stored(
     nightly_run: tuple[flows.NightlyResult, Path, Path],
 ) -> None:
-    result, db, _ = nightly_run
+    result, db, snapshots = nightly_run
+    with published.open_snapshot(snapshots) as snap:
+        scopes = {
+            scope: _every_page(
+                lambda after, scope=scope: published.forecast_accuracy(
+                    snap, scope, after=after, limit=500
+                )
+            ).height
+            for scope in ("network", "warehouse", "category", "series")
+        }
+        forecasts = _published_forecasts(snap)
+    # The model choice is the working database's state between nights (not published).
     con = connect(db)
-    scopes = dict(
-        con.execute(
-            "SELECT scope, count(*) FROM forecast_accuracy WHERE run_id = ? GROUP BY scope",
-            [result.run_id],
-        ).fetchall()
-    )
     chosen = con.execute(
         "SELECT count(*), count(DISTINCT model) FROM forecast_selection"
     ).fetchall()[0]
-    fitted = con.execute(
-        "SELECT count(DISTINCT unique_id) FROM forecasts WHERE run_id = ?"
-        " AND model NOT IN ('Dormant') AND NOT starts_with(model, 'ColdStart')",
-        [result.run_id],
-    ).fetchall()[0][0]
     con.close()
+    fitted = forecasts.filter(
+        (pl.col("model") != "Dormant") & ~pl.col("model").str.starts_with("ColdStart")
+    )["unique_id"].n_unique()
     assert scopes["network"] == 1
     assert scopes["warehouse"] == 2
     assert scopes["category"] >= 5
@@ -287,15 +335,17 @@ def test_a_second_night_loads_nothing_twice(
     assert second.run_id != first.run_id
     assert second.series_forecast == first.series_forecast
     assert second.series_reselected == 0  # the stored choice is fresh: reused, not redone
+    # The first night's orders live on in the working database only.
     con = connect(db)
-    statuses = dict(
-        con.execute(
-            "SELECT run_id, list(DISTINCT status) FROM transfer_orders GROUP BY run_id"
-        ).fetchall()
-    )
+    superseded = con.execute(
+        "SELECT list(DISTINCT status) FROM transfer_orders WHERE run_id = ?", [first.run_id]
+    ).fetchall()[0][0]
     con.close()
-    assert statuses[first.run_id] == ["cancelled"]  # superseded by tonight's plan
-    assert statuses[second.run_id] == ["proposed"]
+    with published.open_snapshot(snapshots) as snap:
+        orders = published.transfer_orders(snap, limit=500).rows
+    assert superseded == ["cancelled"]  # superseded by tonight's plan
+    assert set(orders["run_id"]) == {second.run_id}  # nothing of the first night was released
+    assert set(orders["status"]) == {"proposed"}
 
 
 def test_a_refused_landing_file_is_reported_and_the_night_goes_on(
@@ -325,7 +375,7 @@ def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
     def explode(*args: object, **kwargs: object) -> pl.DataFrame:
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(flows, "plan_network", explode)
+    monkeypatch.setattr(flows.night, "plan_network", explode)
     with pytest.raises(RuntimeError, match="solver crashed"):
         flows.nightly(DataPaths(db, None, snapshots), SMALL)
     con = connect(db)
@@ -365,35 +415,38 @@ def test_the_line_haul_is_replanned_on_what_planners_released(
     from warehouse import transfers
 
     _, db, snapshots = nightly_run
+    # The published plan is the latest succeeded night's (other tests ran more nights).
+    with published.open_snapshot(snapshots) as snap:
+        run = published.published_run(snap)
+        orders = published.transfer_orders(snap, warehouse_id="DC01", limit=500).rows
+    tomorrow = orders.filter(
+        (pl.col("from_warehouse_id") == "DC01")
+        & (pl.col("needed_by") == run.as_of + timedelta(days=1))
+        & (pl.col("run_id") == run.run_id)
+    )
+    released = tomorrow["transfer_id"][0]  # one warehouse's order goes out, the other stays
     con = connect(db)
-    run_id, as_of = con.execute(
-        "SELECT run_id, as_of FROM runs WHERE kind = 'nightly' AND status = 'succeeded' "
-        "ORDER BY finished_at DESC LIMIT 1"
-    ).fetchall()[0]
-    orders = con.execute(
-        "SELECT transfer_id FROM transfer_orders WHERE run_id = ? AND from_warehouse_id = 'DC01' "
-        "AND needed_by = ? ORDER BY transfer_id",
-        [run_id, as_of + timedelta(days=1)],
-    ).fetchall()
-    released = orders[0][0]  # one warehouse's order goes out, the other stays proposed
     transfers.approve(con, released, "ann")
     transfers.release(con, released, "ann")
-    litres = transfers.released_loads(con, run_id)["volume_l"].sum()
+    litres = transfers.released_loads(con, run.run_id)["volume_l"].sum()
     con.close()
     monkeypatch.setenv("PARTSFLOW_SNAPSHOT_DIR", str(snapshots))
     monkeypatch.setenv("PARTSFLOW_LINEHAUL_TIME_LIMIT_S", "2")
     assert main(["linehaul", "--db", str(db)]) == 0
     assert "re-planned on what was released" in capsys.readouterr().out
-    con = connect(db)
-    stops = con.sql(
-        "FROM routes WHERE run_id = ? AND kind = 'linehaul'"
-        " AND stop_id NOT IN ('depart', 'return')",
-        params=[run_id],
-    ).pl()
-    con.close()
+    with published.open_snapshot(snapshots) as snap:
+        stops = published.routes(snap).filter(~pl.col("stop_id").is_in(["depart", "return"]))
+        order = published.transfer_order(snap, released)
+        assert published.published_run(snap).run_id == run.run_id
     assert litres > 0
     assert stops["load"].sum() == pytest.approx(litres)
     assert stops["location_id"].n_unique() == 1
+    # The republished snapshot shows the release.
+    assert order is not None and order.history["status"].to_list() == [
+        "proposed",
+        "approved",
+        "released",
+    ]
 
 
 def test_the_next_night_counts_released_orders_and_does_not_order_them_again(
@@ -425,13 +478,13 @@ def test_the_next_night_counts_released_orders_and_does_not_order_them_again(
         DataPaths(copy, None, tmp_path / "pub"),
         replace(SMALL, linehaul=replace(SMALL.linehaul, time_limit_s=1.0)),
     )
-    con = connect(copy)
-    tonight = con.sql(
-        "SELECT warehouse_id, sku, in_transit AS tonight FROM replenishment_plan WHERE run_id = ?",
-        params=[again.run_id],
-    ).pl()
-    con.close()
+    with published.open_snapshot(tmp_path / "pub") as snap:
+        assert published.published_run(snap).run_id == again.run_id
+        tonight = _published_plan(snap).select("warehouse_id", "sku", tonight="in_transit")
+        arriving = published.released_arrivals(snap, released["warehouse_id"].unique().to_list())
     rows = released.join(tonight, on=["warehouse_id", "sku"])
     assert rows.height == released.height > 0
     # The DC has not shipped it yet (its count is older than the due day): it is on its way.
     assert (rows["tonight"] == rows["in_transit"] + rows["quantity"]).all()
+    # ... and the published snapshot lists it among the arrivals a store's availability adds.
+    assert set(arriving.filter(pl.col("transfer_id") == order)["sku"]) == set(released["sku"])

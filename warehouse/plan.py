@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,45 +21,15 @@ import polars as pl
 from models.selection import Selection
 from warehouse.forecasting import save_accuracy, save_selections
 from warehouse.frames import registered, transaction
+from warehouse.published.build import copy_published
+from warehouse.published.snapshot import SNAPSHOT_NAME
 from warehouse.runs import finish_run
 from warehouse.transfers import write_transfers
 
-SNAPSHOT_NAME = "plan.duckdb"
 
-#: Tables copied whole into a snapshot (master data the pages need).
-_MASTER_TABLES = ("warehouses", "stores", "skus", "service_targets", "schema_version")
-#: Tables copied for the published run only.
-_RUN_TABLES = (
-    "runs",
-    "forecasts",
-    "replenishment_plan",
-    "forecast_accuracy",
-    "allocation_runs",
-    "routes",
-    "policy_replays",
-    "store_coverage",
-)
-#: Tables keyed by transfer order: copied for the published run's orders.
-_TRANSFER_TABLES = ("transfer_order_lines", "transfer_order_status_history")
-
-
-def write_plan(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    forecasts: pl.DataFrame,
-    plan: pl.DataFrame,
-    summary: dict[str, Any],
-    *,
-    selections: Mapping[str, Selection] | None = None,
-    accuracy: pl.DataFrame | None = None,
-    allocations: pl.DataFrame | None = None,
-    transfers: tuple[pl.DataFrame, pl.DataFrame] | None = None,
-    routes: pl.DataFrame | None = None,
-    replays: pl.DataFrame | None = None,
-    coverage: pl.DataFrame | None = None,
-    keep_forecast_runs: int | None = None,
-) -> None:
-    """Insert the run's forecasts and plan and mark it succeeded, atomically.
+@dataclass(frozen=True)
+class NightTables:
+    """A night's rows, written by :func:`write_plan` in one transaction.
 
     ``plan`` has the rows of ``optimization.replenishment.planning.NETWORK_PLAN`` (its
     ``target_level`` is stored as ``service_target``). ``selections`` (per
@@ -68,12 +39,37 @@ def write_plan(
     lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) and ``routes``
     (``optimization.routing.linehaul.ROUTE_ROWS``), ``replays``
     (``optimization.evaluation.replay.REPLAY_RESULTS``) and ``coverage``
-    (``optimization.delivery.coverage.ASSIGNMENT_CHECK``) complete the plan. All
-    are written in the same transaction, so a failed night keeps yesterday's
-    choice and yesterday's open transfer orders. ``keep_forecast_runs``
-    prunes the forecasts of older runs in the same transaction
-    (:func:`prune_forecasts`).
+    (``optimization.delivery.coverage.ASSIGNMENT_CHECK``) complete the plan; a part
+    left ``None`` is not written.
     """
+
+    forecasts: pl.DataFrame
+    plan: pl.DataFrame
+    selections: Mapping[str, Selection] | None = None
+    accuracy: pl.DataFrame | None = None
+    allocations: pl.DataFrame | None = None
+    transfers: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    routes: pl.DataFrame | None = None
+    replays: pl.DataFrame | None = None
+    coverage: pl.DataFrame | None = None
+
+
+def write_plan(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    tables: NightTables,
+    summary: dict[str, Any],
+    keep_forecast_runs: int | None = None,
+) -> None:
+    """Insert the run's tables (:class:`NightTables`) and mark it succeeded, atomically.
+
+    All parts are written in the same transaction, so a failed night keeps
+    yesterday's choice and yesterday's open transfer orders. ``keep_forecast_runs``
+    prunes the forecasts of older runs in the same transaction (:func:`prune_forecasts`).
+    """
+    forecasts, plan, selections = tables.forecasts, tables.plan, tables.selections
+    accuracy, allocations, transfers = tables.accuracy, tables.allocations, tables.transfers
+    routes, replays, coverage = tables.routes, tables.replays, tables.coverage
     rows = plan.drop("dc_id", strict=False).rename({"target_level": "service_target"})
     with (
         transaction(con),
@@ -161,38 +157,45 @@ def replace_linehaul(con: duckdb.DuckDBPyConnection, run_id: str, routes: pl.Dat
         )
 
 
-def publish_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_dir: Path) -> Path:
-    """Build the read-only snapshot of ``run_id`` aside and swap it in atomically."""
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    snapshot_dir: Path,
+    *,
+    history_days: int | None = None,
+) -> Path:
+    """Build the read-only snapshot of ``run_id`` aside and swap it in atomically.
+
+    Parameters
+    ----------
+    con
+        The working database.
+    run_id
+        The run to publish (its plan is written: :func:`write_plan`).
+    snapshot_dir
+        Where ``plan.duckdb`` is published; created if missing.
+    history_days
+        Days of demand history the snapshot keeps (default: the run's own
+        ``history_days``); see :func:`warehouse.published.build.copy_published`,
+        which lists what a snapshot holds.
+
+    Returns
+    -------
+    Path
+        The published file. Readers open it with :func:`warehouse.published.open_snapshot`;
+        one that holds the previous file keeps reading it until it closes.
+    """
     snapshot_dir.mkdir(parents=True, exist_ok=True)
     final = snapshot_dir / SNAPSHOT_NAME
     building = snapshot_dir / f".{SNAPSHOT_NAME}.{run_id}.building"
     building.unlink(missing_ok=True)
     con.execute("ATTACH ? AS snapshot", [str(building)])
     try:
-        for table in _MASTER_TABLES:
-            con.execute(f"CREATE TABLE snapshot.{table} AS SELECT * FROM main.{table}")
-        for table in _RUN_TABLES:
-            con.execute(
-                f"CREATE TABLE snapshot.{table} AS SELECT * FROM main.{table} WHERE run_id = ?",
-                [run_id],
-            )
-        con.execute(
-            "CREATE TABLE snapshot.transfer_orders AS "
-            "SELECT * FROM main.transfer_orders WHERE run_id = ?",
-            [run_id],
-        )
-        # The latest day of dispatch replayed (a separate run: `partsflow dispatch`).
-        con.execute(
-            "CREATE TABLE snapshot.dispatch_kpis AS SELECT k.* FROM main.dispatch_kpis k "
-            "WHERE k.run_id = (SELECT r.run_id FROM main.runs r WHERE r.kind = 'route' "
-            "AND r.status = 'succeeded' ORDER BY r.finished_at DESC LIMIT 1)"
-        )
-        for table in _TRANSFER_TABLES:
-            con.execute(
-                f"CREATE TABLE snapshot.{table} AS SELECT * FROM main.{table} "
-                "WHERE transfer_id IN (SELECT transfer_id FROM snapshot.transfer_orders)"
-            )
-    finally:
+        copy_published(con, "snapshot", run_id, history_days)
+    except BaseException:
         con.execute("DETACH snapshot")
+        building.unlink(missing_ok=True)  # half a snapshot is never swapped in, nor left behind
+        raise
+    con.execute("DETACH snapshot")
     os.replace(building, final)
     return final

@@ -11,7 +11,7 @@ import pytest
 
 from optimization.replenishment.planning import NETWORK_PLAN
 from warehouse import runs
-from warehouse.plan import prune_forecasts, write_plan
+from warehouse.plan import NightTables, prune_forecasts, write_plan
 from warehouse.schema import connect
 
 AS_OF = date(2026, 11, 20)
@@ -38,7 +38,7 @@ def _forecasts(days: int = 3) -> pl.DataFrame:
 
 def _night(con: duckdb.DuckDBPyConnection, keep: int | None) -> str:
     run_id = runs.start_run(con, "nightly", AS_OF)
-    write_plan(con, run_id, _forecasts(), NETWORK_PLAN.to_frame(), {}, keep_forecast_runs=keep)
+    write_plan(con, run_id, NightTables(_forecasts(), NETWORK_PLAN.to_frame()), {}, keep)
     return run_id
 
 

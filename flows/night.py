@@ -1,29 +1,24 @@
-"""Every workflow of partsflow: the Prefect flows (the nightly run and its parts, the
-dispatch review, the line-haul re-plan) and the file and planner commands the CLI runs.
+"""The nightly run: a Prefect flow whose body reads top to bottom like the night it runs.
 
 Each task calls one function of ``pipelines``/``warehouse``/``models``/
-``optimization``; the flow body reads top to bottom like the night it runs.
-Tasks take the database path, not a connection: a DuckDB connection cannot
-cross process or thread boundaries safely, and opening one is cheap. Parameters
-arrive as the frozen objects ``settings.Settings`` builds (``NightlyParams``,
-``DataPaths``); nothing here has a default of its own.
+``optimization``. Tasks take the database path, not a connection: a DuckDB
+connection cannot cross process or thread boundaries safely, and opening one is
+cheap. Parameters arrive as the frozen objects ``settings.Settings`` builds
+(``NightlyParams``, ``DataPaths``); nothing here has a default of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from models.coldstart import fitment_exposure
-from models.distributions import level_columns
-from models.engine import forecast
 from models.network import (
     accuracy_rollup,
     forecast_network,
@@ -34,7 +29,6 @@ from models.params import ForecastParams
 from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
 from optimization.delivery.coverage import check_assignment, coverage_pairs
-from optimization.delivery.day_replay import SimParams, day_instances, simulate_day, size_fleet
 from optimization.evaluation.replay import ReplayParams, replay_policies
 from optimization.replenishment.allocation import AllocationParams
 from optimization.replenishment.planning import (
@@ -44,15 +38,12 @@ from optimization.replenishment.planning import (
     transfer_orders,
 )
 from optimization.replenishment.policy import PolicyParams
-from optimization.routing import SolveParams, solve
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
 from pipelines.errors import InputError
-from pipelines.forecast_input import read_forecast_input
-from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
-from pipelines.routing_io import read_problem, write_solution
+from pipelines.ingest import ingest
 from settings import DataPaths, NightlyParams
-from warehouse import demand, dispatch, forecasting, plan, replenishment, runs, transfers
+from warehouse import demand, dispatch, forecasting, plan, replenishment, runs
 from warehouse.schema import connect
 
 
@@ -353,12 +344,9 @@ def save_plan(
     Forecast rows of runs older than the newest ``keep_forecast_runs`` go in the same step.
     """
     with connect(db_path) as con:
-        plan.write_plan(
-            con,
-            run_id,
+        tables = plan.NightTables(
             night.demand_forecast.forecasts,
             night.network_plan.plan,
-            summary,
             selections=night.demand_forecast.selections,
             accuracy=night.demand_forecast.accuracy,
             allocations=night.network_plan.allocations,
@@ -366,8 +354,8 @@ def save_plan(
             routes=night.linehaul.routes,
             replays=night.replays,
             coverage=night.coverage,
-            keep_forecast_runs=keep_forecast_runs,
         )
+        plan.write_plan(con, run_id, tables, summary, keep_forecast_runs)
 
 
 @task(cache_policy=NO_CACHE)
@@ -454,248 +442,6 @@ def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> 
         stores_flagged=coverage.filter(~pl.col("ok")).height,
         snapshot="",
     )
-
-
-@dataclass(frozen=True)
-class DispatchReview:
-    """What a dispatch replay did, for the CLI."""
-
-    run_id: str
-    day: date
-    kpis: pl.DataFrame
-
-
-@task(cache_policy=NO_CACHE)
-def load_day(db_path: Path, day: date | None) -> tuple[date, pl.DataFrame, pl.DataFrame]:
-    """The day to replay (default: the busiest), its store orders and the warehouses."""
-    with connect(db_path) as con:
-        resolved = day or dispatch.busiest_day(con)
-        if resolved is None:
-            raise InputError(f"{db_path}: no orders loaded; ingest some before replaying a day")
-        orders = dispatch.day_orders(con, resolved)
-        if orders.is_empty():
-            raise InputError(f"no store orders on {resolved}: nothing to dispatch")
-        return resolved, orders, dispatch.warehouse_points(con)
-
-
-@task(cache_policy=NO_CACHE)
-def replay_day(orders: pl.DataFrame, warehouses: pl.DataFrame, riders: int | None) -> pl.DataFrame:
-    """Both dispatchers per warehouse: with ``riders`` each, or at their smallest fleet."""
-    if riders is not None:
-        return simulate_day(orders, warehouses, riders).with_columns(fleet_sized=pl.lit(False))
-    params = SimParams()
-    rows = [
-        {**size_fleet(instance, dispatcher, params).kpis, "fleet_sized": True}
-        for instance in day_instances(orders, warehouses, params)
-        for dispatcher in ("rolling", "naive")
-    ]
-    return pl.DataFrame(rows).sort("warehouse_id", "dispatcher")
-
-
-def dispatch_review(
-    paths: DataPaths, day: date | None = None, riders: int | None = None
-) -> DispatchReview:
-    """Replay a day of store deliveries with the rolling and the naive dispatcher; store KPIs.
-
-    ``riders`` per warehouse, or (None) each dispatcher's smallest fleet keeping 99 % on
-    time. The arguments are checked before the Prefect flow (and its server) starts.
-
-    Raises
-    ------
-    InputError
-        No database, fewer than one rider, or no store orders on the day.
-    """
-    _require_database(paths.db)
-    if riders is not None and riders < 1:
-        raise InputError(f"--riders must be at least 1, got {riders}")
-    return _dispatch_review(paths, day, riders)
-
-
-@flow(name="dispatch-review", log_prints=True, validate_parameters=False)
-def _dispatch_review(paths: DataPaths, day: date | None, riders: int | None) -> DispatchReview:
-    with connect(paths.db) as con:
-        # runs.kind has no 'dispatch' (a referenced table cannot be altered): a dispatch
-        # replay is a routing run.
-        run_id = runs.start_run(
-            con, "route", day, {"flow": "dispatch-review", "day": day, "riders": riders}
-        )
-    try:
-        resolved, orders, warehouses = load_day(paths.db, day)
-        kpis = replay_day(orders, warehouses, riders)
-        with connect(paths.db) as con:
-            plan.write_dispatch_kpis(con, run_id, kpis, {"day": resolved, "orders": orders.height})
-            published = runs.latest_succeeded(con, "nightly")
-            if published:  # the dashboard reads the snapshot: refresh it with these KPIs
-                plan.publish_snapshot(con, published[0], paths.snapshots)
-    except Exception as error:
-        mark_run_failed(paths.db, run_id, f"{type(error).__name__}: {error}")
-        raise
-    return DispatchReview(run_id, resolved, kpis)
-
-
-@dataclass(frozen=True)
-class LinehaulReplan:
-    """What re-planning the line-haul on the released orders did, for the CLI."""
-
-    run_id: str
-    volume_l: float
-    warehouses: int
-    vans: int
-    trips: int
-    km: float
-    late_l: float
-
-
-def replan_linehaul(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
-    """Re-plan tonight's DC vans on the transfer orders planners actually released.
-
-    Replaces the latest succeeded nightly run's line-haul routes and republishes its
-    snapshot. A planner's morning step, so a plain function rather than a Prefect flow
-    (no server start for a few seconds of routing).
-
-    Raises
-    ------
-    InputError
-        No database, no succeeded nightly run, or nothing released for tomorrow.
-    """
-    _require_database(paths.db)
-    with connect(paths.db) as con:
-        run_id, as_of = runs.latest_succeeded(con, "nightly") or (None, None)
-        if run_id is None or as_of is None:
-            raise InputError(f"{paths.db}: no succeeded nightly run to route")
-        loads = transfers.released_loads(con, run_id)
-        if loads.is_empty():
-            raise InputError(f"run {run_id}: no released transfer order due tomorrow")
-        plans = plan_linehaul(loads, replenishment.warehouse_sites(con), params)
-        plan.replace_linehaul(con, run_id, route_rows(plans, as_of, params))
-        plan.publish_snapshot(con, run_id, paths.snapshots)
-    return LinehaulReplan(
-        run_id=run_id,
-        volume_l=float(loads["volume_l"].sum()),
-        warehouses=loads.height,
-        vans=sum(p.vans_needed for p in plans),
-        trips=sum(p.trips for p in plans),
-        km=sum(p.solution.distance for p in plans) / 1000,
-        late_l=sum(p.unassigned_volume_l for p in plans),
-    )
-
-
-# ---- planner and loading commands: one database step each, no Prefect -------------------
-
-
-def ingest_files(
-    db_path: Path, paths: Sequence[Path], kind: str | None, retry: bool
-) -> tuple[IngestReport | None, RetryReport | None]:
-    """Load landing files or folders (``partsflow ingest``), then retry quarantined rows.
-
-    Raises
-    ------
-    InputError
-        A named file or folder does not exist, or there is nothing to do.
-    """
-    if not paths and not retry:
-        raise InputError("give files or folders to load, or --retry-quarantine")
-    for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such file or folder")
-    with connect(db_path) as con:
-        report = ingest(con, list(paths), kind=kind) if paths else None
-        retried = retry_quarantine(con) if retry else None
-    return report, retried
-
-
-def list_transfers(db_path: Path, status: str | None) -> pl.DataFrame:
-    """Transfer orders, newest first (``partsflow transfer list``)."""
-    _require_database(db_path)
-    with connect(db_path) as con:
-        return transfers.list_orders(con, status)
-
-
-TransferAction = Literal["approve", "override", "release", "cancel"]
-
-
-def change_transfer(
-    db_path: Path,
-    action: TransferAction,
-    transfer_id: str,
-    user: str,
-    reason: str = "",
-    quantities: Mapping[str, int] | None = None,
-) -> str:
-    """One step of the transfer-order workflow; returns the order's new status.
-
-    Raises
-    ------
-    InputError
-        No database, or a step the workflow refuses (the reason in one line).
-    """
-    _require_database(db_path)
-    with connect(db_path) as con:
-        try:
-            if action == "approve":
-                transfers.approve(con, transfer_id, user)
-            elif action == "release":
-                transfers.release(con, transfer_id, user)
-            elif action == "cancel":
-                transfers.cancel(con, transfer_id, reason, user)
-            else:
-                transfers.override(con, transfer_id, dict(quantities or {}), reason, user)
-        except transfers.TransferError as error:
-            raise InputError(str(error)) from None
-        return str(transfers.history(con, transfer_id).row(-1, named=True)["status"])
-
-
-# ---- file commands: a file in, a file out, the same engines as the night -----------------
-
-
-def forecast_file(input_path: Path, output: Path, params: ForecastParams) -> None:
-    """``partsflow forecast``: validate the input, forecast, write the Parquet output.
-
-    Output columns: ``unique_id, ds, mean, model, q<level>...`` (DESIGN.md), one row
-    per (series, horizon period), starting one period after the file's last ``ds``.
-    Above 2,000 series the expensive models (AutoETS/AutoTheta) are left out.
-
-    Raises
-    ------
-    InputError
-        Bad input file (one line naming the file, the field and the problem).
-    """
-    history = read_forecast_input(input_path, params.freq)
-    if history["unique_id"].n_unique() > EXPENSIVE_MODELS_UP_TO:
-        params = replace(params, skip_expensive=True)
-    result = forecast(history, params)
-    columns = ["unique_id", "ds", "mean", "model", *level_columns(params.levels)]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    result.forecasts.select(columns).write_parquet(output)
-
-
-#: ``partsflow forecast`` fits AutoETS/AutoTheta for files of at most this many series.
-EXPENSIVE_MODELS_UP_TO = 2_000
-
-
-def route_file(problem_path: Path, output: Path, params: SolveParams) -> bool:
-    """``partsflow route``: read the problem, solve, write the solution JSON.
-
-    Returns
-    -------
-    bool
-        Whether every mandatory stop is served (the solution is written either way).
-
-    Raises
-    ------
-    InputError
-        Malformed problem (one line naming the file and the field).
-    """
-    problem = read_problem(problem_path)
-    solution = solve(problem, params)
-    write_solution(solution, output)
-    mandatory = {s.id for s in problem.stops if s.mandatory}
-    return not any(u.stop in mandatory for u in solution.unassigned)
-
-
-def _require_database(db_path: Path) -> None:
-    if not db_path.exists():
-        raise InputError(f"{db_path}: no such database")
 
 
 def _chosen(selections: dict[str, Selection]) -> pl.DataFrame:

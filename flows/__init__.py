@@ -1,0 +1,40 @@
+"""Every workflow of partsflow, the one place that wires the pieces together.
+
+* :mod:`flows.night`: the nightly run (the Prefect flow :func:`nightly` and its tasks).
+* :mod:`flows.dispatch`: the dispatch review, a day of store deliveries replayed (a
+  Prefect flow behind :func:`dispatch_review`).
+* :mod:`flows.commands`: what a planner or a file user runs without Prefect: the
+  line-haul re-plan on what was released, loading landing files, the transfer-order
+  workflow, and the ``forecast`` and ``route`` file commands.
+
+The CLI (``partsflow_cli``) parses arguments, calls these and prints; the defaults
+and the parameter objects come from ``settings``.
+"""
+
+from flows.commands import (
+    LinehaulReplan,
+    TransferAction,
+    change_transfer,
+    forecast_file,
+    ingest_files,
+    list_transfers,
+    replan_linehaul,
+    route_file,
+)
+from flows.dispatch import DispatchReview, dispatch_review
+from flows.night import NightlyResult, nightly
+
+__all__ = [
+    "DispatchReview",
+    "LinehaulReplan",
+    "NightlyResult",
+    "TransferAction",
+    "change_transfer",
+    "dispatch_review",
+    "forecast_file",
+    "ingest_files",
+    "list_transfers",
+    "nightly",
+    "replan_linehaul",
+    "route_file",
+]

@@ -1,0 +1,193 @@
+"""The commands a planner or a file user runs: one database step or one file each, no Prefect.
+
+The line-haul re-plan on what planners released, loading landing files, the
+transfer-order workflow, and the file commands (``partsflow forecast`` and
+``partsflow route``: a file in, a file out, the same engines as the night).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from models.distributions import level_columns
+from models.engine import forecast
+from models.params import ForecastParams
+from optimization.routing import SolveParams, solve
+from optimization.routing.linehaul import LinehaulParams, plan_linehaul, route_rows
+from pipelines.errors import InputError
+from pipelines.forecast_input import read_forecast_input
+from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
+from pipelines.routing_io import read_problem, write_solution
+from settings import DataPaths
+from warehouse import plan, replenishment, runs, transfers
+from warehouse.schema import connect
+
+
+@dataclass(frozen=True)
+class LinehaulReplan:
+    """What re-planning the line-haul on the released orders did, for the CLI."""
+
+    run_id: str
+    volume_l: float
+    warehouses: int
+    vans: int
+    trips: int
+    km: float
+    late_l: float
+
+
+def replan_linehaul(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
+    """Re-plan tonight's DC vans on the transfer orders planners actually released.
+
+    Replaces the latest succeeded nightly run's line-haul routes and republishes its
+    snapshot. A planner's morning step, so a plain function rather than a Prefect flow
+    (no server start for a few seconds of routing).
+
+    Raises
+    ------
+    InputError
+        No database, no succeeded nightly run, or nothing released for tomorrow.
+    """
+    require_database(paths.db)
+    with connect(paths.db) as con:
+        run_id, as_of = runs.latest_succeeded(con, "nightly") or (None, None)
+        if run_id is None or as_of is None:
+            raise InputError(f"{paths.db}: no succeeded nightly run to route")
+        loads = transfers.released_loads(con, run_id)
+        if loads.is_empty():
+            raise InputError(f"run {run_id}: no released transfer order due tomorrow")
+        plans = plan_linehaul(loads, replenishment.warehouse_sites(con), params)
+        plan.replace_linehaul(con, run_id, route_rows(plans, as_of, params))
+        plan.publish_snapshot(con, run_id, paths.snapshots)
+    return LinehaulReplan(
+        run_id=run_id,
+        volume_l=float(loads["volume_l"].sum()),
+        warehouses=loads.height,
+        vans=sum(p.vans_needed for p in plans),
+        trips=sum(p.trips for p in plans),
+        km=sum(p.solution.distance for p in plans) / 1000,
+        late_l=sum(p.unassigned_volume_l for p in plans),
+    )
+
+
+# ---- planner and loading commands: one database step each, no Prefect -------------------
+
+
+def ingest_files(
+    db_path: Path, paths: Sequence[Path], kind: str | None, retry: bool
+) -> tuple[IngestReport | None, RetryReport | None]:
+    """Load landing files or folders (``partsflow ingest``), then retry quarantined rows.
+
+    Raises
+    ------
+    InputError
+        A named file or folder does not exist, or there is nothing to do.
+    """
+    if not paths and not retry:
+        raise InputError("give files or folders to load, or --retry-quarantine")
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder")
+    with connect(db_path) as con:
+        report = ingest(con, list(paths), kind=kind) if paths else None
+        retried = retry_quarantine(con) if retry else None
+    return report, retried
+
+
+def list_transfers(db_path: Path, status: str | None) -> pl.DataFrame:
+    """Transfer orders, newest first (``partsflow transfer list``)."""
+    require_database(db_path)
+    with connect(db_path) as con:
+        return transfers.list_orders(con, status)
+
+
+TransferAction = Literal["approve", "override", "release", "cancel"]
+
+
+def change_transfer(
+    db_path: Path,
+    action: TransferAction,
+    transfer_id: str,
+    user: str,
+    reason: str = "",
+    quantities: Mapping[str, int] | None = None,
+) -> str:
+    """One step of the transfer-order workflow; returns the order's new status.
+
+    Raises
+    ------
+    InputError
+        No database, or a step the workflow refuses (the reason in one line).
+    """
+    require_database(db_path)
+    with connect(db_path) as con:
+        try:
+            if action == "approve":
+                transfers.approve(con, transfer_id, user)
+            elif action == "release":
+                transfers.release(con, transfer_id, user)
+            elif action == "cancel":
+                transfers.cancel(con, transfer_id, reason, user)
+            else:
+                transfers.override(con, transfer_id, dict(quantities or {}), reason, user)
+        except transfers.TransferError as error:
+            raise InputError(str(error)) from None
+        return str(transfers.history(con, transfer_id).row(-1, named=True)["status"])
+
+
+# ---- file commands: a file in, a file out, the same engines as the night -----------------
+
+
+def forecast_file(input_path: Path, output: Path, params: ForecastParams) -> None:
+    """``partsflow forecast``: validate the input, forecast, write the Parquet output.
+
+    Output columns: ``unique_id, ds, mean, model, q<level>...`` (DESIGN.md), one row
+    per (series, horizon period), starting one period after the file's last ``ds``.
+    Above 2,000 series the expensive models (AutoETS/AutoTheta) are left out.
+
+    Raises
+    ------
+    InputError
+        Bad input file (one line naming the file, the field and the problem).
+    """
+    history = read_forecast_input(input_path, params.freq)
+    if history["unique_id"].n_unique() > EXPENSIVE_MODELS_UP_TO:
+        params = replace(params, skip_expensive=True)
+    result = forecast(history, params)
+    columns = ["unique_id", "ds", "mean", "model", *level_columns(params.levels)]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result.forecasts.select(columns).write_parquet(output)
+
+
+#: ``partsflow forecast`` fits AutoETS/AutoTheta for files of at most this many series.
+EXPENSIVE_MODELS_UP_TO = 2_000
+
+
+def route_file(problem_path: Path, output: Path, params: SolveParams) -> bool:
+    """``partsflow route``: read the problem, solve, write the solution JSON.
+
+    Returns
+    -------
+    bool
+        Whether every mandatory stop is served (the solution is written either way).
+
+    Raises
+    ------
+    InputError
+        Malformed problem (one line naming the file and the field).
+    """
+    problem = read_problem(problem_path)
+    solution = solve(problem, params)
+    write_solution(solution, output)
+    mandatory = {s.id for s in problem.stops if s.mandatory}
+    return not any(u.stop in mandatory for u in solution.unassigned)
+
+
+def require_database(db_path: Path) -> None:
+    if not db_path.exists():
+        raise InputError(f"{db_path}: no such database")

@@ -1,0 +1,117 @@
+"""The read side of the published plan: every reader of the snapshot goes through here.
+
+The HTTP API and the planners' dashboard never open the working database
+(DESIGN.md): they open the published snapshot with :func:`open_snapshot` and
+call these functions on it. Each takes the open, read-only connection and
+returns polars frames with a schema named beside the function (tests check
+it) or small frozen dataclasses. Long lists are keyset-paged
+(:class:`Page`: pass ``next_after`` back as ``after``).
+
+What the snapshot holds is listed in :mod:`warehouse.published.build`;
+:func:`warehouse.plan.publish_snapshot` builds it.
+"""
+
+from warehouse.published._sql import Page
+from warehouse.published.availability import (
+    ARRIVALS,
+    LATEST_STOCK,
+    SERVING_WAREHOUSES,
+    latest_stock,
+    released_arrivals,
+    serving_warehouses,
+)
+from warehouse.published.forecasts import FORECAST_ROWS, forecasts
+from warehouse.published.master import SKUS, STORES, WAREHOUSES, skus, stores, warehouses
+from warehouse.published.network import (
+    ACCURACY_ROWS,
+    ALLOCATIONS,
+    DISPATCH_KPIS,
+    POLICY_REPLAYS,
+    ROUTES,
+    STORE_COVERAGE,
+    allocations,
+    dispatch_kpis,
+    forecast_accuracy,
+    policy_replays,
+    routes,
+    store_coverage,
+)
+from warehouse.published.plan_lines import PLAN_LINES, PlanFilter, plan_line, plan_lines
+from warehouse.published.series import (
+    SERIES_FORECAST,
+    SERIES_HISTORY,
+    SERIES_STOCK_COUNTS,
+    SERIES_TRANSFERS,
+    Series,
+    series,
+)
+from warehouse.published.snapshot import (
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_NAME,
+    NoPublishedPlanError,
+    PublishedRun,
+    SnapshotError,
+    open_snapshot,
+    published_run,
+)
+from warehouse.published.transfers import (
+    TRANSFER_ORDER_HISTORY,
+    TRANSFER_ORDER_LINES,
+    TRANSFER_ORDER_LIST,
+    TransferOrder,
+    transfer_order,
+    transfer_orders,
+)
+
+__all__ = [
+    "ACCURACY_ROWS",
+    "ALLOCATIONS",
+    "ARRIVALS",
+    "DISPATCH_KPIS",
+    "FORECAST_ROWS",
+    "LATEST_STOCK",
+    "PLAN_LINES",
+    "POLICY_REPLAYS",
+    "ROUTES",
+    "SERIES_FORECAST",
+    "SERIES_HISTORY",
+    "SERIES_STOCK_COUNTS",
+    "SERIES_TRANSFERS",
+    "SERVING_WAREHOUSES",
+    "SKUS",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_NAME",
+    "STORES",
+    "STORE_COVERAGE",
+    "TRANSFER_ORDER_HISTORY",
+    "TRANSFER_ORDER_LINES",
+    "TRANSFER_ORDER_LIST",
+    "WAREHOUSES",
+    "NoPublishedPlanError",
+    "Page",
+    "PlanFilter",
+    "PublishedRun",
+    "Series",
+    "SnapshotError",
+    "TransferOrder",
+    "allocations",
+    "dispatch_kpis",
+    "forecast_accuracy",
+    "forecasts",
+    "latest_stock",
+    "open_snapshot",
+    "plan_line",
+    "plan_lines",
+    "policy_replays",
+    "published_run",
+    "released_arrivals",
+    "routes",
+    "series",
+    "serving_warehouses",
+    "skus",
+    "store_coverage",
+    "stores",
+    "transfer_order",
+    "transfer_orders",
+    "warehouses",
+]
