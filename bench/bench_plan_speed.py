@@ -59,9 +59,11 @@ def stand_in_demand(history: pl.DataFrame, as_of: date) -> pl.DataFrame:
         .group_by("warehouse_id", "sku")
         .agg(rate=pl.col("y").sum() / 28)
     )
-    series = history.select("warehouse_id", "sku").unique()
+    # The class is left unknown (no forecast here); the last sale is the history's.
+    series = history.group_by("warehouse_id", "sku").agg(last_sale=pl.col("ds").max())
     return (
-        series.join(rate, on=["warehouse_id", "sku"], how="left")
+        series.with_columns(pl.lit(None, pl.String).alias("class"))
+        .join(rate, on=["warehouse_id", "sku"], how="left")
         .join(
             spread.select("warehouse_id", "sku", "dispersion"),
             on=["warehouse_id", "sku"],

@@ -127,22 +127,25 @@ def load_planning_inputs(
 
 @dataclass(frozen=True)
 class SupplyInputs:
-    """What the DC allocation reads: DC stock, shelves and the planners' targets."""
+    """What the plan reads besides demand and stock: DC stock, shelves, the planners'
+    targets and stocking overrides, and where the warehouses are."""
 
     dc_stock: pl.DataFrame
     shelf: pl.DataFrame
     targets: pl.DataFrame
+    overrides: pl.DataFrame
     sites: pl.DataFrame
 
 
 @task(cache_policy=NO_CACHE)
 def load_supply_inputs(db_path: Path, as_of: date) -> SupplyInputs:
-    """Free DC stock, each forward warehouse's shelf and DC, and the service targets."""
+    """Free DC stock, each forward warehouse's shelf and DC, the planners' targets and pins."""
     with connect(db_path) as con:
         return SupplyInputs(
             dc_stock=replenishment.dc_stock(con, as_of),
             shelf=replenishment.network_shelf(con),
             targets=replenishment.service_targets(con),
+            overrides=replenishment.stocking_overrides(con),
             sites=replenishment.warehouse_sites(con),
         )
 
@@ -162,7 +165,7 @@ class ForecastInputs:
 
 @dataclass(frozen=True)
 class DemandForecast:
-    """Tonight's forecasts and what to store beside them."""
+    """Tonight's forecasts, what to store beside them, and the sales they came from."""
 
     forecasts: pl.DataFrame
     dispersion: pl.DataFrame
@@ -171,6 +174,7 @@ class DemandForecast:
     reselected: int
     cold_starts: int
     censored_days: int
+    sales: pl.DataFrame  # the demand history read (its last day per series: the last sale)
 
 
 @task(cache_policy=NO_CACHE)
@@ -231,6 +235,7 @@ def forecast_demand(
         reselected=fresh.height,
         cold_starts=cold.height,
         censored_days=censored.height,
+        sales=history,
     )
 
 
@@ -254,6 +259,7 @@ def plan_replenishment(
         demand_forecast.dispersion,
         skus,
         policy.review_period_days,
+        demand_forecast.sales,
     )
     return plan_network(
         distribution,
@@ -265,6 +271,7 @@ def plan_replenishment(
         supply.targets,
         policy,
         allocation,
+        supply.overrides,
     )
 
 

@@ -18,8 +18,13 @@ Each query returns a polars frame with exactly the schema the pure code in
 * **Last movement** of a series is its last completed sale on or before the
   planning day; a series never sold counts as idle since the first day of
   history (the most that can be said of it).
+* **Last receipt** of a series is the latest due day of a released transfer
+  line bringing it units (the pull-back guard: what was sent recently is not
+  sent back).
 * **Weight** of a served unit is the SKU's margin (price − cost, at least 1 %
   of the price, so a loss-making part still counts).
+* **Supply terms** come from ``sku_supply``; a SKU without a row is bought in
+  cases of ``skus.pack_size``, MOQ one case, and moves in ones.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import polars as pl
 from optimization.replenishment.planning import NETWORK_DC_STOCK, NETWORK_SHELF
 from optimization.replenishment.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
 from optimization.replenishment.service import ServiceTarget
+from optimization.replenishment.stocking import STOCKING_OVERRIDES
 from optimization.routing.linehaul import SITES
 from warehouse.transfers import RELEASED_AFTER_COUNT
 
@@ -68,16 +74,23 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
         ), leaving AS (
             SELECT from_warehouse_id AS warehouse_id, sku, sum(units) AS units
             FROM ({leaving}) GROUP BY ALL
+        ), received AS (
+            SELECT o.to_warehouse_id AS warehouse_id, l.sku, max(o.needed_by) AS last_receipt
+            FROM transfer_orders o JOIN transfer_order_lines l USING (transfer_id)
+            WHERE o.status = 'released' AND l.quantity > 0
+            GROUP BY ALL
         )
         SELECT warehouse_id, sku,
                greatest(coalesce(stock.on_hand, 0) - coalesce(leaving.units, 0), 0) AS on_hand,
                coalesce(stock.in_transit, 0) + coalesce(arriving.units, 0) AS in_transit,
                coalesce(stock.reserved, 0) AS reserved, 0 AS committed,
                coalesce(sold.last_sale,
-                        (SELECT min(demand_date) FROM order_lines)) AS last_movement
+                        (SELECT min(demand_date) FROM order_lines)) AS last_movement,
+               received.last_receipt
         FROM stock FULL JOIN arriving USING (warehouse_id, sku)
         LEFT JOIN leaving USING (warehouse_id, sku)
         LEFT JOIN sold USING (warehouse_id, sku)
+        LEFT JOIN received USING (warehouse_id, sku)
         ORDER BY warehouse_id, sku
         """,
         params={"as_of": as_of},
@@ -86,13 +99,16 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
 
 
 def sku_policy(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """``SKU_POLICY`` from the SKU master (MOQ 1: a transfer respects the pack only)."""
+    """``SKU_POLICY`` from the SKU master and its supply terms (``sku_supply``)."""
     frame = con.sql(
         """
-        SELECT sku, category, pack_size, 1 AS moq, lead_time_days, do_not_stock,
-               unit_volume_l, unit_cost::DOUBLE AS unit_cost,
-               greatest(unit_price - unit_cost, 0.01 * unit_price, 0.01)::DOUBLE AS weight
-        FROM skus ORDER BY sku
+        SELECT s.sku, s.category, coalesce(t.case_pack, s.pack_size) AS pack_size,
+               coalesce(t.moq, s.pack_size) AS moq,
+               coalesce(t.sales_multiple, 1) AS sales_multiple,
+               s.lead_time_days, s.do_not_stock,
+               s.unit_volume_l, s.unit_cost::DOUBLE AS unit_cost,
+               greatest(s.unit_price - s.unit_cost, 0.01 * s.unit_price, 0.01)::DOUBLE AS weight
+        FROM skus s LEFT JOIN sku_supply t USING (sku) ORDER BY s.sku
         """
     ).pl()
     return frame.select(SKU_POLICY.names()).cast(SKU_POLICY)
@@ -143,6 +159,14 @@ def warehouse_sites(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """``SITES``: where every warehouse (DC and forward) is."""
     frame = con.sql("SELECT warehouse_id, lat, lon FROM warehouses ORDER BY warehouse_id").pl()
     return frame.cast(SITES)
+
+
+def stocking_overrides(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``STOCKING_OVERRIDES``: the planners' pins (hold here) and exclusions."""
+    frame = con.sql(
+        "SELECT warehouse_id, sku, stock, reason FROM stocking_overrides ORDER BY ALL"
+    ).pl()
+    return frame.cast(STOCKING_OVERRIDES)
 
 
 def service_targets(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -381,28 +381,52 @@ def _explain(
         pl.col("line_volume").sum().over("warehouse_id").round(1),
         pl.lit(money_note),
     )
+    # For a cut line, where the SKU's contested stock went tonight (the biggest first).
+    receivers = (
+        lines.filter(pl.col("allocated_quantity") > 0)
+        .sort("allocated_quantity", "warehouse_id", descending=[True, False])
+        .group_by("sku", maintain_order=True)
+        .agg(
+            receivers=pl.format("{} ({})", "warehouse_id", "allocated_quantity")
+            .head(5)
+            .str.join(", "),
+            n_receivers=pl.len(),
+        )
+    )
+    lines = lines.join(receivers, on="sku", how="left")
+    went_to = (
+        pl.when(pl.col("receivers").is_null())
+        .then(pl.lit("; no warehouse got any of it"))
+        .when(pl.col("n_receivers") > 5)
+        .then(pl.format("; it went to {} and {} more", "receivers", pl.col("n_receivers") - 5))
+        .otherwise(pl.format("; it went to {}", "receivers"))
+    )
     decision = (
         pl.when(~cut)
         .then(pl.format("allocated {} as proposed", "allocated_quantity"))
         .when(pl.col("cut_by") == "value")
         .then(
             pl.format(
-                "allocated {} of {}: other lines serve more expected units",
+                "allocated {} of {}: other lines serve more expected units{}",
                 "allocated_quantity",
                 "proposed_quantity",
+                went_to,
             )
         )
         .otherwise(
             pl.format(
-                "allocated {} of {}, cut by {} ({})",
+                "allocated {} of {}, cut by {} ({}){}",
                 "allocated_quantity",
                 "proposed_quantity",
-                "cut_by",
+                pl.col("cut_by").str.replace_all("_", " ").str.replace_all(r"\+", " and "),
                 detail,
+                pl.when(pl.col("cut_by").str.contains("dc_stock"))
+                .then(went_to)
+                .otherwise(pl.lit("")),
             )
         )
     )
-    return lines.with_columns(decision=decision)
+    return lines.with_columns(decision=decision).drop("receivers", "n_receivers")
 
 
 def allocation_plan(proposals: pl.DataFrame, result: AllocationResult) -> pl.DataFrame:

@@ -34,13 +34,27 @@ from optimization.replenishment.policy import (
     DEMAND_DISTRIBUTION,
     KEYS,
     PolicyParams,
+    SiteInputs,
     plan_replenishment,
 )
+from optimization.replenishment.shelf import SHELF_CAPACITY
+from optimization.replenishment.stocking import STOCKING_OVERRIDES
 
-#: Daily forecast means per series (``forecasts`` rows; other columns are ignored).
+#: Daily forecast means per series and its demand class (``forecasts`` rows; other
+#: columns are ignored).
 DAILY_MEANS = pl.Schema(
-    {"warehouse_id": pl.String, "sku": pl.String, "ds": pl.Date, "mean": pl.Float64}
+    {
+        "warehouse_id": pl.String,
+        "sku": pl.String,
+        "ds": pl.Date,
+        "mean": pl.Float64,
+        "class": pl.String,
+    }
 )
+
+#: Daily demand per series, sparse (``models.schemas.DEMAND_HISTORY``): its last day is
+#: the series' last sale.
+SALES = pl.Schema({"warehouse_id": pl.String, "sku": pl.String, "ds": pl.Date})
 
 #: The DC feeding each forward warehouse, and the warehouse's shelf volume.
 NETWORK_SHELF = pl.Schema({"warehouse_id": pl.String, "dc_id": pl.String, "capacity_l": pl.Float64})
@@ -110,8 +124,10 @@ def demand_distribution(
     dispersion: pl.DataFrame,
     lead_times: pl.DataFrame,
     review_period_days: int,
+    sales: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Mean daily demand over each series' protection period, with its NB1 dispersion.
+    """Mean daily demand over each series' protection period, with its NB1 dispersion,
+    its demand class and its last sale.
 
     Parameters
     ----------
@@ -124,6 +140,8 @@ def demand_distribution(
         ``sku, lead_time_days`` (a SKU without a row: 0).
     review_period_days
         R: the protection period is R + L days.
+    sales
+        ``SALES`` (the demand history); ``None``: no last sale is known.
 
     Returns
     -------
@@ -136,7 +154,7 @@ def demand_distribution(
     if not isinstance(first, date):
         return DEMAND_DISTRIBUTION.to_frame()
     days = (
-        forecasts.select(*KEYS, "ds", "mean")
+        forecasts.select(*KEYS, "ds", "mean", "class")
         .join(lead_times.select("sku", "lead_time_days"), on="sku", how="left")
         .with_columns(
             day=(pl.col("ds") - pl.lit(first)).dt.total_days(),
@@ -148,10 +166,16 @@ def demand_distribution(
     rates = (
         days.filter(pl.col("day") < pl.min_horizontal("protection", pl.lit(horizon + 1)))
         .group_by(KEYS)
-        .agg(rate=pl.col("mean").mean())
+        .agg(rate=pl.col("mean").mean(), **{"class": pl.col("class").first()})
+    )
+    last_sales = (
+        pl.DataFrame(schema={**dict.fromkeys(KEYS, pl.String), "last_sale": pl.Date})
+        if sales is None
+        else sales.group_by(KEYS).agg(last_sale=pl.col("ds").max())
     )
     return (
         rates.join(dispersion.select(*KEYS, "dispersion"), on=KEYS, how="left")
+        .join(last_sales, on=KEYS, how="left")
         .with_columns(pl.col("dispersion").fill_null(1.0).clip(lower_bound=1.0))
         .select(DEMAND_DISTRIBUTION.names())
         .cast(DEMAND_DISTRIBUTION)
@@ -169,6 +193,7 @@ def plan_network(
     targets: pl.DataFrame | None = None,
     policy: PolicyParams = DEFAULT_POLICY,
     allocation: AllocationParams = DEFAULT_ALLOCATION,
+    overrides: pl.DataFrame | None = None,
 ) -> NetworkPlan:
     """Propose for every series and allocate each DC's stock among its warehouses.
 
@@ -184,13 +209,26 @@ def plan_network(
         The planning night.
     policy, allocation
         Policy and allocation parameters.
+    overrides
+        ``STOCKING_OVERRIDES``: the planners' stocking decisions (``None``: none).
+
+    The allocation moves units in the SKU's sales multiple (its "pack" is the
+    multiple): a supplier's case never rounds a transfer.
 
     Raises
     ------
     ValueError
         If a series' warehouse is not in ``shelf`` (its DC is unknown).
     """
-    proposals = plan_replenishment(demand, positions, skus, as_of, targets, policy).join(
+    sites = SiteInputs(
+        shelf=shelf.select(SHELF_CAPACITY.names()).cast(SHELF_CAPACITY),
+        overrides=(
+            STOCKING_OVERRIDES.to_frame()
+            if overrides is None
+            else overrides.select(STOCKING_OVERRIDES.names()).cast(STOCKING_OVERRIDES)
+        ),
+    )
+    proposals = plan_replenishment(demand, positions, skus, as_of, targets, policy, sites).join(
         shelf.select("warehouse_id", "dc_id"), on="warehouse_id", how="left"
     )
     orphans = proposals.filter(pl.col("dc_id").is_null())
@@ -204,7 +242,9 @@ def plan_network(
     for (dc_id,), part in proposals.group_by("dc_id", maintain_order=True):
         assert isinstance(dc_id, str)
         result = allocate(
-            part.drop("dc_id"),
+            part.drop("dc_id").with_columns(
+                pack_size=pl.col("sales_multiple"), moq=pl.col("sales_multiple")
+            ),
             dc_stock.filter(pl.col("dc_id") == dc_id).select(DC_STOCK.names()).cast(DC_STOCK),
             shelf.filter(pl.col("dc_id") == dc_id).select(SHELF.names()).cast(SHELF),
             allocation,
@@ -239,15 +279,15 @@ def transfer_orders(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Shipments for the night's plan: ``(TRANSFER_ORDERS, TRANSFER_LINES)``.
 
-    Replenishment: a line for every series with a proposal (a line the
-    allocation cut to zero is kept, quantity 0, so the planner sees the cut),
-    grouped into one order per (DC, warehouse, arrival day); the arrival day
+    Replenishment: a line for every series the allocation gives something (a
+    line cut to zero moves nothing, so it is not on an order: its story stays on
+    its plan line), grouped into one order per (DC, warehouse, arrival day); the arrival day
     is tomorrow plus the SKU's lead time. Pull-backs: one order per
     (warehouse, DC) due tomorrow. Ids are ``{run_id}/{from}>{to}/{day}``.
     Lines are numbered by SKU within an order.
     """
     tomorrow = as_of + timedelta(days=1)
-    replenish = plan.filter(pl.col("proposed_quantity") > 0).select(
+    replenish = plan.filter(pl.col("allocated_quantity") > 0).select(
         from_warehouse_id="dc_id",
         to_warehouse_id="warehouse_id",
         needed_by=pl.lit(tomorrow) + pl.duration(days=pl.col("lead_time_days")),

@@ -1,27 +1,36 @@
 """Service-driven order-up-to proposals per (forward warehouse, sku), with pull-backs.
 
 Periodic review every night (R = ``review_period_days``, 1 by default). A
-SKU's ``lead_time_days`` counts days beyond the overnight run: 0 means
-released tonight and on the shelf before the store opens tomorrow, so the
-protection period is R + L days. Demand over it is NB1 with mean
-``rate·(R + L)`` and the series' dispersion (see :mod:`optimization.replenishment.service`);
-S is the smallest level meeting the series' :class:`ServiceTarget` (per SKU,
-else per category, else the default). A ``unit_fill`` target is met by a
-group, not a series: the series it covers at one forward warehouse (a
-category's, or those of the default target per category; a SKU row's group
-is its one series) share one expected unit fill rate, reached at the least
-stock value (:func:`optimization.replenishment.unit_fill.unit_fill_levels`, by unit cost), and
-each series' S is the quantile of the cycle-service level that comes to; a
-do-not-stock series is left out of its group. The proposal raises the inventory
-position — on hand + in transit − reserved − committed store orders — to S,
-lifted to the MOQ and rounded up to whole packs. DC stock, shelf volume and
-budget are applied afterwards by :mod:`optimization.replenishment.allocation`, which
-records which of them cut a line.
+SKU's ``lead_time_days`` counts days beyond the overnight DC → forward-warehouse
+hop (0: released tonight, on the shelf before the store opens tomorrow; the
+supplier's own delay belongs to the DC's purchasing), so the protection period
+is R + L days. Tonight's plan per series, in order:
 
-Slow and dead stock goes back to the DC: a series idle (no movement) for
-``dead_after_days`` with stock above S, a position above ``excess_factor·S``,
-or a do-not-stock SKU with stock proposes pulling back the free on-hand units
-above S.
+1. **Range** (:mod:`optimization.replenishment.stocking`): is the series held here
+   at all? Dormant, never-sold, do-not-stock and unlikely-to-sell series are kept at
+   the DC (S = 0; a store's order goes with the next line-haul) unless a planner
+   pins them.
+2. **Level**: demand over the protection period is NB1 with mean
+   ``rate·(R + L)`` and the series' dispersion (see :mod:`optimization.replenishment.service`);
+   S is the smallest level meeting the series' :class:`ServiceTarget` (per SKU,
+   else per category, else the default). A ``unit_fill`` target is met by a
+   group: the held series it covers at one forward warehouse share one expected
+   unit fill, reached at the least stock value
+   (:func:`optimization.replenishment.unit_fill.unit_fill_levels`). S is rounded up
+   to the SKU's sales multiple (tyres in sets), then trimmed to the shelf
+   (:mod:`optimization.replenishment.shelf`).
+3. **Quantity**: the inventory position — on hand + in transit − reserved −
+   committed store orders — is raised to S in sales multiples (units, never the
+   supplier's cases: those round the DC's purchase orders), but never past
+   ``cover_cap_days`` of demand. DC stock, shelf volume and budget are applied
+   afterwards by :mod:`optimization.replenishment.allocation`.
+4. **Pull-back**, with hysteresis so nothing sent tonight goes back tomorrow:
+   stock idle (no sale) past the return horizon above S, a held series covering
+   more than ``excess_cover_factor × cover_cap_days`` (brought back to the cap),
+   and do-not-stock SKUs; never a series that received stock within
+   ``receipt_guard_days``.
+
+Every line says why in words (:mod:`optimization.replenishment.reasons`).
 """
 
 from __future__ import annotations
@@ -32,18 +41,34 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from optimization.replenishment.reasons import plan_reason
 from optimization.replenishment.service import ServiceTarget, cycle_service, fill_rate, order_up_to
+from optimization.replenishment.shelf import SHELF_CAPACITY, fit_levels
+from optimization.replenishment.stocking import (
+    STOCKING_OVERRIDES,
+    StockingParams,
+    stocking_decision,
+)
 from optimization.replenishment.unit_fill import unit_fill_levels
 
 KEYS = ["warehouse_id", "sku"]
 
-#: Forecast demand distribution per series: mean per day over the coming
-#: protection period and the NB1 dispersion index (variance / mean, ≥ 1).
+#: Forecast demand per series: mean per day over the coming protection period, the NB1
+#: dispersion index (variance / mean, ≥ 1), the demand class and the last day it sold
+#: here (null: never in the history read).
 DEMAND_DISTRIBUTION = pl.Schema(
-    {"warehouse_id": pl.String, "sku": pl.String, "rate": pl.Float64, "dispersion": pl.Float64}
+    {
+        "warehouse_id": pl.String,
+        "sku": pl.String,
+        "rate": pl.Float64,
+        "dispersion": pl.Float64,
+        "class": pl.String,
+        "last_sale": pl.Date,
+    }
 )
 
-#: Stock per series tonight; ``last_movement`` is the last day stock moved out (null: unknown).
+#: Stock per series tonight; ``last_movement`` is the last day stock moved out (null:
+#: unknown), ``last_receipt`` the last day a transfer to it was due (null: none known).
 POSITIONS = pl.Schema(
     {
         "warehouse_id": pl.String,
@@ -53,17 +78,20 @@ POSITIONS = pl.Schema(
         "reserved": pl.Int64,
         "committed": pl.Int64,
         "last_movement": pl.Date,
+        "last_receipt": pl.Date,
     }
 )
 
-#: Replenishment master data per SKU; ``weight`` is the allocation's value of a
-#: served unit (margin or priority).
+#: Replenishment master data per SKU: ``pack_size`` and ``moq`` are the supplier's case
+#: and minimum (they round the DC's purchase orders); ``sales_multiple`` is the unit a
+#: transfer and a level move in; ``weight`` is the value (margin) of a served unit.
 SKU_POLICY = pl.Schema(
     {
         "sku": pl.String,
         "category": pl.String,
         "pack_size": pl.Int64,
         "moq": pl.Int64,
+        "sales_multiple": pl.Int64,
         "lead_time_days": pl.Int64,
         "do_not_stock": pl.Boolean,
         "unit_volume_l": pl.Float64,
@@ -86,6 +114,12 @@ PROPOSAL = pl.Schema(
         "category": pl.String,
         "as_of": pl.Date,
         "action": pl.String,
+        "class": pl.String,
+        "last_sale": pl.Date,
+        "stocked": pl.Boolean,
+        "sell_probability": pl.Float64,
+        "stock_threshold": pl.Float64,
+        "stocking_reason": pl.String,
         "target_kind": pl.String,
         "target_level": pl.Float64,
         "protection_days": pl.Int64,
@@ -93,6 +127,7 @@ PROPOSAL = pl.Schema(
         "rate": pl.Float64,
         "dispersion": pl.Float64,
         "forecast_mean": pl.Float64,
+        "level_before_shelf": pl.Int64,
         "order_up_to": pl.Int64,
         "expected_fill_rate": pl.Float64,
         "expected_cycle_service": pl.Float64,
@@ -104,8 +139,11 @@ PROPOSAL = pl.Schema(
         "raw_need": pl.Int64,
         "pack_size": pl.Int64,
         "moq": pl.Int64,
+        "sales_multiple": pl.Int64,
         "proposed_quantity": pl.Int64,
         "rounding": pl.String,
+        "cover_days": pl.Float64,
+        "proposed_value": pl.Float64,
         "idle_days": pl.Int64,
         "pull_back_quantity": pl.Int64,
         "unit_volume_l": pl.Float64,
@@ -115,13 +153,18 @@ PROPOSAL = pl.Schema(
     }
 )
 
-#: Values ``action`` takes.
-ACTIONS = ("replenish", "pull_back", "hold", "do_not_stock")
+#: Values ``action`` takes (``not_stocked``: the range decision keeps it at the DC).
+ACTIONS = ("replenish", "pull_back", "hold", "do_not_stock", "not_stocked")
+
+#: How a proposal was rounded: ``multiple`` (up to the sales multiple), ``cover_cap``
+#: (held back by the cover cap).
+ROUNDINGS = ("none", "multiple", "cover_cap")
 
 _SKU_DEFAULTS = {
     "category": "",
     "pack_size": 1,
     "moq": 1,
+    "sales_multiple": 1,
     "lead_time_days": 0,
     "do_not_stock": False,
     "unit_volume_l": 0.0,
@@ -132,20 +175,50 @@ _SKU_DEFAULTS = {
 
 @dataclass(frozen=True)
 class PolicyParams:
-    """Review period, default target and the pull-back thresholds."""
+    """Review period, default target, the range decision, the cover cap and the pull-backs.
+
+    ``dead_after_days`` is the return horizon: stock idle that long is dead, and the
+    range decision asks whether a part sells within it. A transfer leaves at most
+    ``cover_cap_days`` of demand at a warehouse. A held series is pulled back only
+    above ``excess_cover_factor × cover_cap_days`` of cover (down to the cap), and no
+    series within ``receipt_guard_days`` of its last receipt: hysteresis, so what is
+    sent tonight never qualifies tomorrow.
+    """
 
     review_period_days: int = 1
     default_target: ServiceTarget = field(default_factory=ServiceTarget)
     dead_after_days: int = 90
-    excess_factor: float = 3.0
+    cover_cap_days: float = 60.0
+    excess_cover_factor: float = 2.0
+    receipt_guard_days: int = 14
+    stocking: StockingParams = field(default_factory=StockingParams)
 
     def __post_init__(self) -> None:
         if self.review_period_days < 1:
             raise ValueError(f"review period must be at least 1 day, got {self.review_period_days}")
         if self.dead_after_days < 1:
             raise ValueError(f"dead_after_days must be at least 1, got {self.dead_after_days}")
-        if self.excess_factor <= 1:
-            raise ValueError(f"excess_factor must be > 1, got {self.excess_factor}")
+        if not 0 < self.cover_cap_days <= self.dead_after_days:
+            raise ValueError(
+                f"cover_cap_days must be in (0, dead_after_days = {self.dead_after_days}], "
+                f"got {self.cover_cap_days}"
+            )
+        if self.excess_cover_factor <= 1:
+            raise ValueError(f"excess_cover_factor must be > 1, got {self.excess_cover_factor}")
+        if self.receipt_guard_days < 0:
+            raise ValueError(f"receipt_guard_days must be >= 0, got {self.receipt_guard_days}")
+
+
+@dataclass(frozen=True)
+class SiteInputs:
+    """What each forward warehouse brings besides its stock: its shelf and its planners' pins.
+
+    ``shelf``: ``SHELF_CAPACITY`` (a warehouse without a row is not fitted to a shelf).
+    ``overrides``: ``STOCKING_OVERRIDES`` (planners' stocking decisions).
+    """
+
+    shelf: pl.DataFrame = field(default_factory=SHELF_CAPACITY.to_frame)
+    overrides: pl.DataFrame = field(default_factory=STOCKING_OVERRIDES.to_frame)
 
 
 def resolve_targets(
@@ -218,6 +291,7 @@ def plan_replenishment(
     as_of: date,
     targets: pl.DataFrame | None = None,
     params: PolicyParams = PolicyParams(),
+    sites: SiteInputs | None = None,
 ) -> pl.DataFrame:
     """Propose tonight's replenishment and pull-backs for every series.
 
@@ -228,14 +302,17 @@ def plan_replenishment(
     positions
         ``POSITIONS``. A series without a row has no stock.
     skus
-        ``SKU_POLICY``. A SKU without a row gets packs of 1, MOQ 1, lead time
-        0, no volume, cost or flag, weight 1.
+        ``SKU_POLICY``. A SKU without a row gets cases of 1, MOQ 1, multiple 1, lead
+        time 0, no volume, cost or flag, weight 1.
     as_of
         The planning night (idle days are counted to it).
     targets
         ``SERVICE_TARGETS`` (``None``: ``params.default_target`` everywhere).
     params
-        Review period, default target, pull-back thresholds.
+        Review period, default target, range, cover cap, pull-back thresholds.
+    sites
+        The warehouses' shelves and the planners' stocking overrides (``None``: no
+        shelf limits, no overrides).
 
     Returns
     -------
@@ -244,6 +321,8 @@ def plan_replenishment(
         sorted by warehouse and sku. ``proposed_quantity`` is before DC stock
         and shelf limits (see :func:`optimization.replenishment.allocation.allocate`).
     """
+    sites = sites or SiteInputs()
+    pins = sites.overrides.select(*KEYS, pin_stock="stock", pin_reason="reason")
     series = (
         demand.select(KEYS)
         .vstack(positions.select(KEYS))
@@ -251,12 +330,14 @@ def plan_replenishment(
         .join(demand, on=KEYS, how="left")
         .join(positions, on=KEYS, how="left")
         .join(skus, on="sku", how="left")
+        .join(pins, on=KEYS, how="left")
         .with_columns(
             pl.col("rate").fill_null(0.0).clip(lower_bound=0.0),
             pl.col("dispersion").fill_null(1.0).clip(lower_bound=1.0),
             pl.col("on_hand", "in_transit", "reserved", "committed").fill_null(0),
             *(pl.col(name).fill_null(value) for name, value in _SKU_DEFAULTS.items()),
         )
+        .with_columns(pl.col("sales_multiple").clip(lower_bound=1))
     )
     series = series.join(
         resolve_targets(series.select("sku", "category").unique(), targets, params.default_target),
@@ -278,10 +359,16 @@ def plan_replenishment(
         .then(pl.col("sku"))
         .otherwise(pl.col("category")),
     )
+    series = stocking_decision(
+        series, params.dead_after_days, params.cover_cap_days, params.stocking
+    )
     series = _with_levels(series)
-    series = _with_quantities(series, params)
+    series = _with_service(fit_levels(series, sites.shelf))
+    series = _with_quantities(series, params, as_of)
     return (
-        series.with_columns(as_of=pl.lit(as_of), reason=_reason())
+        series.with_columns(
+            as_of=pl.lit(as_of), reason=plan_reason(params.cover_cap_days, params.dead_after_days)
+        )
         .select(PROPOSAL.names())
         .cast(PROPOSAL)
         .sort(KEYS)
@@ -289,19 +376,19 @@ def plan_replenishment(
 
 
 def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
-    """S and its expected service per series; ``unit_fill`` targets per group.
+    """S per held series, in sales multiples; ``unit_fill`` targets per group.
 
-    A series with a ``unit_fill`` target (and not do-not-stock) is in the group
-    (warehouse, scope, key): key the SKU for a SKU row, else the category.
-    ``group_cycle_service`` is the cycle-service level its S came to and
-    ``group_fill`` the group's expected unit fill (null for other series).
+    A held series with a ``unit_fill`` target is in the group (warehouse, scope,
+    key): key the SKU for a SKU row, else the category. ``group_cycle_service``
+    is the cycle-service level its S came to and ``group_fill`` the group's
+    expected unit fill (null for other series). A series kept at the DC has S 0.
     """
     mu = series["forecast_mean"].to_numpy()
     phi = series["dispersion"].to_numpy()
     lead = series["lead_mean"].to_numpy()
     level = series["target_level"].to_numpy()
-    dns = series["do_not_stock"].to_numpy()
-    grouped = (series["target_kind"] == "unit_fill").to_numpy() & ~dns
+    held = series["stocked"].to_numpy()
+    grouped = (series["target_kind"] == "unit_fill").to_numpy() & held
     alone = ~grouped
     s = np.zeros(series.height)
     use_fill = (series["target_kind"] == "fill_rate").to_numpy()
@@ -326,44 +413,82 @@ def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
         s[grouped] = levels.order_up_to
         cycle_level[grouped] = levels.cycle_service
         group_fill[grouped] = levels.group_fill
-    s = np.where(dns, 0.0, s)
+    multiple = series["sales_multiple"].to_numpy()
+    s = np.where(held, np.ceil(s / multiple) * multiple, 0.0)
     return series.with_columns(
         order_up_to=pl.Series(s).cast(pl.Int64),
-        expected_fill_rate=pl.Series(fill_rate(s, mu, phi, lead)),
-        expected_cycle_service=pl.Series(cycle_service(s, mu, phi)),
         group_cycle_service=pl.Series(cycle_level).fill_nan(None),
         group_fill=pl.Series(group_fill).fill_nan(None),
     )
 
 
-def _with_quantities(series: pl.DataFrame, params: PolicyParams) -> pl.DataFrame:
-    dns = pl.col("do_not_stock")
-    need = (pl.col("order_up_to") - pl.col("inventory_position")).clip(lower_bound=0)
-    lifted = pl.when(need > 0).then(pl.max_horizontal(need, "moq")).otherwise(0)
-    packs = (lifted + pl.col("pack_size") - 1) // pl.col("pack_size")
-    free = (pl.col("on_hand") - pl.col("reserved") - pl.col("committed")).clip(lower_bound=0)
-    excess = pl.min_horizontal(free, pl.col("inventory_position") - pl.col("order_up_to"))
-    idle = pl.col("idle_days").fill_null(0) >= params.dead_after_days
-    far_above = (pl.col("order_up_to") > 0) & (
-        pl.col("inventory_position") > params.excess_factor * pl.col("order_up_to")
+def _with_service(series: pl.DataFrame) -> pl.DataFrame:
+    """The fill rate and cycle service the final S is expected to give."""
+    s = series["order_up_to"].to_numpy().astype(np.float64)
+    mu = series["forecast_mean"].to_numpy()
+    phi = series["dispersion"].to_numpy()
+    lead = series["lead_mean"].to_numpy()
+    return series.with_columns(
+        expected_fill_rate=pl.Series(fill_rate(s, mu, phi, lead)),
+        expected_cycle_service=pl.Series(cycle_service(s, mu, phi)),
     )
-    pull = pl.when(dns | idle | far_above).then(excess.clip(lower_bound=0)).otherwise(0)
-    series = series.with_columns(
-        raw_need=pl.when(dns).then(0).otherwise(need),
-        proposed_quantity=pl.when(dns).then(0).otherwise(packs * pl.col("pack_size")),
-        pull_back_quantity=pull,
-        pull_back_why=pl.when(dns)
-        .then(pl.lit("do-not-stock"))
-        .when(idle)
-        .then(pl.format("no movement for {} d", "idle_days"))
-        .otherwise(pl.format("position far above S (> {}·S)", pl.lit(params.excess_factor))),
-    )
-    rounding = (
-        pl.when(pl.col("proposed_quantity") == pl.col("raw_need"))
+
+
+def _with_quantities(series: pl.DataFrame, params: PolicyParams, as_of: date) -> pl.DataFrame:
+    m = pl.col("sales_multiple")
+    dns, held = pl.col("do_not_stock"), pl.col("stocked")
+    position = pl.col("inventory_position")
+    need = (pl.col("order_up_to") - position).clip(lower_bound=0)
+    lifted = (need + m - 1) // m * m
+    # The most the cap lets a transfer bring: cover_cap_days of demand, in multiples.
+    room = ((pl.col("rate") * params.cover_cap_days - position) / m).floor().cast(pl.Int64) * m
+    proposed = pl.when(held).then(pl.min_horizontal(lifted, room.clip(lower_bound=0))).otherwise(0)
+    series = series.with_columns(raw_need=pl.when(held).then(need).otherwise(0))
+    series = series.with_columns(proposed_quantity=proposed).with_columns(
+        rounding=pl.when(pl.col("proposed_quantity") < (lifted * held.cast(pl.Int64)))
+        .then(pl.lit("cover_cap"))
+        .when(pl.col("proposed_quantity") == pl.col("raw_need"))
         .then(pl.lit("none"))
-        .when(pl.col("raw_need") < pl.col("moq"))
-        .then(pl.lit("moq"))
-        .otherwise(pl.lit("pack"))
+        .otherwise(pl.lit("multiple")),
+        cover_days=pl.when(pl.col("rate") > 0).then(
+            (position + pl.col("proposed_quantity")) / pl.col("rate")
+        ),
+        proposed_value=pl.col("proposed_quantity") * pl.col("unit_cost"),
+    )
+    free = (pl.col("on_hand") - pl.col("reserved") - pl.col("committed")).clip(lower_bound=0)
+    idle = pl.col("idle_days").fill_null(0) >= params.dead_after_days
+    guarded = pl.col("last_receipt").is_not_null() & (
+        pl.col("last_receipt") >= pl.lit(as_of) - pl.duration(days=params.receipt_guard_days)
+    )
+    cover_now = pl.when(pl.col("rate") > 0).then(position / pl.col("rate"))
+    far_above = held & (cover_now > params.excess_cover_factor * params.cover_cap_days)
+    keep_at_cap = (pl.col("rate") * params.cover_cap_days / m).floor() * m
+    excess = (
+        pl.when(dns)
+        .then(position)
+        .when(far_above)
+        .then(position - pl.max_horizontal(keep_at_cap, "order_up_to"))
+        .when(idle)
+        .then(position - pl.col("order_up_to"))
+        .otherwise(0)
+    )
+    # Back in whole multiples (a set stays a set), never what is reserved or promised.
+    pull = (pl.min_horizontal(free, excess.clip(lower_bound=0)) // m * m).cast(pl.Int64)
+    eligible = dns | (~guarded & (far_above | idle) & (pl.col("proposed_quantity") == 0))
+    series = series.with_columns(
+        pull_back_quantity=pl.when(eligible).then(pull).otherwise(0),
+        pull_back_why=pl.when(dns)
+        .then(pl.lit("the SKU is do-not-stock"))
+        .when(far_above)
+        .then(
+            pl.format(
+                "{} days of cover is more than {} × the {}-day cap",
+                cover_now.round(0).cast(pl.Int64),
+                pl.lit(f"{params.excess_cover_factor:g}"),
+                pl.lit(f"{params.cover_cap_days:g}"),
+            )
+        )
+        .otherwise(pl.format("no sale for {} days", "idle_days")),
     )
     action = (
         pl.when(pl.col("proposed_quantity") > 0)
@@ -372,74 +497,8 @@ def _with_quantities(series: pl.DataFrame, params: PolicyParams) -> pl.DataFrame
         .then(pl.lit("pull_back"))
         .when(dns)
         .then(pl.lit("do_not_stock"))
+        .when(~held)
+        .then(pl.lit("not_stocked"))
         .otherwise(pl.lit("hold"))
     )
-    return series.with_columns(rounding=rounding, action=action)
-
-
-def _reason() -> pl.Expr:
-    group = pl.format(
-        "{} × {}",
-        "warehouse_id",
-        pl.when(pl.col("target_group") == "").then(pl.lit("no category")).otherwise("target_group"),
-    )
-    kind = (
-        pl.when(pl.col("target_kind") != "unit_fill")
-        .then(
-            pl.format(
-                "{} {}",
-                pl.col("target_kind").str.replace("_", " "),
-                pl.col("target_level").round(3),
-            )
-        )
-        .when(pl.col("group_cycle_service").is_null())
-        .then(
-            pl.format(
-                "unit fill {} ({}; do-not-stock: not in it)", pl.col("target_level").round(3), group
-            )
-        )
-        .otherwise(
-            pl.format(
-                "unit fill {} ({}, expects {}) → cycle service {} here",
-                pl.col("target_level").round(3),
-                group,
-                pl.col("group_fill").round(3),
-                pl.col("group_cycle_service").round(3),
-            )
-        )
-    )
-    target = pl.format(
-        "{} → S {} for NB1 demand mean {} (φ {}) over {} d; expects fill {}, cycle {}",
-        kind,
-        "order_up_to",
-        pl.col("forecast_mean").round(2),
-        pl.col("dispersion").round(2),
-        "protection_days",
-        pl.col("expected_fill_rate").round(3),
-        pl.col("expected_cycle_service").round(3),
-    )
-    position = pl.format(
-        "position {} = on hand {} + in transit {} − reserved {} − committed {}",
-        "inventory_position",
-        "on_hand",
-        "in_transit",
-        "reserved",
-        "committed",
-    )
-    rounded = (
-        pl.when(pl.col("rounding") == "moq")
-        .then(pl.format(", lifted to MOQ {} in packs of {}", "moq", "pack_size"))
-        .when(pl.col("rounding") == "pack")
-        .then(pl.format(", rounded up to packs of {}", "pack_size"))
-        .otherwise(pl.lit(""))
-    )
-    decision = (
-        pl.when(pl.col("action") == "replenish")
-        .then(pl.format("need {}{}: propose {}", "raw_need", rounded, "proposed_quantity"))
-        .when(pl.col("action") == "pull_back")
-        .then(pl.format("pull back {} to the DC: {}", "pull_back_quantity", "pull_back_why"))
-        .when(pl.col("action") == "do_not_stock")
-        .then(pl.lit("do-not-stock: nothing proposed"))
-        .otherwise(pl.lit("position covers S: nothing proposed"))
-    )
-    return pl.concat_str(target, position, decision, separator="; ")
+    return series.with_columns(action=action)

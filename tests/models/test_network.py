@@ -15,7 +15,7 @@ AS_OF = date(2026, 3, 31)
 
 def _positions(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
     return pl.DataFrame(
-        [(w, s, q, 0, 0, 0, AS_OF) for w, s, q in rows], schema=POSITIONS, orient="row"
+        [(w, s, q, 0, 0, 0, AS_OF, None) for w, s, q in rows], schema=POSITIONS, orient="row"
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from optimization.replenishment.planning import NETWORK_DC_STOCK, NETWORK_SHELF
 from optimization.replenishment.policy import POSITIONS, SERVICE_TARGETS, SKU_POLICY
 from optimization.replenishment.service import ServiceTarget
+from optimization.replenishment.stocking import STOCKING_OVERRIDES
 from warehouse import replenishment
 from warehouse.schema import connect
 
@@ -82,7 +83,25 @@ def test_sku_policy_weights_units_by_margin(con: duckdb.DuckDBPyConnection) -> N
     assert rows["A"]["weight"] == pytest.approx(30.0)
     assert rows["B"]["weight"] == pytest.approx(0.08)  # sold at a loss: 1 % of the price
     assert rows["B"]["do_not_stock"] is True
-    assert (rows["A"]["pack_size"], rows["A"]["moq"], rows["A"]["lead_time_days"]) == (4, 1, 1)
+    # No supply terms: the case of skus.pack_size, MOQ one case, moved in ones.
+    assert (rows["A"]["pack_size"], rows["A"]["moq"], rows["A"]["sales_multiple"]) == (4, 4, 1)
+    assert rows["A"]["lead_time_days"] == 1
+
+
+def test_sku_policy_takes_the_supply_terms(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO suppliers VALUES ('SUP1', 'Tyre Co', 12, 7)")
+    con.execute("INSERT INTO sku_supply VALUES ('A', 'SUP1', 8, 16, 4)")
+    rows = {r["sku"]: r for r in replenishment.sku_policy(con).iter_rows(named=True)}
+    assert (rows["A"]["pack_size"], rows["A"]["moq"], rows["A"]["sales_multiple"]) == (8, 16, 4)
+
+
+def test_stocking_overrides_are_read(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT INTO stocking_overrides VALUES ('FW001', 'B', true, 'launch', now(), 'ann')"
+    )
+    overrides = replenishment.stocking_overrides(con)
+    assert overrides.schema == STOCKING_OVERRIDES
+    assert overrides.rows() == [("FW001", "B", True, "launch")]
 
 
 def test_dc_stock_is_free_stock_and_shelves_name_their_dc(
@@ -120,6 +139,9 @@ def test_released_transfers_not_yet_counted_leave_the_dc_and_reach_the_warehouse
     }
     assert (positions["B"]["on_hand"], positions["B"]["in_transit"]) == (3, 6)
     assert positions["A"]["in_transit"] == 2  # other SKUs keep the count's figure
+    # The pull-back guard's last receipt: the latest released line bringing units.
+    assert positions["B"]["last_receipt"] == date(2026, 11, 21)
+    assert positions["A"]["last_receipt"] is None
     # Once a later count exists (the order has moved), it is no longer added on top.
     con.execute(
         "INSERT INTO stock_levels VALUES ('DC01', 'B', '2026-11-21', 24, 4, 0, 'f', now()),"

@@ -7,48 +7,17 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from optimization.replenishment.planning import NETWORK_PLAN
 from optimization.replenishment.policy import ACTIONS
 from warehouse.published._sql import Page, frame, keyset_page
 
-#: One plan line: every ``replenishment_plan`` column but ``run_id`` (the snapshot has one run).
+#: One plan line: every ``replenishment_plan`` column but ``run_id`` (the snapshot has one
+#: run): the night's plan (``optimization.replenishment.planning.NETWORK_PLAN``) less the
+#: DC, with the target's level stored as ``service_target``.
 PLAN_LINES = pl.Schema(
-    {
-        "warehouse_id": pl.String,
-        "sku": pl.String,
-        "as_of": pl.Date,
-        "category": pl.String,
-        "action": pl.String,  # replenish, pull_back, hold, do_not_stock
-        "on_hand": pl.Int64,
-        "reserved": pl.Int64,
-        "in_transit": pl.Int64,
-        "committed": pl.Int64,
-        "inventory_position": pl.Int64,
-        "lead_time_days": pl.Int64,
-        "protection_days": pl.Int64,
-        "rate": pl.Float64,
-        "dispersion": pl.Float64,
-        "forecast_mean": pl.Float64,
-        "target_kind": pl.String,
-        "service_target": pl.Float64,
-        "order_up_to": pl.Int64,  # S
-        "expected_fill_rate": pl.Float64,
-        "expected_cycle_service": pl.Float64,
-        "raw_need": pl.Int64,
-        "pack_size": pl.Int64,
-        "moq": pl.Int64,
-        "proposed_quantity": pl.Int64,
-        "rounding": pl.String,
-        "idle_days": pl.Int64,
-        "pull_back_quantity": pl.Int64,
-        "unit_volume_l": pl.Float64,
-        "unit_cost": pl.Float64,
-        "weight": pl.Float64,
-        "allocated_quantity": pl.Int64,
-        "cut_by": pl.String,  # none, or causes joined by "+"
-        "decision": pl.String,
-        "solver_status": pl.String,
-        "reason": pl.String,
-    }
+    ("service_target" if name == "target_level" else name, dtype)
+    for name, dtype in NETWORK_PLAN.items()
+    if name != "dc_id"
 )
 
 

@@ -33,19 +33,34 @@ def _proposals(
     lines: list[tuple[str, str, float, float, int]],
     skus: dict[str, tuple[int, int, float, float, float]],
 ) -> pl.DataFrame:
-    """Lines ``(warehouse, sku, rate, dispersion, on_hand)``; skus ``pack, moq, l, cost, w``."""
+    """Lines ``(warehouse, sku, rate, dispersion, on_hand)``; skus ``pack, moq, l, cost, w``.
+
+    The allocator is tested on its own terms: a line moves in packs and a first block
+    of at least the MOQ. The policy proposes in sales multiples (here the pack) and no
+    longer lifts a transfer to a MOQ, so the lift is applied here.
+    """
     demand = pl.DataFrame(
-        [(w, s, r, d) for w, s, r, d, _ in lines], schema=DEMAND_DISTRIBUTION, orient="row"
+        [(w, s, r, d, "smooth", AS_OF) for w, s, r, d, _ in lines],
+        schema=DEMAND_DISTRIBUTION,
+        orient="row",
     )
     positions = pl.DataFrame(
-        [(w, s, h, 0, 0, 0, AS_OF) for w, s, _, _, h in lines], schema=POSITIONS, orient="row"
+        [(w, s, h, 0, 0, 0, AS_OF, None) for w, s, _, _, h in lines],
+        schema=POSITIONS,
+        orient="row",
     )
     master = pl.DataFrame(
-        [(s, "c", p, m, 0, False, v, c, w) for s, (p, m, v, c, w) in skus.items()],
+        [(s, "c", p, m, p, 0, False, v, c, w) for s, (p, m, v, c, w) in skus.items()],
         schema=SKU_POLICY,
         orient="row",
     )
-    return plan_replenishment(demand, positions, master, AS_OF)
+    props = plan_replenishment(demand, positions, master, AS_OF)
+    lifted = (pl.col("moq") + pl.col("pack_size") - 1) // pl.col("pack_size") * pl.col("pack_size")
+    return props.with_columns(
+        proposed_quantity=pl.when(pl.col("proposed_quantity") > 0)
+        .then(pl.max_horizontal("proposed_quantity", lifted))
+        .otherwise(0)
+    )
 
 
 def _dc(stock: dict[str, int]) -> pl.DataFrame:
@@ -118,6 +133,23 @@ def test_scarce_dc_stock_goes_where_it_serves_most() -> None:
     assert got["W1"] > got["W2"]
     assert set(result.lines["cut_by"]) <= {"dc_stock", "none"}
     assert "dc_stock" in set(result.lines["cut_by"])
+
+
+def test_a_cut_line_says_where_the_contested_stock_went() -> None:
+    props = _proposals(
+        [("W1", "A", 3.0, 1.0, 0), ("W2", "A", 3.0, 1.0, 0), ("W3", "A", 0.3, 1.0, 0)],
+        {"A": (1, 1, 1.0, 5.0, 1.0)},
+    )
+    result = allocate(props, _dc({"A": 5}), _shelf({}))
+    lines = {r["warehouse_id"]: r for r in result.lines.iter_rows(named=True)}
+    assert lines["W3"]["allocated_quantity"] == 0
+    got = sorted(
+        ((r["allocated_quantity"], w) for w, r in lines.items() if r["allocated_quantity"]),
+        reverse=True,
+    )
+    receivers = ", ".join(f"{w} ({n})" for n, w in sorted(got, key=lambda x: (-x[0], x[1])))
+    assert lines["W3"]["decision"].endswith(f"; it went to {receivers}")
+    assert "cut by dc stock" in lines["W3"]["decision"]
 
 
 def test_full_shelf_cuts_the_line_and_says_so() -> None:
@@ -236,9 +268,11 @@ def test_fair_share_is_feasible_and_respects_packs(seed: int) -> None:
 
 
 def test_do_not_stock_is_never_allocated() -> None:
-    demand = pl.DataFrame([("W1", "A", 5.0, 1.0)], schema=DEMAND_DISTRIBUTION, orient="row")
+    demand = pl.DataFrame(
+        [("W1", "A", 5.0, 1.0, "smooth", AS_OF)], schema=DEMAND_DISTRIBUTION, orient="row"
+    )
     master = pl.DataFrame(
-        [("A", "c", 1, 1, 0, True, 1.0, 1.0, 1.0)], schema=SKU_POLICY, orient="row"
+        [("A", "c", 1, 1, 1, 0, True, 1.0, 1.0, 1.0)], schema=SKU_POLICY, orient="row"
     )
     props = plan_replenishment(demand, POSITIONS.to_frame(), master, AS_OF)
     result = allocate(props, _dc({"A": 10}), _shelf({}))

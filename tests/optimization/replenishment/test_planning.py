@@ -27,7 +27,7 @@ AS_OF = date(2026, 11, 20)
 def _means(rows: dict[tuple[str, str], list[float]]) -> pl.DataFrame:
     return pl.DataFrame(
         [
-            (w, s, AS_OF + timedelta(days=d + 1), m)
+            (w, s, AS_OF + timedelta(days=d + 1), m, "smooth")
             for (w, s), means in rows.items()
             for d, m in enumerate(means)
         ],
@@ -49,6 +49,21 @@ def test_the_rate_averages_each_skus_own_protection_period() -> None:
     assert rows["SLOW"]["rate"] == pytest.approx(3.0)  # R + L = 3: mean of 1, 3, 5
     assert rows["FAST"]["dispersion"] == 2.5
     assert rows["SLOW"]["dispersion"] == 1.0  # no row: Poisson
+    assert rows["FAST"]["class"] == "smooth"
+
+
+def test_the_last_sale_comes_from_the_demand_history() -> None:
+    forecasts = _means({("FW1", "A"): [1.0], ("FW1", "B"): [1.0]})
+    sales = pl.DataFrame(
+        {
+            "warehouse_id": ["FW1", "FW1"],
+            "sku": ["A", "A"],
+            "ds": [date(2026, 10, 1), date(2026, 11, 2)],
+        }
+    )
+    no_lead = pl.DataFrame(schema={"sku": pl.String, "lead_time_days": pl.Int64})
+    out = demand_distribution(forecasts, DEMAND_DISTRIBUTION.to_frame(), no_lead, 1, sales)
+    assert out.select("sku", "last_sale").rows() == [("A", date(2026, 11, 2)), ("B", None)]
 
 
 def test_a_protection_period_longer_than_the_horizon_uses_the_whole_horizon() -> None:
@@ -63,15 +78,17 @@ def _network(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Two DCs, each feeding one warehouse; one SKU with demand 5/day at both."""
     demand = pl.DataFrame(
-        [("FW1", "A", 5.0, 1.0), ("FW2", "A", 5.0, 1.0)], schema=DEMAND_DISTRIBUTION, orient="row"
+        [("FW1", "A", 5.0, 1.0, "smooth", AS_OF), ("FW2", "A", 5.0, 1.0, "smooth", AS_OF)],
+        schema=DEMAND_DISTRIBUTION,
+        orient="row",
     )
     positions = pl.DataFrame(
-        [("FW1", "A", 0, 0, 0, 0, AS_OF), ("FW2", "A", 0, 0, 0, 0, AS_OF)],
+        [("FW1", "A", 0, 0, 0, 0, AS_OF, None), ("FW2", "A", 0, 0, 0, 0, AS_OF, None)],
         schema=POSITIONS,
         orient="row",
     )
     skus = pl.DataFrame(
-        [("A", "tyres", 1, 1, 0, False, 1.0, 10.0, 2.0)], schema=SKU_POLICY, orient="row"
+        [("A", "tyres", 1, 1, 1, 0, False, 1.0, 10.0, 2.0)], schema=SKU_POLICY, orient="row"
     )
     dc_stock = pl.DataFrame(
         [(dc, sku, n) for (dc, sku), n in dc_units.items()], schema=NETWORK_DC_STOCK, orient="row"
@@ -104,7 +121,20 @@ def test_a_warehouse_without_a_dc_is_refused() -> None:
         plan_network(demand, positions, skus, dc_stock, shelf.head(1), AS_OF)
 
 
-def test_transfer_orders_group_lines_by_route_and_arrival_and_keep_cut_lines() -> None:
+def test_a_short_dc_sends_units_in_sales_multiples_and_strands_none() -> None:
+    # 7 tyres in sets of 2 for two warehouses wanting many sets: 6 go out, 1 stays
+    # (less than a set), never 1 tyre to a warehouse.
+    demand, positions, skus, dc_stock, shelf = _network({("DC1", "A"): 7})
+    skus = skus.with_columns(sales_multiple=pl.lit(2, pl.Int64), pack_size=pl.lit(50, pl.Int64))
+    shelf = shelf.with_columns(dc_id=pl.lit("DC1"))
+    plan = plan_network(demand, positions, skus, dc_stock, shelf, AS_OF).plan
+    assert (plan["allocated_quantity"] % 2 == 0).all()
+    assert (plan["proposed_quantity"] % 2 == 0).all()
+    assert plan["allocated_quantity"].sum() == 6
+    assert (plan["proposed_quantity"] < 50).all()  # units, not the supplier's case of 50
+
+
+def test_transfer_orders_group_lines_by_route_and_arrival_and_leave_cut_lines_out() -> None:
     plan = pl.DataFrame(
         {
             "warehouse_id": ["FW1", "FW1", "FW1", "FW2", "FW2"],
@@ -129,9 +159,12 @@ def test_transfer_orders_group_lines_by_route_and_arrival_and_keep_cut_lines() -
         ("run1/FW2>DC1/20261121", "FW2", "DC1", AS_OF + timedelta(days=1)),
     ]
     by_key = {(r["transfer_id"], r["sku"]): r for r in lines.iter_rows(named=True)}
-    cut = by_key[(f"run1/DC1>FW1/{tomorrow}", "B")]
-    assert (cut["proposed_quantity"], cut["allocated_quantity"], cut["quantity"]) == (6, 0, 0)
-    assert cut["line_no"] == 2 and cut["reason"] == "r; d"
+    # B was cut to 0: it moves nothing, so it is on no order (its plan line tells why).
+    assert (f"run1/DC1>FW1/{tomorrow}", "B") not in by_key
+    assert (lines["quantity"] > 0).all()
+    sent = by_key[(f"run1/DC1>FW1/{tomorrow}", "A")]
+    assert (sent["proposed_quantity"], sent["quantity"], sent["line_no"]) == (4, 4, 1)
+    assert sent["reason"] == "r; d"
     assert by_key[(f"run1/FW2>DC1/{tomorrow}", "D")]["quantity"] == 7
     # Every unit of the plan is on exactly one line.
     assert lines.filter(pl.col("transfer_id").str.contains(">FW"))["quantity"].sum() == 11

@@ -16,6 +16,7 @@ from optimization.replenishment.policy import (
     SERVICE_TARGETS,
     SKU_POLICY,
     PolicyParams,
+    SiteInputs,
     plan_replenishment,
     resolve_targets,
 )
@@ -28,6 +29,7 @@ from optimization.replenishment.service import (
     normal_order_up_to,
     order_up_to,
 )
+from optimization.replenishment.stocking import STOCKING_OVERRIDES
 
 AS_OF = date(2026, 11, 20)
 
@@ -108,19 +110,33 @@ def _plan(
     last_movement: date | None = AS_OF,
     targets: pl.DataFrame | None = None,
     dispersion: float = 1.0,
+    *,
+    multiple: int = 1,
+    klass: str | None = "intermittent",
+    last_receipt: date | None = None,
+    params: PolicyParams | None = None,
+    pins: pl.DataFrame | None = None,
 ) -> dict[str, object]:
+    # A series that sold on its last movement day (None: never sold here).
     demand = pl.DataFrame(
-        [("FW1", "K1", rate, dispersion)], schema=DEMAND_DISTRIBUTION, orient="row"
+        [("FW1", "K1", rate, dispersion, klass, last_movement)],
+        schema=DEMAND_DISTRIBUTION,
+        orient="row",
     )
     positions = pl.DataFrame(
-        [("FW1", "K1", on_hand, in_transit, reserved, committed, last_movement)],
+        [("FW1", "K1", on_hand, in_transit, reserved, committed, last_movement, last_receipt)],
         schema=POSITIONS,
         orient="row",
     )
     skus = pl.DataFrame(
-        [("K1", "filters", pack, moq, lead, dns, 0.5, 20.0, 1.0)], schema=SKU_POLICY, orient="row"
+        [("K1", "filters", pack, moq, multiple, lead, dns, 0.5, 20.0, 10.0)],
+        schema=SKU_POLICY,
+        orient="row",
     )
-    out = plan_replenishment(demand, positions, skus, AS_OF, targets)
+    sites = SiteInputs(overrides=pins) if pins is not None else None
+    out = plan_replenishment(
+        demand, positions, skus, AS_OF, targets, params or PolicyParams(), sites
+    )
     assert out.schema == PROPOSAL
     return out.row(0, named=True)
 
@@ -143,36 +159,86 @@ def test_lead_time_lengthens_the_protection_period() -> None:
     assert (row["protection_days"], row["forecast_mean"]) == (3, pytest.approx(1.2))
 
 
-def test_need_is_rounded_up_to_whole_packs() -> None:
-    row = _plan(5.0, on_hand=2, pack=4)
+def test_levels_and_transfers_move_in_sales_multiples() -> None:
+    row = _plan(5.0, on_hand=2, multiple=4)
+    assert row["order_up_to"] % 4 == 0
     assert row["proposed_quantity"] % 4 == 0
     assert 0 <= row["proposed_quantity"] - row["raw_need"] < 4
-    assert row["rounding"] == "pack"
-    assert "packs of 4" in row["reason"]
+    assert row["rounding"] == "multiple"
+    assert "sets of 4" in row["reason"]
 
 
-def test_small_need_is_lifted_to_the_moq() -> None:
-    row = _plan(0.4, on_hand=1, moq=5, pack=1)
-    assert (row["raw_need"], row["proposed_quantity"], row["rounding"]) == (1, 5, "moq")
+def test_the_suppliers_case_never_rounds_a_transfer() -> None:
+    row = _plan(5.0, on_hand=2, pack=12, moq=24)
+    assert row["proposed_quantity"] == row["raw_need"] > 0
+    assert (row["rounding"], row["pack_size"], row["moq"]) == ("none", 12, 24)
+
+
+def test_a_transfer_never_leaves_more_than_the_cover_cap() -> None:
+    row = _plan(1.0, dispersion=4.0, params=PolicyParams(cover_cap_days=5))
+    assert row["order_up_to"] > 5
+    assert (row["proposed_quantity"], row["rounding"], row["cover_days"]) == (5, "cover_cap", 5.0)
+    assert "the 5-day cover cap lets 5 go" in row["reason"]
+
+
+def test_the_line_says_what_it_sends_and_what_it_is_worth() -> None:
+    row = _plan(0.4)
+    assert row["proposed_value"] == pytest.approx(row["proposed_quantity"] * 20.0)
+    assert (
+        f"Send {row['proposed_quantity']} (¥{round(row['proposed_value'])} at cost)"
+        in row["reason"]
+    )
+    assert "Intermittent, last sold here 2026-11-20" in row["reason"]
+    assert "φ" not in row["reason"] and "NB1" not in row["reason"]
 
 
 def test_do_not_stock_proposes_nothing_and_pulls_stock_back() -> None:
     row = _plan(5.0, dns=True, on_hand=3, reserved=1)
-    assert (row["proposed_quantity"], row["order_up_to"]) == (0, 0)
+    assert (row["proposed_quantity"], row["order_up_to"], row["stocked"]) == (0, 0, False)
     assert (row["action"], row["pull_back_quantity"]) == ("pull_back", 2)
 
 
 def test_idle_stock_above_s_is_pulled_back() -> None:
     row = _plan(0.05, on_hand=4, last_movement=date(2026, 8, 1))
     assert row["idle_days"] == 111
-    assert row["pull_back_quantity"] == 4 - row["order_up_to"]
-    assert "no movement for 111 d" in row["reason"]
+    assert row["stocked"]
+    assert row["pull_back_quantity"] == 4 - row["order_up_to"] > 0
+    assert "no sale for 111 days" in row["reason"]
 
 
-def test_stock_far_above_s_is_pulled_back_even_if_moving() -> None:
-    row = _plan(0.4, on_hand=20)
-    assert row["action"] == "pull_back"
-    assert row["pull_back_quantity"] == 20 - row["order_up_to"]
+def test_dormant_series_are_kept_at_the_dc_and_their_stock_goes_back() -> None:
+    row = _plan(0.0, on_hand=4, klass="dormant", last_movement=date(2026, 8, 1))
+    assert (row["stocked"], row["order_up_to"], row["action"]) == (False, 0, "pull_back")
+    assert row["pull_back_quantity"] == 4
+    assert "Kept at the DC: dormant, last sold here 2026-08-01" in row["reason"]
+
+
+def test_a_never_sold_series_is_not_stocked_unless_pinned() -> None:
+    row = _plan(0.3, last_movement=None, klass=None)
+    assert (row["stocked"], row["proposed_quantity"], row["action"]) == (False, 0, "not_stocked")
+    assert "never sold here" in row["stocking_reason"]
+    pins = pl.DataFrame(
+        [("FW1", "K1", True, "launch at FW1")], schema=STOCKING_OVERRIDES, orient="row"
+    )
+    pinned = _plan(0.3, last_movement=None, klass=None, pins=pins)
+    assert pinned["stocked"] and pinned["proposed_quantity"] > 0
+    assert "pinned by a planner (launch at FW1)" in pinned["reason"]
+
+
+def test_stock_far_above_the_cap_goes_back_down_to_the_cap() -> None:
+    row = _plan(0.4, on_hand=60)
+    # 150 days of cover > 2 × 60: back to 60 days of demand (24 units).
+    assert (row["action"], row["pull_back_quantity"]) == ("pull_back", 36)
+
+
+def test_fast_movers_with_days_of_cover_are_not_pulled_back() -> None:
+    row = _plan(3.5, on_hand=32)
+    assert (row["action"], row["pull_back_quantity"]) == ("hold", 0)
+
+
+def test_nothing_received_within_the_guard_goes_back() -> None:
+    row = _plan(0.4, on_hand=60, last_receipt=date(2026, 11, 14))
+    assert (row["action"], row["pull_back_quantity"]) == ("hold", 0)
 
 
 def test_recently_moved_stock_a_little_above_s_stays() -> None:
@@ -213,7 +279,7 @@ def test_lumpier_demand_needs_more_stock() -> None:
 
 def test_stock_without_forecast_is_planned_as_zero_demand() -> None:
     positions = pl.DataFrame(
-        [("FW1", "K9", 2, 0, 0, 0, date(2026, 1, 1))], schema=POSITIONS, orient="row"
+        [("FW1", "K9", 2, 0, 0, 0, date(2026, 1, 1), None)], schema=POSITIONS, orient="row"
     )
     out = plan_replenishment(
         DEMAND_DISTRIBUTION.to_frame(), positions, SKU_POLICY.to_frame(), AS_OF
@@ -239,3 +305,5 @@ def test_bad_targets_are_refused(row: tuple[str, str, str, float], message: str)
 def test_policy_params_are_validated() -> None:
     with pytest.raises(ValueError, match="review period"):
         PolicyParams(review_period_days=0)
+    with pytest.raises(ValueError, match="cover_cap_days must be in"):
+        PolicyParams(cover_cap_days=120)

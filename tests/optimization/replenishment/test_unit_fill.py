@@ -155,12 +155,12 @@ def test_a_per_series_rule_refuses_a_unit_fill_target() -> None:
 
 SKUS = pl.DataFrame(
     [
-        ("PAD", "brakes", 1, 1, 0, False, 0.5, 8.0, 1.0),
-        ("DISC", "brakes", 1, 1, 0, False, 2.0, 45.0, 1.0),
-        ("CALIPER", "brakes", 1, 1, 1, False, 3.0, 160.0, 1.0),
-        ("HOSE", "brakes", 1, 1, 0, True, 0.2, 6.0, 1.0),
-        ("WIPER", "wipers", 1, 1, 0, False, 0.3, 5.0, 1.0),
-        ("BLADE", "wipers", 1, 1, 0, False, 0.3, 12.0, 1.0),
+        ("PAD", "brakes", 1, 1, 1, 0, False, 0.5, 8.0, 1.0),
+        ("DISC", "brakes", 1, 1, 1, 0, False, 2.0, 45.0, 1.0),
+        ("CALIPER", "brakes", 1, 1, 1, 1, False, 3.0, 160.0, 1.0),
+        ("HOSE", "brakes", 1, 1, 1, 0, True, 0.2, 6.0, 1.0),
+        ("WIPER", "wipers", 1, 1, 1, 0, False, 0.3, 5.0, 1.0),
+        ("BLADE", "wipers", 1, 1, 1, 0, False, 0.3, 12.0, 1.0),
     ],
     schema=SKU_POLICY,
     orient="row",
@@ -186,12 +186,12 @@ def _network_plan(
     targets: pl.DataFrame | None = None, default: ServiceTarget | None = None
 ) -> pl.DataFrame:
     demand = pl.DataFrame(
-        [(w, s, rate, 1.3) for (w, s), rate in RATES.items()],
+        [(w, s, rate, 1.3, "smooth", AS_OF) for (w, s), rate in RATES.items()],
         schema=DEMAND_DISTRIBUTION,
         orient="row",
     )
     positions = pl.DataFrame(
-        [(w, s, 0, 0, 0, 0, AS_OF) for (w, s) in RATES], schema=POSITIONS, orient="row"
+        [(w, s, 0, 0, 0, 0, AS_OF, None) for (w, s) in RATES], schema=POSITIONS, orient="row"
     )
     params = PolicyParams(default_target=default or ServiceTarget())
     return plan_replenishment(demand, positions, SKUS, AS_OF, targets, params)
@@ -253,7 +253,9 @@ def test_a_do_not_stock_part_stays_out_of_its_group() -> None:
     hose = plan.filter(pl.col("sku") == "HOSE")
     assert hose["order_up_to"].to_list() == [0, 0]
     assert hose["action"].to_list() == ["do_not_stock", "do_not_stock"]
-    assert hose["reason"][0].startswith("unit fill 0.9 (FW1 × brakes; do-not-stock: not in it)")
+    assert hose["stocked"].to_list() == [False, False]
+    assert "Kept at the DC: the SKU is do-not-stock" in hose["reason"][0]
+    assert "Target" not in hose["reason"][0]
 
 
 def test_a_sku_unit_fill_target_is_that_series_fill_rate() -> None:
@@ -265,7 +267,7 @@ def test_a_sku_unit_fill_target_is_that_series_fill_rate() -> None:
     assert grouped["target_kind"].to_list() == ["unit_fill", "unit_fill"]
     assert grouped["order_up_to"].to_list() == per_series["order_up_to"].to_list()
     assert (grouped["expected_fill_rate"] >= 0.93 - 1e-9).all()
-    assert "unit fill 0.93 (FW1 × DISC, expects" in grouped["reason"][0]
+    assert "Target: unit fill 93.0 % of FW1 × DISC (the group expects" in grouped["reason"][0]
 
 
 def test_a_unit_fill_default_target_groups_each_warehouse_and_category() -> None:
@@ -274,7 +276,7 @@ def test_a_unit_fill_default_target_groups_each_warehouse_and_category() -> None
     assert set(stocked["target_kind"]) == {"unit_fill"}
     for (warehouse, category), part in stocked.group_by("warehouse_id", "category"):
         assert _group_fill(part) >= 0.92 - 1e-6, (warehouse, category)
-        assert f"({warehouse} × {category}, expects" in part["reason"][0]
+        assert f"of {warehouse} × {category} (the group expects" in part["reason"][0]
 
 
 # (d) The reason a planner reads.
@@ -290,11 +292,12 @@ def test_the_reason_names_the_group_and_the_cycle_service_it_came_to() -> None:
     alone = _alone(part, 0.9)
     caliper = part["sku"].to_list().index("CALIPER")
     expected = (
-        f"unit fill 0.9 (FW2 × brakes, expects {round(alone.group_fill[0], 3)}) "
-        f"→ cycle service {round(float(alone.cycle_service[caliper]), 3)} here "
-        f"→ S {row['order_up_to']} for NB1 demand mean"
+        f"Target: unit fill 90.0 % of FW2 × brakes (the group expects "
+        f"{round(alone.group_fill[0] * 100, 1)} %; here that takes "
+        f"{round(float(alone.cycle_service[caliper]) * 100, 1)} % cycles without a stock-out). "
+        f"Keep {row['order_up_to']} unit"
     )
-    assert row["reason"].startswith(expected), row["reason"]
+    assert expected in row["reason"], row["reason"]
 
 
 # (c) The migration and the places a planner sets a target.
