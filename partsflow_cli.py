@@ -54,6 +54,8 @@ def _settings() -> Settings:
         problems = "; ".join(
             f"PARTSFLOW_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}, "
             f"got {e['input']!r}"
+            if e["loc"]
+            else str(e["msg"]).removeprefix("Value error, ")
             for e in error.errors()
         )
         raise _input_error(f"bad settings: {problems}") from None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.params import ForecastParams
@@ -122,8 +122,12 @@ class Settings(BaseSettings):
     service_level: float = Field(default=_POLICY.default_target.level, gt=0, lt=1)
     target_kind: Literal["fill_rate", "cycle_service", "unit_fill"] = _POLICY.default_target.kind
     review_period_days: int = Field(default=_POLICY.review_period_days, ge=1)
-    #: A series with no movement for this many days and stock above S is pulled back to the DC.
+    #: The return horizon: a series with no sale for this many days and stock above S is
+    #: pulled back to the DC, and the range decision asks what sells within it.
     dead_after_days: int = Field(default=_POLICY.dead_after_days, ge=1)
+    #: The most days of demand a transfer may leave at a forward warehouse (at most
+    #: the return horizon).
+    cover_cap_days: float = Field(default=_POLICY.cover_cap_days, gt=0)
     #: Wall-clock limit of each DC's allocation MIP; at the limit the better of the
     #: incumbent and the fair share is kept.
     allocation_time_limit_s: float = Field(default=_ALLOCATION.time_limit_s, gt=0)
@@ -144,6 +148,12 @@ class Settings(BaseSettings):
         if str(value).strip() in {"", "."}:
             raise ValueError("must name a file or folder, got an empty path")
         return value
+
+    @model_validator(mode="after")
+    def _parameters_hold(self) -> Settings:
+        # The core's own checks across fields (e.g. the cover cap within the horizon).
+        self.nightly_params()
+        return self
 
     def paths(
         self, db: Path | None = None, landing: Path | None = None, snapshots: Path | None = None
@@ -175,6 +185,7 @@ class Settings(BaseSettings):
                 review_period_days=self.review_period_days,
                 default_target=ServiceTarget(self.target_kind, self.service_level),
                 dead_after_days=self.dead_after_days,
+                cover_cap_days=self.cover_cap_days,
             ),
             allocation=replace(
                 _ALLOCATION, budget=self.transfer_budget, time_limit_s=self.allocation_time_limit_s

@@ -66,6 +66,17 @@ def test_an_unknown_target_kind_in_the_settings_is_a_one_line_error(
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_settings_the_core_refuses_together_are_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PARTSFLOW_COVER_CAP_DAYS", "120")  # beyond the 90-day horizon
+    assert main(["nightly", "--db", str(tmp_path / "w.duckdb")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "partsflow nightly: bad settings: cover_cap_days must be in (0, dead_after_days = 90],"
+        " got 120.0"
+    ]
+
+
 def test_a_database_from_a_newer_partsflow_is_refused(tmp_path: Path) -> None:
     import duckdb
 

@@ -152,7 +152,13 @@ def test_the_plan_covers_every_series_and_is_published(
         run = published.published_run(snap)
     assert run.run_id == result.run_id
     assert plan.height == result.series_forecast
-    assert (plan["proposed_quantity"] % plan["pack_size"] == 0).all()
+    # Transfers move units in sales multiples, never the supplier's cases, and never past
+    # the cover cap; dormant series are not stocked.
+    assert (plan["proposed_quantity"] % plan["sales_multiple"] == 0).all()
+    moved = plan.filter(pl.col("allocated_quantity") > 0)
+    assert (moved["cover_days"] <= SMALL.policy.cover_cap_days + 1e-9).all()
+    assert moved.filter(pl.col("class") == "dormant").is_empty()
+    assert not plan.filter(pl.col("class") == "dormant")["stocked"].any()
     assert plan.filter(pl.col("proposed_quantity") > 0).height == result.lines_proposed > 0
     # The snapshot holds exactly the run's plan as the night wrote it.
     con = connect(db)
@@ -179,9 +185,12 @@ def test_transfer_orders_carry_the_allocated_plan_within_dc_stock_and_shelves(
         stats = published.allocations(snap)
     assert result.transfer_orders > 0 and result.units_allocated > 0
     assert set(lines["status"]) == {"proposed"}
-    # Every proposed unit and every allocated unit is on exactly one replenishment line.
+    # Every allocated unit is on exactly one replenishment line, and every line moves
+    # something (a line cut to zero keeps its story on its plan line).
     replenish = lines.filter(pl.col("from_warehouse_id") == "DC01")
-    assert replenish["proposed_quantity"].sum() == plan["proposed_quantity"].sum()
+    assert (lines["quantity"] > 0).all()
+    sent = plan.filter(pl.col("allocated_quantity") > 0)
+    assert replenish["proposed_quantity"].sum() == sent["proposed_quantity"].sum()
     assert replenish["quantity"].sum() == plan["allocated_quantity"].sum() == result.units_allocated
     pull_back = lines.filter(pl.col("to_warehouse_id") == "DC01")
     assert pull_back["quantity"].sum() == plan["pull_back_quantity"].sum()
