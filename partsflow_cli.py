@@ -196,21 +196,28 @@ def cmd_linehaul(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_transfer(args: argparse.Namespace) -> int:
-    from flows import change_transfer, list_transfers
+def cmd_orders(args: argparse.Namespace) -> int:
+    """``partsflow transfer ...`` and ``partsflow purchase ...``: the same workflow."""
+    from flows import change_order, list_orders
 
     db = _settings().paths(db=_path(args.db)).db
     if args.action == "list":
-        for row in list_transfers(db, args.status).rows():
+        for row in list_orders(db, args.command, args.status).rows():
             print("  ".join("" if v is None else str(v) for v in row))
         return 0
-    if not args.transfer_id:
-        raise _usage(f"transfer {args.action}: give the transfer id")
+    if not args.order_id:
+        raise _usage(f"{args.command} {args.action}: give the order id")
     user = args.by or os.environ.get("USER") or "planner"
-    status = change_transfer(
-        db, args.action, args.transfer_id, user, args.reason or "", _quantities(args.set)
+    status = change_order(
+        db,
+        args.command,
+        args.action,
+        args.order_id,
+        user,
+        args.reason or "",
+        _quantities(args.set),
     )
-    print(f"{args.transfer_id}: {status}")
+    print(f"{args.order_id}: {status}")
     return 0
 
 
@@ -244,6 +251,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
     print(
         "look at: tables runs, forecasts, forecast_accuracy, replenishment_plan, transfer_orders,"
+        " purchase_orders, purchase_plan,"
         " transfer_order_lines, allocation_runs, routes, quarantine; e.g."
     )
     print(
@@ -335,6 +343,11 @@ def _print_nightly(result: NightlyResult) -> None:
         f"{result.cold_starts:,} cold starts, {result.censored_days:,} stock-out days censored"
     )
     print(
+        f"  range: {result.series_held:,} series held at the forward warehouses,"
+        f" {result.series_kept_at_dc:,} kept at the DC (dormant, never sold here, or unlikely"
+        " to sell within the return horizon)"
+    )
+    print(
         f"  proposed {result.lines_proposed:,} replenishment lines,"
         f" {result.units_proposed:,} units; DC allocated {result.units_allocated:,} units"
         f" ({result.lines_cut:,} lines cut,"
@@ -344,6 +357,15 @@ def _print_nightly(result: NightlyResult) -> None:
         f"  {result.transfer_orders:,} transfer orders proposed,"
         f" {result.pull_back_lines:,} pull-back lines"
     )
+    print(
+        f"  DC purchase orders: {result.purchase_orders:,} to suppliers,"
+        f" {result.purchase_units:,} units, ¥{result.purchase_value:,.0f} at cost"
+    )
+    if result.skus_without_supplier:
+        print(
+            f"  WARNING: {result.skus_without_supplier:,} SKU(s) with demand have no supplier"
+            " (table purchase_plan, action no_supplier)"
+        )
     if result.stores_flagged:
         print(
             f"  WARNING: {result.stores_flagged} store(s) outside the 5 km / 30 min promise"
@@ -424,17 +446,21 @@ def build_parser() -> argparse.ArgumentParser:
     night.add_argument("--as-of", type=_iso_date, help="planning day (default: last order day)")
     night.set_defaults(func=cmd_nightly)
 
-    tr = sub.add_parser(
-        "transfer", help="list, approve, override, release or cancel transfer orders"
-    )
-    tr.add_argument("action", choices=["list", "approve", "override", "release", "cancel"])
-    tr.add_argument("transfer_id", nargs="?", help="the order (see `partsflow transfer list`)")
-    tr.add_argument("--db", help="database file (default data/warehouse.duckdb)")
-    tr.add_argument("--status", help="list: only orders in this status")
-    tr.add_argument("--set", action="append", metavar="SKU=QTY", help="override: a line's quantity")
-    tr.add_argument("--reason", help="why (required to override or cancel)")
-    tr.add_argument("--by", help="who (default $USER)")
-    tr.set_defaults(func=cmd_transfer)
+    for name, what in (
+        ("transfer", "transfer orders (DC → forward warehouse)"),
+        ("purchase", "the DC's purchase orders to its suppliers"),
+    ):
+        orders = sub.add_parser(name, help=f"list, approve, override, release or cancel {what}")
+        orders.add_argument("action", choices=["list", "approve", "override", "release", "cancel"])
+        orders.add_argument("order_id", nargs="?", help=f"the order (see `partsflow {name} list`)")
+        orders.add_argument("--db", help="database file (default data/warehouse.duckdb)")
+        orders.add_argument("--status", help="list: only orders in this status")
+        orders.add_argument(
+            "--set", action="append", metavar="SKU=QTY", help="override: a line's quantity"
+        )
+        orders.add_argument("--reason", help="why (required to override or cancel)")
+        orders.add_argument("--by", help="who (default $USER)")
+        orders.set_defaults(func=cmd_orders)
 
     disp = sub.add_parser(
         "dispatch", help="replay a day of store deliveries: rolling vs naive dispatcher"

@@ -23,6 +23,7 @@ from models.params import ForecastParams
 from optimization.evaluation.replay import ReplayParams
 from optimization.replenishment.allocation import AllocationParams
 from optimization.replenishment.policy import PolicyParams
+from optimization.replenishment.purchasing import PurchasingParams
 from optimization.replenishment.service import ServiceTarget
 from optimization.routing.linehaul import LinehaulParams
 
@@ -76,6 +77,7 @@ class NightlyParams:
     allocation: AllocationParams = field(default_factory=AllocationParams)
     linehaul: LinehaulParams = field(default_factory=LinehaulParams)
     replay: ReplayParams = field(default_factory=ReplayParams)
+    purchasing: PurchasingParams = field(default_factory=PurchasingParams)
     history_days: int = 365
     new_warehouse_days: int = 90
     forecast_retention_runs: int = 7
@@ -94,6 +96,7 @@ class NightlyParams:
 _NIGHTLY = NightlyParams()
 _FORECAST, _POLICY = _NIGHTLY.forecast, _NIGHTLY.policy
 _ALLOCATION, _LINEHAUL = _NIGHTLY.allocation, _NIGHTLY.linehaul
+_DC_TARGET = _NIGHTLY.purchasing.target
 
 
 class Settings(BaseSettings):
@@ -128,6 +131,10 @@ class Settings(BaseSettings):
     #: The most days of demand a transfer may leave at a forward warehouse (at most
     #: the return horizon).
     cover_cap_days: float = Field(default=_POLICY.cover_cap_days, gt=0)
+    #: The DC's own target when it orders from its suppliers (a fill rate or a cycle
+    #: service; ``optimization.replenishment.purchasing.PurchasingParams``).
+    dc_target_kind: Literal["fill_rate", "cycle_service"] = _DC_TARGET.kind  # type: ignore[assignment]
+    dc_service_level: float = Field(default=_DC_TARGET.level, gt=0, lt=1)
     #: Wall-clock limit of each DC's allocation MIP; at the limit the better of the
     #: incumbent and the fair share is kept.
     allocation_time_limit_s: float = Field(default=_ALLOCATION.time_limit_s, gt=0)
@@ -192,6 +199,7 @@ class Settings(BaseSettings):
             ),
             linehaul=self.linehaul_params(),
             replay=replace(_NIGHTLY.replay, review_period_days=self.review_period_days),
+            purchasing=PurchasingParams(ServiceTarget(self.dc_target_kind, self.dc_service_level)),
             history_days=self.history_days,
             new_warehouse_days=self.new_warehouse_days,
             forecast_retention_runs=self.forecast_retention_runs,

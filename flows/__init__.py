@@ -4,8 +4,8 @@
 * :mod:`flows.dispatch`: the dispatch review, a day of store deliveries replayed (a
   Prefect flow behind :func:`dispatch_review`).
 * :mod:`flows.commands`: what a planner or a file user runs without Prefect: the
-  line-haul re-plan on what was released, loading landing files, the transfer-order
-  workflow, and the ``forecast`` and ``route`` file commands.
+  line-haul re-plan on what was released, loading landing files, the transfer- and
+  purchase-order workflows, and the ``forecast`` and ``route`` file commands.
 
 The CLI (``partsflow_cli``) parses arguments, calls these and prints; the defaults
 and the parameter objects come from ``settings``.
@@ -13,11 +13,12 @@ and the parameter objects come from ``settings``.
 
 from flows.commands import (
     LinehaulReplan,
-    TransferAction,
-    change_transfer,
+    OrderAction,
+    OrderKind,
+    change_order,
     forecast_file,
     ingest_files,
-    list_transfers,
+    list_orders,
     replan_linehaul,
     route_file,
 )
@@ -28,12 +29,13 @@ __all__ = [
     "DispatchReview",
     "LinehaulReplan",
     "NightlyResult",
-    "TransferAction",
-    "change_transfer",
+    "OrderAction",
+    "OrderKind",
+    "change_order",
     "dispatch_review",
     "forecast_file",
     "ingest_files",
-    "list_transfers",
+    "list_orders",
     "nightly",
     "replan_linehaul",
     "route_file",

@@ -24,8 +24,9 @@ from pipelines.forecast_input import read_forecast_input
 from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
 from pipelines.routing_io import read_problem, write_solution
 from settings import DataPaths
-from warehouse import plan, replenishment, runs, transfers
+from warehouse import plan, purchasing, replenishment, runs, transfers
 from warehouse.schema import connect
+from warehouse.workflow import WorkflowError
 
 
 @dataclass(frozen=True)
@@ -99,25 +100,30 @@ def ingest_files(
     return report, retried
 
 
-def list_transfers(db_path: Path, status: str | None) -> pl.DataFrame:
-    """Transfer orders, newest first (``partsflow transfer list``)."""
+#: The two order books planners work on: DC → warehouse transfers and DC purchase orders.
+OrderKind = Literal["transfer", "purchase"]
+OrderAction = Literal["approve", "override", "release", "cancel"]
+_BOOKS = {"transfer": transfers, "purchase": purchasing}
+
+
+def list_orders(db_path: Path, kind: OrderKind, status: str | None) -> pl.DataFrame:
+    """Transfer or purchase orders (``partsflow transfer|purchase list``)."""
     require_database(db_path)
     with connect(db_path) as con:
-        return transfers.list_orders(con, status)
+        orders: pl.DataFrame = _BOOKS[kind].list_orders(con, status)
+    return orders
 
 
-TransferAction = Literal["approve", "override", "release", "cancel"]
-
-
-def change_transfer(
+def change_order(
     db_path: Path,
-    action: TransferAction,
-    transfer_id: str,
+    kind: OrderKind,
+    action: OrderAction,
+    order_id: str,
     user: str,
     reason: str = "",
     quantities: Mapping[str, int] | None = None,
 ) -> str:
-    """One step of the transfer-order workflow; returns the order's new status.
+    """One step of the transfer- or purchase-order workflow; returns the order's new status.
 
     Raises
     ------
@@ -125,19 +131,20 @@ def change_transfer(
         No database, or a step the workflow refuses (the reason in one line).
     """
     require_database(db_path)
+    book = _BOOKS[kind]
     with connect(db_path) as con:
         try:
             if action == "approve":
-                transfers.approve(con, transfer_id, user)
+                book.approve(con, order_id, user)
             elif action == "release":
-                transfers.release(con, transfer_id, user)
+                book.release(con, order_id, user)
             elif action == "cancel":
-                transfers.cancel(con, transfer_id, reason, user)
+                book.cancel(con, order_id, reason, user)
             else:
-                transfers.override(con, transfer_id, dict(quantities or {}), reason, user)
-        except transfers.TransferError as error:
+                book.override(con, order_id, dict(quantities or {}), reason, user)
+        except WorkflowError as error:
             raise InputError(str(error)) from None
-        return str(transfers.history(con, transfer_id).row(-1, named=True)["status"])
+        return str(book.history(con, order_id).row(-1, named=True)["status"])
 
 
 # ---- file commands: a file in, a file out, the same engines as the night -----------------

@@ -38,12 +38,20 @@ from optimization.replenishment.planning import (
     transfer_orders,
 )
 from optimization.replenishment.policy import PolicyParams
+from optimization.replenishment.purchasing import (
+    PurchaseOrders,
+    PurchasingParams,
+    dc_demand,
+    plan_purchases,
+    purchase_orders,
+    tonight_transfers,
+)
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
 from pipelines.errors import InputError
 from pipelines.ingest import ingest
 from settings import DataPaths, NightlyParams
-from warehouse import demand, dispatch, forecasting, plan, replenishment, runs
+from warehouse import demand, dispatch, forecasting, plan, purchasing, replenishment, runs
 from warehouse.schema import connect
 
 
@@ -62,6 +70,8 @@ class NightlyResult:
     series_reselected: int
     cold_starts: int
     censored_days: int
+    series_held: int
+    series_kept_at_dc: int
     lines_proposed: int
     units_proposed: int
     units_allocated: int
@@ -69,6 +79,10 @@ class NightlyResult:
     allocation_status: str
     transfer_orders: int
     pull_back_lines: int
+    purchase_orders: int
+    purchase_units: int
+    purchase_value: float
+    skus_without_supplier: int
     linehaul_vans: int
     linehaul_trips: int
     linehaul_km: float
@@ -135,6 +149,8 @@ class SupplyInputs:
     targets: pl.DataFrame
     overrides: pl.DataFrame
     sites: pl.DataFrame
+    supply_terms: pl.DataFrame  # the DC's suppliers per SKU
+    dc_positions: pl.DataFrame  # the DC's stock and what is on order
 
 
 @task(cache_policy=NO_CACHE)
@@ -147,6 +163,8 @@ def load_supply_inputs(db_path: Path, as_of: date) -> SupplyInputs:
             targets=replenishment.service_targets(con),
             overrides=replenishment.stocking_overrides(con),
             sites=replenishment.warehouse_sites(con),
+            supply_terms=purchasing.supply_terms(con),
+            dc_positions=purchasing.dc_positions(con, as_of),
         )
 
 
@@ -275,6 +293,39 @@ def plan_replenishment(
     )
 
 
+@task(cache_policy=NO_CACHE)
+def plan_dc_purchases(
+    demand_forecast: DemandForecast,
+    network_plan: NetworkPlan,
+    supply: SupplyInputs,
+    as_of: date,
+    run_id: str,
+    params: PurchasingParams,
+) -> DcPurchases:
+    """The DC's orders to its suppliers: the network's demand over each supplier's lead time
+    and order cycle, against the DC's stock, what is on order and what leaves tonight."""
+    demand = dc_demand(
+        demand_forecast.forecasts, demand_forecast.dispersion, supply.shelf, supply.supply_terms
+    )
+    plan = plan_purchases(
+        demand,
+        supply.dc_positions,
+        supply.supply_terms,
+        as_of,
+        params,
+        outgoing=tonight_transfers(network_plan.plan),
+    )
+    return DcPurchases(plan, purchase_orders(plan, run_id))
+
+
+@dataclass(frozen=True)
+class DcPurchases:
+    """Tonight's purchase plan per (DC, SKU) (``PURCHASE_PLAN``) and the orders it makes."""
+
+    plan: pl.DataFrame
+    orders: PurchaseOrders
+
+
 @dataclass(frozen=True)
 class Linehaul:
     """Tonight's van routes (``routes`` rows) and their totals."""
@@ -340,6 +391,7 @@ class Night:
     linehaul: Linehaul
     replays: pl.DataFrame
     coverage: pl.DataFrame
+    purchases: DcPurchases
 
 
 @task(cache_policy=NO_CACHE)
@@ -361,6 +413,8 @@ def save_plan(
             routes=night.linehaul.routes,
             replays=night.replays,
             coverage=night.coverage,
+            purchases=night.purchases.orders,
+            purchase_plan=night.purchases.plan,
         )
         plan.write_plan(con, run_id, tables, summary, keep_forecast_runs)
 
@@ -406,6 +460,9 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
             linehaul=plan_routes(network_plan, supply.sites, as_of, params.linehaul),
             replays=replay_targets(history, network_plan, as_of, params.replay),
             coverage=check_coverage(db),
+            purchases=plan_dc_purchases(
+                demand_forecast, network_plan, supply, as_of, run_id, params.purchasing
+            ),
         )
         result = _summary(run_id, as_of, loaded, night)
         save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
@@ -421,6 +478,7 @@ def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> 
     demand_forecast, network_plan = night.demand_forecast, night.network_plan
     forecasts, proposals = demand_forecast.forecasts, network_plan.plan
     vans, coverage = night.linehaul, night.coverage
+    ordered = night.purchases.orders.lines
     return NightlyResult(
         run_id=run_id,
         as_of=as_of,
@@ -433,6 +491,8 @@ def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> 
         series_reselected=demand_forecast.reselected,
         cold_starts=demand_forecast.cold_starts,
         censored_days=demand_forecast.censored_days,
+        series_held=int(proposals["stocked"].sum()),
+        series_kept_at_dc=proposals.filter(~pl.col("stocked")).height,
         lines_proposed=proposals.filter(pl.col("proposed_quantity") > 0).height,
         units_proposed=int(proposals["proposed_quantity"].sum()),
         units_allocated=int(proposals["allocated_quantity"].sum()),
@@ -442,6 +502,12 @@ def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> 
         allocation_status=_allocation_status(network_plan.allocations),
         transfer_orders=night.transfers[0].height,
         pull_back_lines=proposals.filter(pl.col("pull_back_quantity") > 0).height,
+        purchase_orders=night.purchases.orders.headers.height,
+        purchase_units=int(ordered["quantity"].sum()),
+        purchase_value=round(float((ordered["quantity"] * ordered["unit_cost"]).sum()), 2),
+        skus_without_supplier=night.purchases.plan.filter(pl.col("action") == "no_supplier")
+        .select("sku")
+        .n_unique(),
         linehaul_vans=vans.vans,
         linehaul_trips=vans.trips,
         linehaul_km=round(vans.km, 1),

@@ -19,10 +19,12 @@ import duckdb
 import polars as pl
 
 from models.selection import Selection
+from optimization.replenishment.purchasing import PurchaseOrders
 from warehouse.forecasting import save_accuracy, save_selections
 from warehouse.frames import registered, transaction
 from warehouse.published.build import copy_published
 from warehouse.published.snapshot import SNAPSHOT_NAME
+from warehouse.purchasing import write_purchase_orders
 from warehouse.runs import finish_run
 from warehouse.transfers import write_transfers
 
@@ -39,8 +41,10 @@ class NightTables:
     lines, ``TRANSFER_ORDERS`` / ``TRANSFER_LINES``) and ``routes``
     (``optimization.routing.linehaul.ROUTE_ROWS``), ``replays``
     (``optimization.evaluation.replay.REPLAY_RESULTS``) and ``coverage``
-    (``optimization.delivery.coverage.ASSIGNMENT_CHECK``) complete the plan; a part
-    left ``None`` is not written.
+    (``optimization.delivery.coverage.ASSIGNMENT_CHECK``) complete the plan, with
+    the DC's ``purchases`` (``optimization.replenishment.purchasing.PurchaseOrders``)
+    and its ``purchase_plan`` per SKU (``PURCHASE_PLAN``); a part left ``None`` is not
+    written.
     """
 
     forecasts: pl.DataFrame
@@ -52,6 +56,8 @@ class NightTables:
     routes: pl.DataFrame | None = None
     replays: pl.DataFrame | None = None
     coverage: pl.DataFrame | None = None
+    purchases: PurchaseOrders | None = None
+    purchase_plan: pl.DataFrame | None = None
 
 
 def write_plan(
@@ -97,10 +103,13 @@ def write_plan(
                 )
         if transfers is not None:
             write_transfers(con, run_id, *transfers)
+        if tables.purchases is not None:
+            write_purchase_orders(con, run_id, tables.purchases)
         for table, frame in (
             ("routes", routes),
             ("policy_replays", replays),
             ("store_coverage", coverage),
+            ("purchase_plan", tables.purchase_plan),
         ):
             if frame is None or frame.is_empty():
                 continue

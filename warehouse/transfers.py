@@ -1,16 +1,11 @@
 """Transfer orders: writing the night's proposals and the planner's status workflow.
 
-Workflow (every change is a row of ``transfer_order_status_history``)::
+The workflow (proposed → approved / overridden → released, or cancelled,
+every step in ``transfer_order_status_history``) is the one purchase orders
+share: :mod:`warehouse.workflow`. What is particular to transfers:
 
-    proposed ──approve──▶ approved ──release──▶ released
-        │                    │                     ▲
-        └──override──▶ overridden ─────release─────┘
-    proposed / approved / overridden ──cancel──▶ cancelled
-
-* **override** sets line quantities (the allocation's figure stays in
-  ``allocated_quantity``) and needs a reason; an overridden order can be
-  overridden again before release.
-* **release** hands the order to the DC: nothing changes after it.
+* **override** sets line quantities; the allocation's figure stays in
+  ``allocated_quantity``.
 * **Stock at the source:** an override or a release is refused when a line
   asks for more than the source warehouse has free for it: on hand −
   reserved at its latest count, less the lines of other released orders due
@@ -35,18 +30,26 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from warehouse.frames import registered, transaction
+from warehouse import workflow
+from warehouse.workflow import OPEN_STATUSES, TRANSITIONS, OrderBook, WorkflowError
 
-#: Allowed transitions: status → statuses it may move to.
-TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "proposed": frozenset({"approved", "overridden", "cancelled"}),
-    "approved": frozenset({"released", "overridden", "cancelled"}),
-    "overridden": frozenset({"released", "overridden", "cancelled"}),
-    "released": frozenset(),
-    "cancelled": frozenset(),
-}
-
-OPEN_STATUSES = ("proposed", "approved", "overridden")
+__all__ = [
+    "AVAILABILITY",
+    "OPEN_STATUSES",
+    "RELEASED_AFTER_COUNT",
+    "TRANSFERS",
+    "TRANSITIONS",
+    "TransferError",
+    "approve",
+    "cancel",
+    "history",
+    "list_orders",
+    "override",
+    "release",
+    "released_loads",
+    "store_availability",
+    "write_transfers",
+]
 
 #: Lines of released transfers that the ``{side}`` warehouse's latest count
 #: (on or before ``$as_of``) cannot include yet: due after that count.
@@ -75,8 +78,19 @@ AVAILABILITY = pl.Schema(
 )
 
 
-class TransferError(ValueError):
+class TransferError(WorkflowError):
     """A transfer-order change that is not allowed (unknown order, wrong status, bad line)."""
+
+
+#: Where transfer orders live, for :mod:`warehouse.workflow`.
+TRANSFERS = OrderBook(
+    noun="transfer order",
+    orders="transfer_orders",
+    lines="transfer_order_lines",
+    history="transfer_order_status_history",
+    key="transfer_id",
+    error=TransferError,
+)
 
 
 def write_transfers(
@@ -95,39 +109,15 @@ def write_transfers(
     if not loops.is_empty():
         raise TransferError(f"transfer {loops['transfer_id'][0]!r} goes from a warehouse to itself")
     now = datetime.now(UTC)
-    superseded = con.execute(
-        "SELECT transfer_id FROM transfer_orders "
-        "WHERE status IN ('proposed', 'approved', 'overridden') "
-        "AND run_id IS NOT NULL AND run_id <> ?",
-        [run_id],
-    ).fetchall()
-    for (transfer_id,) in superseded:
-        _set_status(con, transfer_id, "cancelled", f"superseded by run {run_id}", changed_by, now)
-    with registered(con, headers) as head_rows, registered(con, lines) as line_rows:
-        con.execute(
-            f"""
-            INSERT INTO transfer_orders BY NAME
-            SELECT *, $run_id AS run_id, $now AS created_at, 'proposed' AS status
-            FROM {head_rows}
-            """,
-            {"run_id": run_id, "now": now},
-        )
-        con.execute(f"INSERT INTO transfer_order_lines BY NAME SELECT * FROM {line_rows}")
-        con.execute(
-            f"""
-            INSERT INTO transfer_order_status_history
-            SELECT transfer_id, 1, 'proposed', 'nightly plan ' || $run_id, $by, $now
-            FROM {head_rows}
-            """,
-            {"run_id": run_id, "by": changed_by, "now": now},
-        )
-    return len(superseded)
+    superseded = workflow.open_of_earlier_runs(con, TRANSFERS, run_id)
+    count = workflow.supersede(con, TRANSFERS, superseded, run_id, changed_by, now)
+    workflow.insert_proposed(con, TRANSFERS, run_id, (headers, lines), changed_by, now)
+    return count
 
 
 def approve(con: duckdb.DuckDBPyConnection, transfer_id: str, changed_by: str) -> None:
     """Approve a proposed order as it stands."""
-    with transaction(con):
-        _set_status(con, transfer_id, "approved", None, changed_by, datetime.now(UTC))
+    workflow.approve(con, TRANSFERS, transfer_id, changed_by)
 
 
 def override(
@@ -146,46 +136,19 @@ def override(
         more than the source has free (module docstring), or an order that
         can no longer change.
     """
-    if not reason.strip():
-        raise TransferError(f"{transfer_id}: an override needs a reason")
-    if not quantities:
-        raise TransferError(f"{transfer_id}: an override needs at least one line")
-    with transaction(con):
-        on_order = {
-            sku
-            for (sku,) in con.execute(
-                "SELECT sku FROM transfer_order_lines WHERE transfer_id = ?", [transfer_id]
-            ).fetchall()
-        }
-        for sku, quantity in quantities.items():
-            if sku not in on_order:
-                raise TransferError(f"{transfer_id}: sku {sku!r} is not on this order")
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-                raise TransferError(
-                    f"{transfer_id}: quantity for {sku!r} must be an integer >= 0, got {quantity!r}"
-                )
-        _set_status(con, transfer_id, "overridden", reason.strip(), changed_by, datetime.now(UTC))
-        _check_source_stock(con, transfer_id, quantities)  # after: a wrong status is said first
-        for sku, quantity in quantities.items():
-            con.execute(
-                "UPDATE transfer_order_lines SET quantity = ? WHERE transfer_id = ? AND sku = ?",
-                [quantity, transfer_id, sku],
-            )
+    workflow.override(
+        con, TRANSFERS, transfer_id, quantities, reason, changed_by, check=_check_source_stock
+    )
 
 
 def release(con: duckdb.DuckDBPyConnection, transfer_id: str, changed_by: str) -> None:
     """Release an approved or overridden order to the DC, if the DC has the stock free."""
-    with transaction(con):
-        _set_status(con, transfer_id, "released", None, changed_by, datetime.now(UTC))
-        _check_source_stock(con, transfer_id, {})  # rolls the status back if short
+    workflow.release(con, TRANSFERS, transfer_id, changed_by, check=_check_source_stock)
 
 
 def cancel(con: duckdb.DuckDBPyConnection, transfer_id: str, reason: str, changed_by: str) -> None:
     """Cancel an order that has not been released."""
-    if not reason.strip():
-        raise TransferError(f"{transfer_id}: a cancellation needs a reason")
-    with transaction(con):
-        _set_status(con, transfer_id, "cancelled", reason.strip(), changed_by, datetime.now(UTC))
+    workflow.cancel(con, TRANSFERS, transfer_id, reason, changed_by)
 
 
 def list_orders(con: duckdb.DuckDBPyConnection, status: str | None = None) -> pl.DataFrame:
@@ -201,11 +164,7 @@ def list_orders(con: duckdb.DuckDBPyConnection, status: str | None = None) -> pl
 
 def history(con: duckdb.DuckDBPyConnection, transfer_id: str) -> pl.DataFrame:
     """The order's statuses in order: ``seq, status, reason, changed_by, changed_at``."""
-    return con.sql(
-        "SELECT seq, status, reason, changed_by, changed_at "
-        "FROM transfer_order_status_history WHERE transfer_id = ? ORDER BY seq",
-        params=[transfer_id],
-    ).pl()
+    return workflow.history(con, TRANSFERS, transfer_id)
 
 
 def store_availability(
@@ -309,36 +268,3 @@ def _check_source_stock(
             f"{transfer_id}: more than the source has free (on hand − reserved − released "
             f"orders not yet shipped): " + "; ".join(short)
         )
-
-
-def _set_status(
-    con: duckdb.DuckDBPyConnection,
-    transfer_id: str,
-    status: str,
-    reason: str | None,
-    changed_by: str,
-    now: datetime,
-) -> None:
-    rows = con.execute(
-        "SELECT status FROM transfer_orders WHERE transfer_id = ?", [transfer_id]
-    ).fetchall()
-    if not rows:
-        raise TransferError(f"unknown transfer order {transfer_id!r}")
-    current = rows[0][0]
-    if status not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (final)"
-        raise TransferError(
-            f"{transfer_id}: cannot go from {current} to {status}; allowed: {allowed}"
-        )
-    con.execute(
-        "UPDATE transfer_orders SET status = ?, status_reason = ? WHERE transfer_id = ?",
-        [status, reason, transfer_id],
-    )
-    con.execute(
-        """
-        INSERT INTO transfer_order_status_history
-        SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?
-        FROM transfer_order_status_history WHERE transfer_id = ?
-        """,
-        [transfer_id, status, reason, changed_by, now, transfer_id],
-    )

@@ -13,6 +13,10 @@ read functions of :mod:`warehouse.published` need, for one run;
   the destination's latest count cannot include yet (due after it:
   ``warehouse.transfers.RELEASED_AFTER_COUNT``) — the arrivals a store's
   availability adds; their lines and status history.
+* **Purchase orders**: the run's, and the released orders of any run due at
+  the DC after its latest count (``warehouse.purchasing.RELEASED_PO_AFTER_COUNT``),
+  with their lines and status history; ``purchase_plan``, the run's plan per
+  (DC, SKU).
 * ``dispatch_kpis`` of the latest succeeded dispatch replay (a run of its own).
 * ``demand_history``: daily demand per (warehouse, sku) over the run's
   history window, sparse (days with demand), as the forecast read it
@@ -37,6 +41,7 @@ import duckdb
 from warehouse.demand import daily_demand, stock_counts
 from warehouse.frames import registered
 from warehouse.published.snapshot import SNAPSHOT_FORMAT
+from warehouse.purchasing import RELEASED_PO_AFTER_COUNT
 from warehouse.transfers import RELEASED_AFTER_COUNT
 
 #: Tables copied whole.
@@ -52,13 +57,25 @@ _RUN_TABLES = {
     "routes": "kind, route_id, seq",
     "policy_replays": "warehouse_id, policy, setting",
     "store_coverage": "store_id",
+    "purchase_plan": "dc_id, sku",
 }
 
-#: Tables keyed by transfer order: copied for the snapshot's orders.
-_TRANSFER_TABLES = {
-    "transfer_order_lines": "transfer_id, line_no",
-    "transfer_order_status_history": "transfer_id, seq",
-}
+#: Per order book: its orders' table and key, the released-but-not-counted SQL, and the
+#: tables keyed by order (copied for the snapshot's orders).
+_ORDER_BOOKS = (
+    (
+        "transfer_orders",
+        "transfer_id",
+        RELEASED_AFTER_COUNT.format(side="to"),
+        {"transfer_order_lines": "line_no", "transfer_order_status_history": "seq"},
+    ),
+    (
+        "purchase_orders",
+        "po_id",
+        RELEASED_PO_AFTER_COUNT,
+        {"purchase_order_lines": "line_no", "purchase_order_status_history": "seq"},
+    ),
+)
 
 
 def copy_published(
@@ -93,19 +110,18 @@ def copy_published(
             f"WHERE run_id = ? ORDER BY {order}",
             [run_id],
         )
-    released = RELEASED_AFTER_COUNT.format(side="to")
-    con.execute(
-        f"CREATE TABLE {into}.transfer_orders AS SELECT * FROM main.transfer_orders "
-        f"WHERE run_id = $run OR transfer_id IN (SELECT transfer_id FROM ({released})) "
-        "ORDER BY transfer_id",
-        {"run": run_id, "as_of": as_of},
-    )
-    for table, order in _TRANSFER_TABLES.items():
+    for orders, key, released, keyed in _ORDER_BOOKS:
         con.execute(
-            f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table} "
-            f"WHERE transfer_id IN (SELECT transfer_id FROM {into}.transfer_orders) "
-            f"ORDER BY {order}"
+            f"CREATE TABLE {into}.{orders} AS SELECT * FROM main.{orders} "
+            f"WHERE run_id = $run OR {key} IN (SELECT {key} FROM ({released})) "
+            f"ORDER BY {key}",
+            {"run": run_id, "as_of": as_of},
         )
+        for table, order in keyed.items():
+            con.execute(
+                f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table} "
+                f"WHERE {key} IN (SELECT {key} FROM {into}.{orders}) ORDER BY {key}, {order}"
+            )
     # The latest day of dispatch replayed (a separate run: `partsflow dispatch`).
     con.execute(
         f"CREATE TABLE {into}.dispatch_kpis AS SELECT k.* FROM main.dispatch_kpis k "

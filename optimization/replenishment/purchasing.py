@@ -1,0 +1,464 @@
+"""The DC's own replenishment: tonight's purchase orders to its suppliers.
+
+A DC's demand is its forward warehouses' forecasts (:func:`dc_demand`): per SKU
+the sum of their daily rates, with NB1 dispersion ``φ = Σ φ_i·μ_i / Σ μ_i`` so
+that its variance ``φ·Σ μ_i`` is the sum of the (independent) series' variances.
+
+:func:`plan_purchases` is a periodic-review, order-up-to policy per (DC, SKU):
+
+* **Review day.** The DC orders from a supplier every ``order_cycle_days`` (R).
+  Tonight's order is placed on the *order day*, the morning after the run
+  (``as_of`` + 1, when planners release), which is a supplier's review day when
+  R divides its number of days since 1970-01-01 (:func:`next_review_day`):
+  weekly suppliers on Thursdays, daily ones always. It follows from the date
+  alone, so planners can predict it and a re-run of a night repeats it.
+* **Level.** An order has to last until the next one's goods arrive: the
+  protection period is R + L days (L: the supplier's lead time, order to
+  receipt at the DC). S is the smallest level meeting the DC's
+  :class:`~optimization.replenishment.service.ServiceTarget` for NB1 demand
+  over it (:func:`~optimization.replenishment.service.order_up_to`, with the
+  lead-time term of the fill rate).
+* **Position** = on hand − reserved at the DC's latest count + released purchase
+  orders and pull-backs not yet received − released transfers not yet shipped
+  − what tonight's plan allocates to the forward warehouses.
+* **Quantity.** need = S − position; when positive, lifted to the supplier's MOQ
+  and rounded up to whole cases; one order per (supplier, DC), a line per SKU
+  that orders something (:func:`purchase_orders`).
+
+Every (DC, SKU) gets a plan row with a reason and an action: ``order``,
+``covered`` (the position covers S), ``not_review_day`` (S and the need are
+shown; nothing is ordered before the next review) or ``no_supplier`` (not
+orderable: no ``sku_supply`` row names a supplier).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from optimization.replenishment.service import ServiceTarget, cycle_service, fill_rate, order_up_to
+
+DC_KEYS = ["dc_id", "sku"]
+#: The parts of the DC's inventory position (see ``DC_POSITIONS`` and ``PURCHASE_PLAN``).
+POSITION_PARTS = ["on_hand", "reserved", "on_order", "pull_backs", "released_out"]
+
+#: Day 0 of the review calendar (see :func:`next_review_day`).
+REVIEW_EPOCH = date(1970, 1, 1)
+
+_KEY_TYPES = dict.fromkeys(DC_KEYS, pl.String())
+
+#: The DC's demand per SKU: the network's mean per day over the supplier's protection
+#: period and its NB1 dispersion index (variance / mean, ≥ 1).
+DC_DEMAND = pl.Schema({**_KEY_TYPES, "rate": pl.Float64(), "dispersion": pl.Float64()})
+
+#: The DC's stock per SKU tonight (``warehouse.purchasing.dc_positions``): ``on_hand``
+#: and ``reserved`` at its latest count; released purchase orders (``on_order``),
+#: pull-backs coming to the DC (``pull_backs``) and transfers out of it
+#: (``released_out``) due after that count.
+DC_POSITIONS = pl.Schema({**_KEY_TYPES, **dict.fromkeys(POSITION_PARTS, pl.Int64())})
+
+#: Units tonight's plan sends from each DC (see :func:`tonight_transfers`).
+DC_OUTGOING = pl.Schema({**_KEY_TYPES, "units": pl.Int64()})
+
+#: How each SKU is bought. ``supplier_id`` (and with it the lead time and the order
+#: cycle) is null for a SKU no supplier is known for; ``case_pack`` and ``moq`` are in
+#: units, ``unit_cost`` in CNY.
+SUPPLY_TERMS = pl.Schema(
+    {
+        "sku": pl.String(),
+        "supplier_id": pl.String(),
+        **dict.fromkeys(["lead_time_days", "order_cycle_days", "case_pack", "moq"], pl.Int64()),
+        "unit_cost": pl.Float64(),
+    }
+)
+
+#: One row per (DC, SKU): the decision and everything a planner needs to check it.
+PURCHASE_PLAN = pl.Schema(
+    {
+        **_KEY_TYPES,
+        "as_of": pl.Date(),
+        **dict.fromkeys(["action", "supplier_id"], pl.String()),
+        "review_day": pl.Boolean(),
+        **dict.fromkeys(["review_on", "expected_on"], pl.Date()),
+        **dict.fromkeys(["lead_time_days", "order_cycle_days", "protection_days"], pl.Int64()),
+        "target_kind": pl.String(),
+        **dict.fromkeys(["target_level", "rate", "dispersion", "protection_mean"], pl.Float64()),
+        "order_up_to": pl.Int64(),
+        **dict.fromkeys(["expected_fill_rate", "expected_cycle_service"], pl.Float64()),
+        **dict.fromkeys([*POSITION_PARTS, "tonight", "inventory_position"], pl.Int64()),
+        **dict.fromkeys(["raw_need", "case_pack", "moq", "quantity"], pl.Int64()),
+        "rounding": pl.String(),
+        **dict.fromkeys(["unit_cost", "value", "cover_days"], pl.Float64()),
+        "reason": pl.String(),
+    }
+)
+
+#: Values ``action`` takes (module docstring).
+PURCHASE_ACTIONS = ("order", "covered", "not_review_day", "no_supplier")
+
+#: Purchase-order headers (``purchase_orders`` less ``run_id``, ``created_at``, ``status``).
+PURCHASE_ORDERS = pl.Schema(
+    {**dict.fromkeys(["po_id", "supplier_id", "dc_id"], pl.String()), "expected_on": pl.Date()}
+)
+
+#: Purchase-order lines (``purchase_order_lines``).
+PURCHASE_LINES = pl.Schema(
+    {
+        "po_id": pl.String(),
+        "line_no": pl.Int64(),
+        "sku": pl.String(),
+        **dict.fromkeys(["proposed_quantity", "quantity"], pl.Int64()),
+        "unit_cost": pl.Float64(),
+        "reason": pl.String(),
+    }
+)
+
+#: The (supplier, DC) pairs reviewed tonight: their earlier open proposals are superseded.
+REVIEWED = pl.Schema({"supplier_id": pl.String(), "dc_id": pl.String()})
+
+
+@dataclass(frozen=True)
+class PurchasingParams:
+    """The DC's service target.
+
+    Fill rate 0.98 by default, above the forward warehouses' 0.95: a unit the
+    DC is short of is short for every warehouse it feeds for a whole supplier
+    lead time (weeks, not the overnight hop), while pooling the network's
+    demand makes a high DC fill rate cheap (the DC's relative variability is
+    lower than any warehouse's). It is also the issue's DC yardstick: stock-outs
+    on under 2 % of the SKU-days with demand. A fill rate rather than a cycle
+    service level for the same reason as at the warehouses
+    (:class:`optimization.replenishment.service.ServiceTarget`): it counts units.
+    """
+
+    target: ServiceTarget = field(default_factory=lambda: ServiceTarget("fill_rate", 0.98))
+
+    def __post_init__(self) -> None:
+        if self.target.kind not in ("fill_rate", "cycle_service"):
+            raise ValueError(
+                "the DC's target must be a fill_rate or a cycle_service, "
+                f"got {self.target.kind!r} (a unit_fill groups forward-warehouse series)"
+            )
+
+
+@dataclass(frozen=True)
+class PurchaseOrders:
+    """Tonight's orders (``PURCHASE_ORDERS``, ``PURCHASE_LINES``) and the pairs reviewed."""
+
+    headers: pl.DataFrame
+    lines: pl.DataFrame
+    reviewed: pl.DataFrame
+
+
+def next_review_day(day: date, order_cycle_days: int) -> date:
+    """The first review day on or after ``day`` of a supplier ordered every ``order_cycle_days``.
+
+    A review day's number of days since :data:`REVIEW_EPOCH` is a multiple of
+    the cycle.
+
+    Raises
+    ------
+    ValueError
+        If the cycle is below 1 day.
+    """
+    if order_cycle_days < 1:
+        raise ValueError(f"order cycle must be at least 1 day, got {order_cycle_days}")
+    late = (day - REVIEW_EPOCH).days % order_cycle_days
+    return day + timedelta(days=(order_cycle_days - late) % order_cycle_days)
+
+
+def dc_demand(
+    forecasts: pl.DataFrame, dispersion: pl.DataFrame, parents: pl.DataFrame, supply: pl.DataFrame
+) -> pl.DataFrame:
+    """The network's demand per (DC, SKU) over each SKU's protection period.
+
+    Parameters
+    ----------
+    forecasts
+        ``optimization.replenishment.planning.DAILY_MEANS`` of the forward
+        warehouses over the horizon, starting tomorrow.
+    dispersion
+        ``warehouse_id, sku, dispersion`` per series (no row: 1, Poisson).
+    parents
+        ``warehouse_id, dc_id`` (e.g. ``NETWORK_SHELF``).
+    supply
+        ``SUPPLY_TERMS``: a series' rate is its mean daily forecast over the
+        SKU's lead time + order cycle (the whole horizon when shorter, or
+        when the SKU has no supplier).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``DC_DEMAND`` by DC and SKU: rates summed, dispersions combined
+        (module docstring; 1 where the rate is 0).
+
+    Raises
+    ------
+    ValueError
+        If a forecast's warehouse has no DC in ``parents``.
+    """
+    if forecasts.is_empty():
+        return DC_DEMAND.to_frame()
+    series = ["warehouse_id", "sku"]
+    days = (
+        forecasts.select(*series, "ds", "mean")
+        .join(parents.select("warehouse_id", "dc_id"), on="warehouse_id", how="left")
+        .join(supply.select("sku", "lead_time_days", "order_cycle_days"), on="sku", how="left")
+        .with_columns(day=(pl.col("ds") - pl.col("ds").min()).dt.total_days())
+    )
+    if days["dc_id"].null_count():
+        orphan = days.filter(pl.col("dc_id").is_null())["warehouse_id"][0]
+        raise ValueError(f"warehouse {orphan!r} has no DC: every forward warehouse needs one")
+    window = (pl.col("lead_time_days") + pl.col("order_cycle_days")).fill_null(
+        pl.col("day").max() + 1
+    )
+    rates = (
+        days.filter(pl.col("day") < pl.max_horizontal(window, 1))
+        .group_by(*series, "dc_id")
+        .agg(rate=pl.col("mean").mean().clip(lower_bound=0.0))
+        .join(dispersion.select(*series, "dispersion"), on=series, how="left")
+        .with_columns(pl.col("dispersion").fill_null(1.0).clip(lower_bound=1.0))
+    )
+    total = pl.col("rate").sum()
+    combined = (pl.col("dispersion") * pl.col("rate")).sum() / total
+    return (
+        rates.group_by(DC_KEYS)
+        .agg(rate=total, dispersion=pl.when(total > 0).then(combined).otherwise(1.0))
+        .with_columns(pl.col("dispersion").clip(lower_bound=1.0))
+        .cast(DC_DEMAND)
+        .sort(DC_KEYS)
+    )
+
+
+def tonight_transfers(plan: pl.DataFrame) -> pl.DataFrame:
+    """``DC_OUTGOING``: the units tonight's plan allocates from each DC to its warehouses.
+
+    ``plan`` is ``optimization.replenishment.planning.NETWORK_PLAN``; pull-backs
+    are left out (a proposal brings nothing back before it is released).
+    """
+    return (
+        plan.filter(pl.col("allocated_quantity") > 0)
+        .group_by(DC_KEYS)
+        .agg(units=pl.col("allocated_quantity").sum())
+        .cast(DC_OUTGOING)
+        .sort(DC_KEYS)
+    )
+
+
+def plan_purchases(
+    demand: pl.DataFrame,
+    positions: pl.DataFrame,
+    supply: pl.DataFrame,
+    as_of: date,
+    params: PurchasingParams = PurchasingParams(),
+    outgoing: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Decide tonight's purchases for every (DC, SKU) with demand or stock.
+
+    Parameters
+    ----------
+    demand
+        ``DC_DEMAND`` (:func:`dc_demand`). A pair with stock and no row has no demand.
+    positions
+        ``DC_POSITIONS``. A pair without a row has no stock.
+    supply
+        ``SUPPLY_TERMS``. A SKU without a row, or with a null supplier, is not orderable.
+    as_of
+        The planning night; the order day is the day after.
+    params
+        The DC's service target.
+    outgoing
+        ``DC_OUTGOING``: what tonight's plan sends to the warehouses (``None``: nothing).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``PURCHASE_PLAN``, sorted by DC and SKU (module docstring).
+    """
+    _check_supply(supply)
+    target = params.target
+    sent = DC_OUTGOING.to_frame() if outgoing is None else outgoing
+    rows = (
+        pl.concat([demand.select(DC_KEYS), positions.select(DC_KEYS), sent.select(DC_KEYS)])
+        .unique()
+        .join(demand.select(DC_DEMAND.names()), on=DC_KEYS, how="left")
+        .join(positions.select(DC_POSITIONS.names()), on=DC_KEYS, how="left")
+        .join(sent.select(*DC_KEYS, tonight="units"), on=DC_KEYS, how="left")
+        .join(supply.select(SUPPLY_TERMS.names()), on="sku", how="left")
+        .with_columns(
+            pl.col("rate").fill_null(0.0).clip(lower_bound=0.0),
+            pl.col("dispersion").fill_null(1.0).clip(lower_bound=1.0),
+            pl.col(*POSITION_PARTS, "tonight").fill_null(0),
+            pl.col("case_pack", "moq").fill_null(1),
+            pl.col("unit_cost").fill_null(0.0),
+            as_of=pl.lit(as_of),
+            target_kind=pl.lit(target.kind),
+            target_level=pl.lit(target.level),
+            protection_days=pl.col("lead_time_days") + pl.col("order_cycle_days"),
+        )
+        .with_columns(
+            protection_mean=pl.col("rate") * pl.col("protection_days"),
+            inventory_position=pl.sum_horizontal("on_hand", "on_order", "pull_backs")
+            - pl.sum_horizontal("reserved", "released_out", "tonight"),
+        )
+    )
+    rows = _with_quantities(_with_review(_with_levels(rows, target), as_of))
+    reasons = [_reason(row) for row in rows.iter_rows(named=True)]
+    return (
+        rows.with_columns(reason=pl.Series(reasons, dtype=pl.String))
+        .select(PURCHASE_PLAN.names())
+        .cast(PURCHASE_PLAN)
+        .sort(DC_KEYS)
+    )
+
+
+def purchase_orders(plan: pl.DataFrame, run_id: str) -> PurchaseOrders:
+    """Cut the plan into orders: one per (supplier, DC), a line per SKU that orders something.
+
+    Ids are ``{run_id}/{supplier}>{dc}/{YYYYMMDD of expected_on}``; lines are
+    numbered by SKU; a line's ``proposed_quantity`` and ``quantity`` are the
+    plan's ``quantity`` (an override changes only ``quantity``).
+    """
+    day = pl.col("expected_on").dt.strftime("%Y%m%d")
+    lines = (
+        plan.filter(pl.col("action") == "order")
+        .with_columns(
+            po_id=pl.format("{}/{}>{}/{}", pl.lit(run_id), "supplier_id", "dc_id", day),
+            proposed_quantity="quantity",
+        )
+        .sort("po_id", "sku")
+        .with_columns(line_no=pl.int_range(1, pl.len() + 1).over("po_id"))
+    )
+    headers = lines.select(PURCHASE_ORDERS.names()).unique("po_id").sort("po_id")
+    reviewed = plan.filter(pl.col("review_day")).select(REVIEWED.names()).unique()
+    return PurchaseOrders(
+        headers=headers.cast(PURCHASE_ORDERS),
+        lines=lines.select(PURCHASE_LINES.names()).cast(PURCHASE_LINES),
+        reviewed=reviewed.sort(REVIEWED.names()).cast(REVIEWED),
+    )
+
+
+def _check_supply(supply: pl.DataFrame) -> None:
+    """Refuse terms the policy cannot use, naming the SKU (the tables' CHECKs say the same)."""
+    named = supply.filter(pl.col("supplier_id").is_not_null())
+    for message, broken in (
+        ("lead time must be at least 1 day", pl.col("lead_time_days").fill_null(0) < 1),
+        ("order cycle must be at least 1 day", pl.col("order_cycle_days").fill_null(0) < 1),
+        ("case pack and MOQ must be at least 1", pl.min_horizontal("case_pack", "moq") < 1),
+        ("unit cost must be >= 0", pl.col("unit_cost") < 0),
+    ):
+        if not (bad := named.filter(broken)).is_empty():
+            raise ValueError(f"supply terms of sku {bad['sku'][0]!r}: {message}")
+    if supply["sku"].is_duplicated().any():
+        raise ValueError(
+            f"sku {supply.filter(pl.col('sku').is_duplicated())['sku'][0]!r} has "
+            "two rows of supply terms"
+        )
+
+
+def _with_levels(rows: pl.DataFrame, target: ServiceTarget) -> pl.DataFrame:
+    """S and its expected service for the pairs with a supplier (null for the others)."""
+    mu = rows["protection_mean"].fill_null(0.0).to_numpy()
+    phi = rows["dispersion"].to_numpy()
+    lead = (rows["rate"] * rows["lead_time_days"].fill_null(0)).to_numpy()
+    s = order_up_to(mu, phi, target.level, target.kind == "fill_rate", lead)
+    levels = ["order_up_to", "expected_fill_rate", "expected_cycle_service"]
+    return rows.with_columns(
+        lead_mean=pl.Series(lead),
+        order_up_to=pl.Series(s).cast(pl.Int64),
+        expected_fill_rate=pl.Series(fill_rate(s, mu, phi, lead)),
+        expected_cycle_service=pl.Series(cycle_service(s, mu, phi)),
+    ).with_columns(pl.when(pl.col("supplier_id").is_not_null()).then(pl.col(levels)))
+
+
+def _with_review(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The supplier's next review day on or after the order day, and when its goods would come."""
+    order_day = as_of + timedelta(days=1)
+    cycles = rows["order_cycle_days"].drop_nulls().unique().to_list()
+    review_on = {cycle: next_review_day(order_day, cycle) for cycle in cycles}
+    return rows.with_columns(
+        review_on=pl.col("order_cycle_days").replace_strict(
+            review_on, default=None, return_dtype=pl.Date
+        )
+    ).with_columns(
+        expected_on=pl.col("review_on") + pl.duration(days=pl.col("lead_time_days")),
+        review_day=pl.col("review_on") == pl.lit(order_day),
+    )
+
+
+def _with_quantities(rows: pl.DataFrame) -> pl.DataFrame:
+    need = (pl.col("order_up_to") - pl.col("inventory_position")).clip(lower_bound=0)
+    action = (
+        pl.when(pl.col("supplier_id").is_null())
+        .then(pl.lit("no_supplier"))
+        .when(~pl.col("review_day"))
+        .then(pl.lit("not_review_day"))
+        .when(need > 0)
+        .then(pl.lit("order"))
+        .otherwise(pl.lit("covered"))
+    )
+    cases = (pl.max_horizontal(need, "moq") + pl.col("case_pack") - 1) // pl.col("case_pack")
+    ordering = pl.col("action") == "order"
+    rows = rows.with_columns(raw_need=need.fill_null(0), action=action).with_columns(
+        quantity=pl.when(ordering).then(cases * pl.col("case_pack")).otherwise(0)
+    )
+    # Stock expected when tonight's order arrives, in days of the network's demand.
+    left = pl.col("inventory_position") + pl.col("quantity") - pl.col("lead_mean")
+    return rows.with_columns(
+        rounding=pl.when(~ordering | (pl.col("quantity") == pl.col("raw_need")))
+        .then(pl.lit("none"))
+        .when(pl.col("raw_need") < pl.col("moq"))
+        .then(pl.lit("moq"))
+        .otherwise(pl.lit("case")),
+        value=pl.col("quantity") * pl.col("unit_cost"),
+        cover_days=pl.when(ordering & (pl.col("rate") > 0)).then(left / pl.col("rate")),
+    )
+
+
+def _reason(row: dict[str, Any]) -> str:
+    """One line a planner reads without a manual: the row's own numbers, in words."""
+    position = (
+        f"position {row['inventory_position']} = on hand {row['on_hand']} − reserved "
+        f"{row['reserved']} + on order {row['on_order']} + pull-backs coming "
+        f"{row['pull_backs']} − released to warehouses {row['released_out']} − allocated "
+        f"tonight {row['tonight']}"
+    )
+    if row["action"] == "no_supplier":
+        return (
+            "not orderable: no supplier is known for this SKU (no sku_supply row); network "
+            f"demand {row['rate']:.2f}/day; {position}"
+        )
+    supplier, target = row["supplier_id"], row["target_kind"].replace("_", " ")
+    demand = (
+        f"network demand {row['rate']:.2f}/day over the {row['protection_days']} days until a "
+        f"later order can arrive (lead time {row['lead_time_days']} + order cycle "
+        f"{row['order_cycle_days']}) = {row['protection_mean']:.1f} expected, variance "
+        f"{row['dispersion']:.2f}× the mean"
+    )
+    level = (
+        f"DC target {target} {row['target_level']:g} → order up to {row['order_up_to']} "
+        f"(expects fill rate {row['expected_fill_rate']:.3f}; "
+        f"{row['expected_cycle_service']:.3f} of order cycles end without a stock-out)"
+    )
+    if row["action"] == "order":
+        rounded = {
+            "moq": f", lifted to the MOQ {row['moq']} in cases of {row['case_pack']}",
+            "case": f", rounded up to cases of {row['case_pack']}",
+        }.get(row["rounding"], "")
+        cover = row["cover_days"]
+        then = "no demand forecast" if cover is None else f"about {cover:.0f} days of cover"
+        decision = (
+            f"need {row['raw_need']}{rounded}: order {row['quantity']} from {supplier} "
+            f"(¥{row['value']:,.2f}), due {row['expected_on']} with {then} then"
+        )
+    elif row["action"] == "covered":
+        decision = f"the position covers it: nothing ordered from {supplier}"
+    else:
+        decision = (
+            f"not a review day: {supplier} is ordered every {row['order_cycle_days']} days, "
+            f"next on {row['review_on']}; tonight's need would be {row['raw_need']}"
+        )
+    return "; ".join((demand, level, position, decision))
