@@ -31,6 +31,7 @@ from models.selection import Selection
 from optimization.delivery.coverage import check_assignment, coverage_pairs
 from optimization.evaluation.replay import ReplayParams, replay_policies
 from optimization.replenishment.allocation import AllocationParams
+from optimization.replenishment.dc_demand import dc_demand, tonight_transfers
 from optimization.replenishment.planning import (
     NetworkPlan,
     demand_distribution,
@@ -41,10 +42,8 @@ from optimization.replenishment.policy import PolicyParams
 from optimization.replenishment.purchasing import (
     PurchaseOrders,
     PurchasingParams,
-    dc_demand,
     plan_purchases,
     purchase_orders,
-    tonight_transfers,
 )
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.demand_series import censored_days, stockout_spans, warehouse_series

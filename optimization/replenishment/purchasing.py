@@ -1,8 +1,7 @@
 """The DC's own replenishment: tonight's purchase orders to its suppliers.
 
-A DC's demand is its forward warehouses' forecasts (:func:`dc_demand`): per SKU
-the sum of their daily rates, with NB1 dispersion ``φ = Σ φ_i·μ_i / Σ μ_i`` so
-that its variance ``φ·Σ μ_i`` is the sum of the (independent) series' variances.
+A DC's demand is its forward warehouses' forecasts
+(:func:`optimization.replenishment.dc_demand.dc_demand`).
 
 :func:`plan_purchases` is a periodic-review, order-up-to policy per (DC, SKU):
 
@@ -39,29 +38,25 @@ from typing import Any
 
 import polars as pl
 
+from optimization.replenishment.dc_demand import (
+    DC_DEMAND,
+    DC_KEY_TYPES,
+    DC_KEYS,
+    DC_OUTGOING,
+)
 from optimization.replenishment.service import ServiceTarget, cycle_service, fill_rate, order_up_to
 
-DC_KEYS = ["dc_id", "sku"]
 #: The parts of the DC's inventory position (see ``DC_POSITIONS`` and ``PURCHASE_PLAN``).
 POSITION_PARTS = ["on_hand", "reserved", "on_order", "pull_backs", "released_out"]
 
 #: Day 0 of the review calendar (see :func:`next_review_day`).
 REVIEW_EPOCH = date(1970, 1, 1)
 
-_KEY_TYPES = dict.fromkeys(DC_KEYS, pl.String())
-
-#: The DC's demand per SKU: the network's mean per day over the supplier's protection
-#: period and its NB1 dispersion index (variance / mean, ≥ 1).
-DC_DEMAND = pl.Schema({**_KEY_TYPES, "rate": pl.Float64(), "dispersion": pl.Float64()})
-
 #: The DC's stock per SKU tonight (``warehouse.purchasing.dc_positions``): ``on_hand``
 #: and ``reserved`` at its latest count; released purchase orders (``on_order``),
 #: pull-backs coming to the DC (``pull_backs``) and transfers out of it
 #: (``released_out``) due after that count.
-DC_POSITIONS = pl.Schema({**_KEY_TYPES, **dict.fromkeys(POSITION_PARTS, pl.Int64())})
-
-#: Units tonight's plan sends from each DC (see :func:`tonight_transfers`).
-DC_OUTGOING = pl.Schema({**_KEY_TYPES, "units": pl.Int64()})
+DC_POSITIONS = pl.Schema({**DC_KEY_TYPES, **dict.fromkeys(POSITION_PARTS, pl.Int64())})
 
 #: How each SKU is bought. ``supplier_id`` (and with it the lead time and the order
 #: cycle) is null for a SKU no supplier is known for; ``case_pack`` and ``moq`` are in
@@ -78,7 +73,7 @@ SUPPLY_TERMS = pl.Schema(
 #: One row per (DC, SKU): the decision and everything a planner needs to check it.
 PURCHASE_PLAN = pl.Schema(
     {
-        **_KEY_TYPES,
+        **DC_KEY_TYPES,
         "as_of": pl.Date(),
         **dict.fromkeys(["action", "supplier_id"], pl.String()),
         "review_day": pl.Boolean(),
@@ -168,84 +163,6 @@ def next_review_day(day: date, order_cycle_days: int) -> date:
         raise ValueError(f"order cycle must be at least 1 day, got {order_cycle_days}")
     late = (day - REVIEW_EPOCH).days % order_cycle_days
     return day + timedelta(days=(order_cycle_days - late) % order_cycle_days)
-
-
-def dc_demand(
-    forecasts: pl.DataFrame, dispersion: pl.DataFrame, parents: pl.DataFrame, supply: pl.DataFrame
-) -> pl.DataFrame:
-    """The network's demand per (DC, SKU) over each SKU's protection period.
-
-    Parameters
-    ----------
-    forecasts
-        ``optimization.replenishment.planning.DAILY_MEANS`` of the forward
-        warehouses over the horizon, starting tomorrow.
-    dispersion
-        ``warehouse_id, sku, dispersion`` per series (no row: 1, Poisson).
-    parents
-        ``warehouse_id, dc_id`` (e.g. ``NETWORK_SHELF``).
-    supply
-        ``SUPPLY_TERMS``: a series' rate is its mean daily forecast over the
-        SKU's lead time + order cycle (the whole horizon when shorter, or
-        when the SKU has no supplier).
-
-    Returns
-    -------
-    pl.DataFrame
-        ``DC_DEMAND`` by DC and SKU: rates summed, dispersions combined
-        (module docstring; 1 where the rate is 0).
-
-    Raises
-    ------
-    ValueError
-        If a forecast's warehouse has no DC in ``parents``.
-    """
-    if forecasts.is_empty():
-        return DC_DEMAND.to_frame()
-    series = ["warehouse_id", "sku"]
-    days = (
-        forecasts.select(*series, "ds", "mean")
-        .join(parents.select("warehouse_id", "dc_id"), on="warehouse_id", how="left")
-        .join(supply.select("sku", "lead_time_days", "order_cycle_days"), on="sku", how="left")
-        .with_columns(day=(pl.col("ds") - pl.col("ds").min()).dt.total_days())
-    )
-    if days["dc_id"].null_count():
-        orphan = days.filter(pl.col("dc_id").is_null())["warehouse_id"][0]
-        raise ValueError(f"warehouse {orphan!r} has no DC: every forward warehouse needs one")
-    window = (pl.col("lead_time_days") + pl.col("order_cycle_days")).fill_null(
-        pl.col("day").max() + 1
-    )
-    rates = (
-        days.filter(pl.col("day") < pl.max_horizontal(window, 1))
-        .group_by(*series, "dc_id")
-        .agg(rate=pl.col("mean").mean().clip(lower_bound=0.0))
-        .join(dispersion.select(*series, "dispersion"), on=series, how="left")
-        .with_columns(pl.col("dispersion").fill_null(1.0).clip(lower_bound=1.0))
-    )
-    total = pl.col("rate").sum()
-    combined = (pl.col("dispersion") * pl.col("rate")).sum() / total
-    return (
-        rates.group_by(DC_KEYS)
-        .agg(rate=total, dispersion=pl.when(total > 0).then(combined).otherwise(1.0))
-        .with_columns(pl.col("dispersion").clip(lower_bound=1.0))
-        .cast(DC_DEMAND)
-        .sort(DC_KEYS)
-    )
-
-
-def tonight_transfers(plan: pl.DataFrame) -> pl.DataFrame:
-    """``DC_OUTGOING``: the units tonight's plan allocates from each DC to its warehouses.
-
-    ``plan`` is ``optimization.replenishment.planning.NETWORK_PLAN``; pull-backs
-    are left out (a proposal brings nothing back before it is released).
-    """
-    return (
-        plan.filter(pl.col("allocated_quantity") > 0)
-        .group_by(DC_KEYS)
-        .agg(units=pl.col("allocated_quantity").sum())
-        .cast(DC_OUTGOING)
-        .sort(DC_KEYS)
-    )
 
 
 def plan_purchases(

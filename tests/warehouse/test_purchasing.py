@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from models.schemas import NETWORK_FORECAST
 from optimization.replenishment.purchasing import (
     DC_DEMAND,
     DC_POSITIONS,
@@ -278,3 +279,34 @@ def test_orders_are_listed_by_status_and_dc_with_units_and_value(
     assert (row["lines"], row["units"]) == (1, line["quantity"])
     assert row["value"] == pytest.approx(line["quantity"] * 10.0)
     assert purchasing.list_orders(con, dc_id="FW001").is_empty()
+
+
+def test_the_whole_purchase_plan_is_written_with_the_night(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    from optimization.replenishment.planning import NETWORK_PLAN
+    from warehouse.plan import NightTables, write_plan
+
+    run_id = runs.start_run(con, "nightly", AS_OF)
+    demand = pl.DataFrame(
+        [("DC01", sku, 10.0, 1.0) for sku in ("A", "B", "C")], schema=DC_DEMAND, orient="row"
+    )
+    plan = plan_purchases(
+        demand, purchasing.dc_positions(con, AS_OF), purchasing.supply_terms(con), AS_OF
+    )
+    tables = NightTables(
+        pl.DataFrame(schema=NETWORK_FORECAST),
+        NETWORK_PLAN.to_frame(),
+        purchases=purchase_orders(plan, run_id),
+        purchase_plan=plan,
+    )
+    write_plan(con, run_id, tables, {})
+    stored = con.sql(
+        "SELECT sku, action, quantity, reason FROM purchase_plan WHERE run_id = ? ORDER BY sku",
+        params=[run_id],
+    ).pl()
+    assert stored["sku"].to_list() == ["A", "B", "C"]
+    assert stored.filter(pl.col("sku") == "C")["action"].to_list() == ["no_supplier"]
+    ordered = stored.filter(pl.col("action") == "order")
+    lines = purchasing.list_orders(con)["units"].sum()
+    assert ordered["quantity"].sum() == lines > 0

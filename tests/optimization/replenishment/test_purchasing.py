@@ -9,9 +9,13 @@ import pytest
 from polars.testing import assert_frame_equal
 from scipy.stats import poisson
 
-from optimization.replenishment.purchasing import (
+from optimization.replenishment.dc_demand import (
     DC_DEMAND,
     DC_OUTGOING,
+    dc_demand,
+    tonight_transfers,
+)
+from optimization.replenishment.purchasing import (
     DC_POSITIONS,
     PURCHASE_LINES,
     PURCHASE_ORDERS,
@@ -19,11 +23,9 @@ from optimization.replenishment.purchasing import (
     REVIEWED,
     SUPPLY_TERMS,
     PurchasingParams,
-    dc_demand,
     next_review_day,
     plan_purchases,
     purchase_orders,
-    tonight_transfers,
 )
 from optimization.replenishment.service import ServiceTarget, order_up_to
 
