@@ -208,6 +208,27 @@ def test_planners_approve_override_and_release_transfer_orders(tmp_path: Path) -
     _assert_one_line_error(unknown, "unknown transfer order 'nope'")
 
 
+def test_planners_release_the_dcs_purchase_orders(tmp_path: Path) -> None:
+    from tests.warehouse.test_purchasing import _master, _night, _order
+    from warehouse.schema import connect
+
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    _master(con)
+    order = _order(con, _night(con), "S1")
+    con.close()
+    listed = _run("purchase", "list", "--db", str(db), cwd=tmp_path)
+    assert listed.returncode == 0 and order in listed.stdout and "proposed" in listed.stdout
+    odd = _run(
+        "purchase", "override", order, "--db", str(db), "--set", "A=7", "--reason", "r",
+        cwd=tmp_path,
+    )  # fmt: skip
+    _assert_one_line_error(odd, "A")  # 7 is not whole cases of 6 from the MOQ of 12
+    assert _run("purchase", "approve", order, "--db", str(db), cwd=tmp_path).returncode == 0
+    done = _run("purchase", "release", order, "--db", str(db), "--by", "ann", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == f"{order}: released"
+
+
 def test_dispatch_of_a_missing_database_or_no_riders_is_a_one_line_error(tmp_path: Path) -> None:
     missing = _run("dispatch", "--db", str(tmp_path / "none.duckdb"), cwd=tmp_path)
     _assert_one_line_error(missing, "none.duckdb: no such database")
