@@ -7,9 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.generate.parts import ENGINE_OIL, PART_TYPES
+from pipelines.generate.parts import ENGINE_OIL, PART_TYPES, TYRE
 
 _OIL_GRADES = ("0W-20", "5W-30", "0W-30", "5W-40", "0W-40", "0W-16", "5W-20", "10W-40")
+# Tyres are fitted in axle pairs or full sets: stores buy most sizes in 2s (an
+# order is 2 or 4) and some (sold as sets of four) only in 4s.
+_TYRES_IN_FOURS = 0.2
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,20 @@ class Catalogue:
     fit_sku: np.ndarray
     fit_qty: np.ndarray
     fit_cumweight: np.ndarray
+    fit_pair: np.ndarray  # (model * n_parts + part) * n_skus + sku of each row: sorted
+    sku_sales_multiple: np.ndarray  # stores buy the sku in multiples of this
+    sku_set: np.ndarray  # the most units one vehicle takes (tyres 4, wipers 2, ...)
+
+    @property
+    def n_skus(self) -> int:
+        return int(self.sku_part.size)
+
+    def fits(self, model: np.ndarray, sku: np.ndarray) -> np.ndarray:
+        """Whether each ``sku`` fits the vehicle ``model`` (a fitment row exists)."""
+        key = model * len(PART_TYPES) + self.sku_part[sku]
+        pair = key * self.n_skus + sku
+        row = np.minimum(np.searchsorted(self.fit_pair, pair), self.fit_pair.size - 1)
+        return self.fit_pair[row] == pair
 
 
 def _split(total: int, shares: np.ndarray) -> np.ndarray:
@@ -140,9 +157,6 @@ def build_catalogue(
     vlo = np.array([pt.volume_l[0] for pt in PART_TYPES])[part]
     vhi = np.array([pt.volume_l[1] for pt in PART_TYPES])[part]
     volume = np.round(rng.uniform(vlo, vhi), 2)
-    lead = rng.choice(
-        np.array([0, 1, 2, 4, 6, 13]), part.size, p=[0.85, 0.07, 0.03, 0.02, 0.01, 0.02]
-    )
     category = np.array([pt.category for pt in PART_TYPES])[part]
     part_name = np.array([pt.name for pt in PART_TYPES])[part]
     brand_all = np.concatenate(sku_brand)
@@ -162,7 +176,8 @@ def build_catalogue(
             "unit_volume_l": volume,
             "unit_cost": pl.Series(cost).cast(pl.Decimal(12, 2)),
             "unit_price": pl.Series(price).cast(pl.Decimal(12, 2)),
-            "lead_time_days": lead.astype(np.int32),
+            # The supplier's delay is in suppliers: the DC -> warehouse hop is overnight.
+            "lead_time_days": np.zeros(part.size, dtype=np.int32),
             "is_nev": (category == "nev_parts") | (part_name == "nev_maintenance"),
             "do_not_stock": rng.random(part.size) < 0.01,
         }
@@ -190,6 +205,9 @@ def build_catalogue(
     fit_end = np.searchsorted(key, np.arange(n_keys), side="right")
 
     schedules, km, months = _schedules(models, power, year_from)
+    multiple = np.where(part == TYRE, np.where(rng.random(part.size) < _TYRES_IN_FOURS, 4, 2), 1)
+    sku_set = np.ones(part.size, dtype=np.int64)
+    np.maximum.at(sku_set, f_sku, f_qty)
     return Catalogue(
         skus=skus,
         fitment=fitment,
@@ -204,6 +222,9 @@ def build_catalogue(
         fit_sku=f_sku,
         fit_qty=f_qty,
         fit_cumweight=np.cumsum(weight),
+        fit_pair=key.astype(np.int64) * part.size + f_sku,
+        sku_sales_multiple=multiple.astype(np.int64),
+        sku_set=sku_set,
     )
 
 

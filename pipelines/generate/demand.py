@@ -58,6 +58,20 @@ class MonthLines:
     unit_price: np.ndarray  # CNY, rounded to 0.01
     channel: np.ndarray  # index into CHANNELS
 
+    def take(self, keep: np.ndarray) -> MonthLines:
+        """The lines where ``keep`` is true, renumbered 1.. within each order."""
+        fields = {f: getattr(self, f)[keep] for f in _LINE_FIELDS}
+        order, channel = fields["order_no"], fields["channel"]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = (order[1:] != order[:-1]) | (channel[1:] != channel[:-1])
+        position = np.arange(order.size)
+        start = np.maximum.accumulate(np.where(first, position, 0))
+        fields["line_no"] = (position - start + 1).astype(np.int32)
+        return MonthLines(month=self.month, **fields)
+
+
+_LINE_FIELDS = tuple(f for f in MonthLines.__dataclass_fields__ if f != "month")
+
 
 @dataclass(frozen=True)
 class _Services:
@@ -151,10 +165,9 @@ class DemandModel:
                 lines, n_orders = self._draw(month, channel, next_order[channel], rng)
                 next_order[channel] += n_orders
                 parts.append(lines)
-            fields = [f for f in MonthLines.__dataclass_fields__ if f != "month"]
             yield MonthLines(
                 month=self.fleet.months[month],
-                **{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields},
+                **{f: np.concatenate([getattr(p, f) for p in parts]) for f in _LINE_FIELDS},
             )
 
     def _draw(
@@ -235,6 +248,9 @@ class DemandModel:
         qty = np.where(line_part == TYRE, np.where(uq < 0.55, 2, 4), qty)  # sets of 2 or 4
         qty = np.where(line_part == _WIPER, np.where(uq < 0.3, 1, 2), qty)
         qty = np.where(np.isin(line_part, _BULBS), np.where(uq < 0.6, 1, 2), qty)
+        # Stores buy a sku in multiples of its sales multiple (tyres sold as sets of four).
+        multiple = cat.sku_sales_multiple[sku]
+        qty = -(-qty // multiple) * multiple
 
         price = cat.sku_price[sku]
         if channel == 1:

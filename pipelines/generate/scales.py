@@ -12,8 +12,9 @@ class ScaleSpec:
     """The size of a synthetic network and of its order history.
 
     ``lines_per_store_day`` is the calibration target: the expected number of
-    order lines (both channels, before cancellations) per store and day over
-    the whole history.
+    order lines (both channels, before cancellations and lost sales) per store
+    and day over the whole history. ``n_suppliers``: how many suppliers the DC
+    buys the catalogue's brands from.
     """
 
     name: str
@@ -24,6 +25,7 @@ class ScaleSpec:
     days: int
     lines_per_store_day: float = 14.0
     models_per_store: tuple[int, int] = (20, 80)
+    n_suppliers: int = 25
 
     def __post_init__(self) -> None:
         if self.n_forward < 1:
@@ -43,6 +45,8 @@ class ScaleSpec:
                 f"scale {self.name}: lines_per_store_day must be > 0, "
                 f"got {self.lines_per_store_day}"
             )
+        if self.n_suppliers < 1:
+            raise InputError(f"scale {self.name}: n_suppliers must be >= 1, got {self.n_suppliers}")
         low, high = self.models_per_store
         if not 1 <= low <= high:
             raise InputError(
@@ -52,10 +56,20 @@ class ScaleSpec:
 
 
 SCALES: dict[str, ScaleSpec] = {
-    "small": ScaleSpec("small", n_forward=2, n_stores=30, n_skus=500, n_models=60, days=180),
-    "medium": ScaleSpec("medium", n_forward=8, n_stores=300, n_skus=5_000, n_models=300, days=730),
+    "small": ScaleSpec(
+        "small", n_forward=2, n_stores=30, n_skus=500, n_models=60, days=180, n_suppliers=10
+    ),
+    "medium": ScaleSpec(
+        "medium", n_forward=8, n_stores=300, n_skus=5_000, n_models=300, days=730, n_suppliers=25
+    ),
     "large": ScaleSpec(
-        "large", n_forward=30, n_stores=2_000, n_skus=100_000, n_models=1_500, days=365
+        "large",
+        n_forward=30,
+        n_stores=2_000,
+        n_skus=100_000,
+        n_models=1_500,
+        days=365,
+        n_suppliers=60,
     ),
 }
 

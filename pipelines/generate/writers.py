@@ -33,6 +33,7 @@ _CHUNK_ROWS = 250_000
 OWNED_GLOBS = (
     "warehouses.parquet", "stores.parquet", "skus.parquet", "vehicle_models.parquet",
     "fitment.parquet", "maintenance_schedules.parquet", "store_vehicles.parquet",
+    "suppliers.parquet", "sku_supply.parquet",
     "order_lines_store_*.csv", "order_lines_online_*.csv", "order_lines_updates_*.csv",
     "returns_*.csv", "stock_*.parquet", "manifest.json",
 )  # fmt: skip
@@ -139,6 +140,26 @@ def write_returns(returns: pl.DataFrame, out: Path) -> list[Path]:
         path = out / f"returns_{month}.csv"
         part.select(RETURN_COLUMNS).write_csv(path, datetime_format=STORE_TS)
         paths.append(path)
+    return paths
+
+
+def write_stock(
+    counts: pl.DataFrame, warehouse_ids: pl.Series, sku_ids: pl.Series, out: Path
+) -> list[Path]:
+    """Monthly ``stock_YYYY-MM.parquet``: the change log of end-of-day counts.
+
+    ``counts`` has ``warehouse`` and ``sku`` (indexes), ``day`` (days since
+    1970-01-01) and the three levels, in (day, warehouse, sku) order.
+    """
+    frame = counts.select(
+        warehouse_ids.gather(counts["warehouse"]).alias("warehouse_id"),
+        sku_ids.gather(counts["sku"]).alias("sku"),
+        pl.from_epoch(counts["day"], time_unit="d").alias("as_of"),
+        *(counts[c].cast(pl.Int32) for c in ("on_hand", "reserved", "in_transit")),
+    )
+    paths = []
+    for (month,), part in frame.group_by(pl.col("as_of").dt.strftime("%Y-%m"), maintain_order=True):
+        paths.append(write_parquet(part, out / f"stock_{month}.parquet"))
     return paths
 
 

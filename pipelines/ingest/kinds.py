@@ -2,9 +2,9 @@
 
 The specs transcribe ``docs/DATA_FORMATS.md``: columns, their types and rules,
 the key, enumerations, references to other master data, and the few rules
-that span columns of one row. Validation (``validate.py``) and loading
-(``ingest.py``) read these specs; there is no per-kind if-chain elsewhere
-beyond choosing the loading strategy named here.
+that span columns of one row (:mod:`pipelines.ingest.row_rules`). Validation
+(``validate.py``) and loading (``ingest.py``) read these specs; there is no
+per-kind if-chain elsewhere beyond choosing the loading strategy named here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,15 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
+
+from pipelines.ingest.row_rules import (
+    an_interval,
+    dc_has_no_parent,
+    first_of_month,
+    forward_has_parent,
+    reserved_within_on_hand,
+    years_ordered,
+)
 
 
 class ColType(StrEnum):
@@ -48,6 +57,7 @@ VEHICLE_MODEL = Reference("vehicle model", "vehicle_models", "vehicle_model_id")
 WAREHOUSE = Reference("warehouse", "warehouses", "warehouse_id")
 FORWARD_WAREHOUSE = Reference("forward warehouse", "warehouses", "warehouse_id", "kind", "forward")
 DC = Reference("DC", "warehouses", "warehouse_id", "kind", "dc")
+SUPPLIER = Reference("supplier", "suppliers", "supplier_id")
 
 
 @dataclass(frozen=True)
@@ -106,53 +116,6 @@ class KindSpec:
         return next(c for c in self.columns if c.name == name)
 
 
-def _reason_if(condition: pl.Expr, message: pl.Expr | str) -> pl.Expr:
-    text = pl.lit(message) if isinstance(message, str) else message
-    return pl.when(condition).then(text).otherwise(pl.lit(None, pl.String))
-
-
-def _dc_has_no_parent() -> pl.Expr:
-    return _reason_if(
-        (pl.col("kind") == "dc") & pl.col("parent_warehouse_id").is_not_null(),
-        "parent_warehouse_id: must be empty for a DC",
-    )
-
-
-def _forward_has_parent() -> pl.Expr:
-    return _reason_if(
-        (pl.col("kind") == "forward") & pl.col("parent_warehouse_id").is_null(),
-        "parent_warehouse_id: missing (required for a forward warehouse)",
-    )
-
-
-def _years_ordered() -> pl.Expr:
-    return _reason_if(
-        pl.col("year_to") < pl.col("year_from"),
-        pl.format("year_to: must be >= year_from (got {} < {})", "year_to", "year_from"),
-    )
-
-
-def _an_interval() -> pl.Expr:
-    return _reason_if(
-        pl.col("interval_km").is_null() & pl.col("interval_months").is_null(),
-        "interval_km, interval_months: at least one is required",
-    )
-
-
-def _first_of_month() -> pl.Expr:
-    return _reason_if(
-        pl.col("month").dt.day() != 1,
-        pl.format("month: must be the first day of a month (got {})", pl.col("month")),
-    )
-
-
-def _reserved_within_on_hand() -> pl.Expr:
-    return _reason_if(
-        pl.col("reserved") > pl.col("on_hand"),
-        pl.format("reserved: must be <= on_hand (got {} > {})", "reserved", "on_hand"),
-    )
-
-
 _LAT = Column("lat", ColType.FLOAT, ge=-90, le=90)
 _LON = Column("lon", ColType.FLOAT, ge=-180, le=180)
 _MONEY = {"type": ColType.DECIMAL, "ge": 0}
@@ -175,7 +138,7 @@ SPECS: dict[str, KindSpec] = {
             ),
             key=("warehouse_id",),
             loader="master",
-            rules=(_dc_has_no_parent, _forward_has_parent),
+            rules=(dc_has_no_parent, forward_has_parent),
         ),
         KindSpec(
             "vehicle_models",
@@ -191,7 +154,7 @@ SPECS: dict[str, KindSpec] = {
             ),
             key=("vehicle_model_id",),
             loader="master",
-            rules=(_years_ordered,),
+            rules=(years_ordered,),
         ),
         KindSpec(
             "skus",
@@ -222,6 +185,31 @@ SPECS: dict[str, KindSpec] = {
                 Column("lead_time_days", ColType.INT, ge=0, le=365),
                 Column("is_nev", ColType.BOOL),
                 Column("do_not_stock", ColType.BOOL, required=False, nullable=True, default=False),
+            ),
+            key=("sku",),
+            loader="master",
+        ),
+        KindSpec(
+            "suppliers",
+            "suppliers",
+            (
+                Column("supplier_id"),
+                Column("name"),
+                Column("lead_time_days", ColType.INT, ge=1, le=180),
+                Column("order_cycle_days", ColType.INT, ge=1, le=90),
+            ),
+            key=("supplier_id",),
+            loader="master",
+        ),
+        KindSpec(
+            "sku_supply",
+            "sku_supply",
+            (
+                Column("sku", ref=SKU),
+                Column("supplier_id", ref=SUPPLIER),
+                Column("case_pack", ColType.INT, gt=0),
+                Column("moq", ColType.INT, gt=0),
+                Column("sales_multiple", ColType.INT, gt=0),
             ),
             key=("sku",),
             loader="master",
@@ -277,7 +265,7 @@ SPECS: dict[str, KindSpec] = {
             ),
             key=("vehicle_model_id", "part_type"),
             loader="master",
-            rules=(_an_interval,),
+            rules=(an_interval,),
         ),
         KindSpec(
             "store_vehicles",
@@ -291,7 +279,7 @@ SPECS: dict[str, KindSpec] = {
             ),
             key=("store_id", "vehicle_model_id", "month"),
             loader="master",
-            rules=(_first_of_month,),
+            rules=(first_of_month,),
         ),
         KindSpec(
             "order_lines",
@@ -341,7 +329,7 @@ SPECS: dict[str, KindSpec] = {
             ),
             key=("warehouse_id", "sku", "as_of"),
             loader="stock",
-            rules=(_reserved_within_on_hand,),
+            rules=(reserved_within_on_hand,),
         ),
     )
 }
@@ -351,6 +339,8 @@ DEPENDENCY_ORDER: tuple[str, ...] = (
     "warehouses",
     "vehicle_models",
     "skus",
+    "suppliers",
+    "sku_supply",
     "stores",
     "fitment",
     "maintenance_schedules",
