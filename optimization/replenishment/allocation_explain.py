@@ -52,13 +52,27 @@ def explain_cuts(
         .otherwise(pl.lit("value"))
     )
     money_note = "" if budget is None else f"; budget {budget:.2f}, {budget_left:.2f} left"
+    shelf = (
+        pl.when(pl.col("free_l").is_infinite())
+        .then(pl.format("no shelf limit at {}", "warehouse_id"))
+        .otherwise(
+            pl.format(
+                "shelf {} l free at {} for {} l proposed",
+                # (inf rows take the other branch, but both are evaluated)
+                pl.when(pl.col("free_l").is_finite())
+                .then(pl.col("free_l"))
+                .round(0)
+                .cast(pl.Int64),
+                "warehouse_id",
+                pl.col("line_volume").sum().over("warehouse_id").round(0).cast(pl.Int64),
+            )
+        )
+    )
     detail = pl.format(
-        "DC stock {} for {} proposed of this sku; shelf {} l free at {} for {} l proposed{}",
+        "DC stock {} for {} proposed of this sku; {}{}",
         "available",
         pl.col("proposed_quantity").sum().over("sku"),
-        pl.col("free_l").round(1),
-        "warehouse_id",
-        pl.col("line_volume").sum().over("warehouse_id").round(1),
+        shelf,
         pl.lit(money_note),
     )
     # For a cut line, where the SKU's contested stock went tonight (the biggest first).
