@@ -37,6 +37,15 @@ from warehouse.published.network import (
     store_coverage,
 )
 from warehouse.published.plan_lines import PLAN_LINES, PlanFilter, plan_line, plan_lines
+from warehouse.published.purchases import (
+    PURCHASE_ORDER_LINES,
+    PURCHASE_ORDER_LIST,
+    PURCHASE_PLAN_LINES,
+    PurchaseOrder,
+    purchase_order,
+    purchase_orders,
+    purchase_plan,
+)
 from warehouse.published.series import (
     SERIES_FORECAST,
     SERIES_HISTORY,
@@ -72,6 +81,9 @@ __all__ = [
     "LATEST_STOCK",
     "PLAN_LINES",
     "POLICY_REPLAYS",
+    "PURCHASE_ORDER_LINES",
+    "PURCHASE_ORDER_LIST",
+    "PURCHASE_PLAN_LINES",
     "ROUTES",
     "SERIES_FORECAST",
     "SERIES_HISTORY",
@@ -91,6 +103,7 @@ __all__ = [
     "Page",
     "PlanFilter",
     "PublishedRun",
+    "PurchaseOrder",
     "Series",
     "SnapshotError",
     "TransferOrder",
@@ -104,6 +117,9 @@ __all__ = [
     "plan_lines",
     "policy_replays",
     "published_run",
+    "purchase_order",
+    "purchase_orders",
+    "purchase_plan",
     "released_arrivals",
     "routes",
     "series",
