@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from flows import NightlyResult
+    from flows import NightlyResult, SimulationResult
+    from optimization.evaluation.closed_loop import NightKpis
     from settings import DataPaths, Settings
 
 EXIT_BAD_INPUT = 2
@@ -263,6 +264,110 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """``partsflow simulate``: the nightly N nights in a closed loop on a copy; a KPI table."""
+    if args.db and args.seed is not None:
+        raise _usage("--seed is the generator's: give it with --scale, not with --db")
+    settings = _settings()
+    _prepare_prefect()
+    from flows import Source, simulate, write_json
+
+    source = (
+        Source(db=Path(args.db))
+        if args.db
+        else Source(scale=args.scale or "small", seed=0 if args.seed is None else args.seed)
+    )
+    rows: list[str] = []  # the header goes above the first night, after the set-up's log
+
+    def progress(night: NightKpis, wall: float) -> None:
+        rows.append(_sim_row(night, wall))
+        print(*([_SIM_HEADER] if len(rows) == 1 else []), rows[-1], sep="\n", flush=True)
+
+    result = simulate(
+        source, args.nights, args.policy, settings.nightly_params(), _path(args.workdir), progress
+    )
+    _print_simulation(result)
+    if args.json:
+        write_json(result, Path(args.json))
+        print(f"KPIs per night and in total: {args.json}")
+    return 0
+
+
+_SIM_HEADER = (
+    "night       unit fill item fill stock-out FW ¥k   DC ¥k   FW cover DC cover "
+    "moved (lines/units) pull-backs  PO lines PO ¥k   DC out  idle>90  wall s"
+)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _days(value: float | None) -> str:
+    return "–" if value is None else ("∞" if value == float("inf") else f"{value:.1f}")
+
+
+def _sim_row(night: NightKpis, wall: float) -> str:
+    dc_out = (
+        night.dc_stockout_sku_days / night.dc_demand_sku_days if night.dc_demand_sku_days else None
+    )
+    return (
+        f"{night.day}  {_pct(night.unit_fill):>9} {_pct(night.item_fill):>9}"
+        f" {night.stockout_sku_days:>9,}"
+        f" {night.fw_value / 1e3:>7,.0f} {night.dc_value / 1e3:>7,.0f}"
+        f" {_days(night.fw_cover_days):>8} {_days(night.dc_cover_days):>8}"
+        f" {night.transfer_lines:>9,} / {night.transfer_units:<7,}"
+        f" {night.pull_back_lines:>4,} / {night.pull_back_units:<5,}"
+        f" {night.purchase_lines:>6,} {night.purchase_value / 1e3:>7,.0f}"
+        f" {_pct(dc_out):>7} {_pct(night.idle_share):>8} {wall:>7.1f}"
+    )
+
+
+def _print_simulation(result: SimulationResult) -> None:
+    total = result.total
+    walls = result.wall_s
+    print(
+        f"simulated {total.nights} nights ({result.policy}) after {result.split_day} "
+        f"on a {result.source}"
+    )
+    print(
+        f"  unit fill {_pct(total.unit_fill)}, item fill {_pct(total.item_fill)} at the forward "
+        f"warehouses: {total.units_served:,} of {total.units_ordered:,} units; "
+        f"{total.units_late:,} sent late by the DC, {total.units_short:,} short there too; "
+        f"{total.stockout_sku_days:,} stock-out SKU-days"
+    )
+    print(
+        f"  stock value: forward warehouses ¥{total.fw_value_mean:,.0f} on average "
+        f"(¥{total.fw_value_end:,.0f} at the end, median cover {_days(total.fw_cover_days_end)}"
+        f" days), DCs ¥{total.dc_value_mean:,.0f} (¥{total.dc_value_end:,.0f}, "
+        f"{_days(total.dc_cover_days_end)} days); idle > 90 days at the end: "
+        f"{total.idle_units_end:,} units ({_pct(total.idle_share_end)})"
+    )
+    cv = total.transfer_lines_cv_after_week
+    print(
+        f"  moved {total.transfer_lines:,} lines ({total.transfer_lines_per_night:,.0f} a night"
+        f"{'' if cv is None else f', variation {cv:.0%} after the first week'}), "
+        f"{total.transfer_units:,} units; pulled back {total.pull_back_lines:,} lines "
+        f"({total.pull_back_units:,} units); sent and pulled back within 14 days: "
+        f"{total.sent_and_pulled_back} (pulled back and sent again: {total.pulled_back_and_sent})"
+    )
+    print(
+        f"  purchase orders: {total.purchase_lines:,} lines, {total.purchase_units:,} units, "
+        f"¥{total.purchase_value:,.0f}; DC stock-out on {_pct(total.dc_stockout_share)} of the "
+        f"SKU-days with demand"
+    )
+    after = f", {sum(walls[1:]) / (len(walls) - 1):.1f} s after the first" if len(walls) > 1 else ""
+    print(
+        f"  wall time {sum(walls) / len(walls):.1f} s a night{after} (nightly flow "
+        f"{sum(result.nightly_s) / len(walls):.1f} s); setup {result.setup_s:.0f} s"
+    )
+    if result.refused:
+        print(
+            f"  WARNING: {len(result.refused)} order(s) refused at release,"
+            f" e.g. {result.refused[0]}"
+        )
+
+
 def _given(**options: Any) -> dict[str, Any]:
     """The options given on the command line; the rest keep the parameter object's default."""
     return {name: value for name, value in options.items() if value is not None}
@@ -478,6 +583,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     haul.add_argument("--db", help="database file (default data/warehouse.duckdb)")
     haul.set_defaults(func=cmd_linehaul)
+
+    sim = sub.add_parser(
+        "simulate", help="run the nightly N nights in a closed loop on a copy; KPIs per night"
+    )
+    sim.add_argument(
+        "--nights", type=int, required=True, help="consecutive nights to simulate (1..365)"
+    )
+    where = sim.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scale",
+        choices=["small", "medium", "large"],
+        help="generate this network and play its later days as demand (default small)",
+    )
+    where.add_argument("--db", help="copy this database and replay its last weeks forward")
+    sim.add_argument("--policy", choices=["ours", "minmax"], default="ours")
+    sim.add_argument("--seed", type=int, help="generator seed with --scale (default 0)")
+    sim.add_argument("--json", help="write per-night and total KPIs to this file")
+    sim.add_argument("--workdir", help="keep the working copy in this folder (default: removed)")
+    sim.set_defaults(func=cmd_simulate)
 
     demo = sub.add_parser("demo", help="generate a network and run the nightly job on it")
     demo.add_argument("--scale", choices=["small", "medium", "large"], default="medium")

@@ -3,6 +3,8 @@
 * :mod:`flows.night`: the nightly run (the Prefect flow :func:`nightly` and its tasks).
 * :mod:`flows.dispatch`: the dispatch review, a day of store deliveries replayed (a
   Prefect flow behind :func:`dispatch_review`).
+* :mod:`flows.simulate`: the nightly run N consecutive nights in a closed loop on a
+  copy (:func:`simulate`, ``partsflow simulate``).
 * :mod:`flows.commands`: what a planner or a file user runs without Prefect: the
   line-haul re-plan on what was released, loading landing files, the transfer- and
   purchase-order workflows, and the ``forecast`` and ``route`` file commands.
@@ -24,13 +26,17 @@ from flows.commands import (
 )
 from flows.dispatch import DispatchReview, dispatch_review
 from flows.night import NightlyResult, nightly
+from flows.simulate import MAX_NIGHTS, SimulationResult, Source, simulate, write_json
 
 __all__ = [
+    "MAX_NIGHTS",
     "DispatchReview",
     "LinehaulReplan",
     "NightlyResult",
     "OrderAction",
     "OrderKind",
+    "SimulationResult",
+    "Source",
     "change_order",
     "dispatch_review",
     "forecast_file",
@@ -39,4 +45,6 @@ __all__ = [
     "nightly",
     "replan_linehaul",
     "route_file",
+    "simulate",
+    "write_json",
 ]

@@ -37,10 +37,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from optimization.replenishment.baseline import MinMaxParams, minmax_levels
 from optimization.replenishment.reasons import plan_reason
 from optimization.replenishment.service import ServiceTarget, cycle_service, fill_rate, order_up_to
 from optimization.replenishment.shelf import SHELF_CAPACITY, fit_levels
@@ -183,6 +185,11 @@ class PolicyParams:
     above ``excess_cover_factor × cover_cap_days`` of cover (down to the cap), and no
     series within ``receipt_guard_days`` of its last receipt: hysteresis, so what is
     sent tonight never qualifies tomorrow.
+
+    ``rule`` picks how the range and the levels are set: ``service`` (this module) or
+    ``minmax``, the baseline planners use without a forecast
+    (:mod:`optimization.replenishment.baseline`, with ``minmax`` its parameters), which
+    orders only at its reorder point and has no cover cap; the rest is the same code.
     """
 
     review_period_days: int = 1
@@ -192,8 +199,12 @@ class PolicyParams:
     excess_cover_factor: float = 2.0
     receipt_guard_days: int = 14
     stocking: StockingParams = field(default_factory=StockingParams)
+    rule: Literal["service", "minmax"] = "service"
+    minmax: MinMaxParams = field(default_factory=MinMaxParams)
 
     def __post_init__(self) -> None:
+        if self.rule not in ("service", "minmax"):
+            raise ValueError(f"rule must be 'service' or 'minmax', got {self.rule!r}")
         if self.review_period_days < 1:
             raise ValueError(f"review period must be at least 1 day, got {self.review_period_days}")
         if self.dead_after_days < 1:
@@ -359,10 +370,13 @@ def plan_replenishment(
         .then(pl.col("sku"))
         .otherwise(pl.col("category")),
     )
-    series = stocking_decision(
-        series, params.dead_after_days, params.cover_cap_days, params.stocking
-    )
-    series = _with_levels(series)
+    if params.rule == "minmax":  # the baseline of the closed loop: its range and levels
+        series = minmax_levels(series, as_of, params.minmax)
+    else:
+        series = stocking_decision(
+            series, params.dead_after_days, params.cover_cap_days, params.stocking
+        )
+        series = _with_levels(series)
     series = _with_service(fit_levels(series, sites.shelf))
     series = _with_quantities(series, params, as_of)
     return (
@@ -439,10 +453,15 @@ def _with_quantities(series: pl.DataFrame, params: PolicyParams, as_of: date) ->
     dns, held = pl.col("do_not_stock"), pl.col("stocked")
     position = pl.col("inventory_position")
     need = (pl.col("order_up_to") - position).clip(lower_bound=0)
+    if params.rule == "minmax":  # min/max orders only once the position is down to s
+        need = pl.when(position <= pl.col("reorder_point")).then(need).otherwise(0)
     lifted = (need + m - 1) // m * m
     # The most the cap lets a transfer bring: cover_cap_days of demand, in multiples.
     room = ((pl.col("rate") * params.cover_cap_days - position) / m).floor().cast(pl.Int64) * m
-    proposed = pl.when(held).then(pl.min_horizontal(lifted, room.clip(lower_bound=0))).otherwise(0)
+    capped = (
+        lifted if params.rule == "minmax" else pl.min_horizontal(lifted, room.clip(lower_bound=0))
+    )
+    proposed = pl.when(held).then(capped).otherwise(0)
     series = series.with_columns(raw_need=pl.when(held).then(need).otherwise(0))
     series = series.with_columns(proposed_quantity=proposed).with_columns(
         rounding=pl.when(pl.col("proposed_quantity") < (lifted * held.cast(pl.Int64)))
