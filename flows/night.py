@@ -118,7 +118,7 @@ def forecast_demand(
     params: ForecastParams,
 ) -> DemandForecast:
     """Forecast every active series: sold in the history window, or stocked."""
-    stockouts = stockout_spans(inputs.stock_counts, inputs.history_start, as_of)
+    stockouts = stockout_spans(inputs.stock_counts, inputs.history_start, as_of, inputs.kept_at_dc)
     censored = censored_days(history, stockouts, as_of)
     network = forecast_network(
         warehouse_series(history, censored, as_of),

@@ -104,6 +104,7 @@ class ForecastInputs:
 
     history_start: date
     stock_counts: pl.DataFrame  # behind the stock-out rule
+    kept_at_dc: pl.DataFrame  # series empty by design: not stock-outs
     selections: dict[str, Selection]
     sku_groups: pl.DataFrame
     exposure: pl.DataFrame
@@ -123,6 +124,7 @@ def load_forecast_inputs(
         return ForecastInputs(
             history_start=start,
             stock_counts=demand.stock_counts(con, start, as_of),
+            kept_at_dc=demand.kept_at_dc(con, as_of),
             selections=forecasting.load_selections(con),
             sku_groups=groups,
             exposure=fitment_exposure(vehicles, stores, fitment, groups),

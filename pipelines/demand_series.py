@@ -19,9 +19,14 @@ Choices (documented here because every forecast inherits them):
 * **Censoring.** A day on which the warehouse started with nothing available
   (``on_hand − reserved ≤ 0`` and nothing in transit at the previous count,
   until the next count: :func:`stockout_spans`) and sold nothing is a stock-out
-  day: its zero says nothing about demand. Such days are not fed to the models as zeros; they
-  get the series' mean demand over its uncensored days (so they neither pull
-  the level down nor invent a spike), and are reported.
+  day: its zero says nothing about demand. A series the plan keeps at the DC
+  (not held at the warehouse, or pulled back) is empty by design, not out of
+  stock: its empty days are real zeros. (Censoring them taught the models the
+  series' old mean, re-held it the next night and sent back what had just
+  been pulled back: the closed loop measured 1,468 such pairs in 28 nights.)
+  Stock-out days are not fed to the models as zeros; they get the series'
+  mean demand over its uncensored days (so they neither pull the level down
+  nor invent a spike), and are reported.
 * **Key.** ``unique_id`` = ``warehouse_id + "/" + sku``.
 """
 
@@ -47,13 +52,18 @@ STOCK_COUNTS = pl.Schema(
     }
 )
 
+#: Series the latest plan keeps at the DC (``warehouse.demand.kept_at_dc``).
+KEPT_AT_DC = pl.Schema({"warehouse_id": pl.String, "sku": pl.String})
+
 #: Days without available stock per (warehouse, sku), inclusive spans.
 STOCKOUT_SPANS = pl.Schema(
     {"warehouse_id": pl.String, "sku": pl.String, "from_day": pl.Date, "to_day": pl.Date}
 )
 
 
-def stockout_spans(counts: pl.DataFrame, start: date, as_of: date) -> pl.DataFrame:
+def stockout_spans(
+    counts: pl.DataFrame, start: date, as_of: date, kept_at_dc: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Spans of days within ``start .. as_of`` a forward warehouse started with nothing available.
 
     A count is taken at the end of its day. When nothing is available after it
@@ -67,6 +77,9 @@ def stockout_spans(counts: pl.DataFrame, start: date, as_of: date) -> pl.DataFra
         only through its last one.
     start, as_of
         The window of the demand history.
+    kept_at_dc
+        ``KEPT_AT_DC``: series empty by design, which have no stock-out spans
+        (``None``: none, e.g. before the first plan).
 
     Returns
     -------
@@ -88,6 +101,11 @@ def stockout_spans(counts: pl.DataFrame, start: date, as_of: date) -> pl.DataFra
             to_day=pl.coalesce(pl.col("next_count") - day, pl.lit(as_of)),
         )
         .filter(pl.col("to_day") >= pl.col("from_day"))
+        .join(
+            KEPT_AT_DC.to_frame() if kept_at_dc is None else kept_at_dc.cast(KEPT_AT_DC),
+            on=["warehouse_id", "sku"],
+            how="anti",
+        )
         .sort("warehouse_id", "sku", "from_day", "to_day")
         .cast(STOCKOUT_SPANS)
     )

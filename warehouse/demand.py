@@ -83,6 +83,25 @@ def stock_counts(con: duckdb.DuckDBPyConnection, start: date, as_of: date) -> pl
     ).pl()
 
 
+def kept_at_dc(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """The series the latest plan before ``as_of`` keeps at the DC (not held at the warehouse).
+
+    From the last succeeded nightly run planned before ``as_of``; empty before the
+    first plan. Columns ``warehouse_id, sku``, sorted.
+    """
+    return con.sql(
+        """
+        SELECT p.warehouse_id, p.sku FROM replenishment_plan p
+        WHERE NOT p.stocked AND p.run_id = (
+            SELECT run_id FROM runs WHERE kind = 'nightly' AND status = 'succeeded'
+              AND as_of < $as_of
+            ORDER BY as_of DESC, finished_at DESC LIMIT 1)
+        ORDER BY ALL
+        """,
+        params={"as_of": as_of},
+    ).pl()
+
+
 def category_totals(con: duckdb.DuckDBPyConnection, as_of: date, days: int) -> pl.DataFrame:
     """Daily demand per (forward warehouse, category) over the ``days`` ending on ``as_of``.
 

@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 
 from models.schemas import DEMAND_HISTORY
 from pipelines.demand_series import (
+    KEPT_AT_DC,
     STOCK_COUNTS,
     STOCKOUT_SPANS,
     censored_days,
@@ -128,3 +129,10 @@ def test_weekly_sums_start_on_monday() -> None:
         {"unique_id": ["s", "s"], "ds": [date(2026, 3, 23), date(2026, 3, 30)], "y": [1.0, 5.0]}
     )
     assert_frame_equal(to_weekly(daily), expected)
+
+
+def test_series_kept_at_the_dc_are_empty_by_design_not_out_of_stock() -> None:
+    counts = _counts(("FW1", _day(20), 0, 0), ("FW2", _day(20), 0, 0))
+    kept = pl.DataFrame({"warehouse_id": ["FW1"], "sku": ["A"]}, schema=KEPT_AT_DC)
+    spans = stockout_spans(counts, _day(30), AS_OF, kept)
+    assert spans.select("warehouse_id").to_series().to_list() == ["FW2"]

@@ -102,3 +102,34 @@ def test_the_model_choice_round_trips(con: duckdb.DuckDBPyConnection) -> None:
     assert_frame_equal(loaded["FW1"].calibration, selection.calibration)
     stored = con.execute("SELECT warehouse_id, sku FROM forecast_selection").fetchall()
     assert stored == [("FW1", "K1")]
+
+
+def test_the_series_kept_at_the_dc_come_from_the_latest_earlier_plan(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    from optimization.replenishment.planning import NETWORK_SHELF, plan_network
+    from optimization.replenishment.policy import DEMAND_DISTRIBUTION, POSITIONS, SKU_POLICY
+    from warehouse.plan import NightTables, write_plan
+
+    con.execute(
+        "INSERT INTO skus VALUES ('K2', 'k2', 'filters', 'oil_filter', 'b', 1, 1.0, 1, 2, 0,"
+        " false, false)"
+    )
+    day = date(2026, 3, 31)
+    rates = pl.DataFrame(
+        [("FW1", "K1", 1.0, 1.0, "smooth", day), ("FW1", "K2", 0.0, 1.0, "dormant", None)],
+        schema=DEMAND_DISTRIBUTION,
+        orient="row",
+    )
+    skus = pl.DataFrame(
+        [(s, "filters", 1, 1, 1, 0, False, 1.0, 1.0, 1.0) for s in ("K1", "K2")],
+        schema=SKU_POLICY,
+        orient="row",
+    )
+    shelf = pl.DataFrame([("FW1", "DC1", 100.0)], schema=NETWORK_SHELF, orient="row")
+    dc = pl.DataFrame(schema={"dc_id": pl.String, "sku": pl.String, "available": pl.Int64})
+    plan = plan_network(rates, POSITIONS.to_frame(), skus, dc, shelf, day).plan
+    run_id = runs.start_run(con, "nightly", day)
+    write_plan(con, run_id, NightTables(pl.DataFrame(schema={"sku": pl.String}), plan), {})
+    assert demand.kept_at_dc(con, day).is_empty()  # no plan before the 31st
+    assert demand.kept_at_dc(con, date(2026, 4, 1)).rows() == [("FW1", "K2")]
