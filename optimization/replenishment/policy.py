@@ -429,6 +429,9 @@ def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
         group_fill[grouped] = levels.group_fill
     multiple = series["sales_multiple"].to_numpy()
     s = np.where(held, np.ceil(s / multiple) * multiple, 0.0)
+    # A planner's pin holds at least one multiple, whatever the forecast says.
+    pinned = series["pin_stock"].fill_null(value=False).to_numpy()
+    s = np.where(pinned, np.maximum(s, multiple), s)
     return series.with_columns(
         order_up_to=pl.Series(s).cast(pl.Int64),
         group_cycle_service=pl.Series(cycle_level).fill_nan(None),
@@ -458,6 +461,12 @@ def _with_quantities(series: pl.DataFrame, params: PolicyParams, as_of: date) ->
     lifted = (need + m - 1) // m * m
     # The most the cap lets a transfer bring: cover_cap_days of demand, in multiples.
     room = ((pl.col("rate") * params.cover_cap_days - position) / m).floor().cast(pl.Int64) * m
+    # A pinned series gets at least one multiple even where it is more than the cap's cover.
+    room = (
+        pl.when(pl.col("pin_stock").fill_null(value=False))
+        .then(pl.max_horizontal(room, m - position))
+        .otherwise(room)
+    )
     capped = (
         lifted if params.rule == "minmax" else pl.min_horizontal(lifted, room.clip(lower_bound=0))
     )

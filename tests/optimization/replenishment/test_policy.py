@@ -225,6 +225,12 @@ def test_a_never_sold_series_is_not_stocked_unless_pinned() -> None:
     assert "pinned by a planner (launch at FW1)" in pinned["reason"]
 
 
+def test_a_pinned_series_without_a_forecast_holds_one_set() -> None:
+    pins = pl.DataFrame([("FW1", "K1", True, "new model")], schema=STOCKING_OVERRIDES, orient="row")
+    row = _plan(0.0, last_movement=None, klass=None, multiple=4, pins=pins)
+    assert (row["stocked"], row["order_up_to"], row["proposed_quantity"]) == (True, 4, 4)
+
+
 def test_stock_far_above_the_cap_goes_back_down_to_the_cap() -> None:
     row = _plan(0.4, on_hand=60)
     # 150 days of cover > 2 × 60: back to 60 days of demand (24 units).
