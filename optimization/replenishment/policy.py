@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 
 from optimization.replenishment.baseline import MinMaxParams, minmax_levels
+from optimization.replenishment.quantities import MoveRules, tonight_quantities
 from optimization.replenishment.reasons import plan_reason
 from optimization.replenishment.service import ServiceTarget, cycle_service, fill_rate, order_up_to
 from optimization.replenishment.shelf import SHELF_CAPACITY, fit_levels
@@ -51,7 +52,23 @@ from optimization.replenishment.stocking import (
     StockingParams,
     stocking_decision,
 )
+from optimization.replenishment.targets import SERVICE_TARGETS, resolve_targets
 from optimization.replenishment.unit_fill import unit_fill_levels
+
+__all__ = [
+    "ACTIONS",
+    "DEMAND_DISTRIBUTION",
+    "KEYS",
+    "POSITIONS",
+    "PROPOSAL",
+    "ROUNDINGS",
+    "SERVICE_TARGETS",
+    "SKU_POLICY",
+    "PolicyParams",
+    "SiteInputs",
+    "plan_replenishment",
+    "resolve_targets",
+]
 
 KEYS = ["warehouse_id", "sku"]
 
@@ -100,12 +117,6 @@ SKU_POLICY = pl.Schema(
         "unit_cost": pl.Float64,
         "weight": pl.Float64,
     }
-)
-
-#: Planner targets: ``scope`` is ``sku`` or ``category``; a SKU row beats its category's.
-#: ``kind`` is one of :data:`optimization.replenishment.service.TARGET_KINDS`.
-SERVICE_TARGETS = pl.Schema(
-    {"scope": pl.String, "key": pl.String, "kind": pl.String, "level": pl.Float64}
 )
 
 #: One row per series: the proposal and everything a planner needs to check it.
@@ -219,6 +230,17 @@ class PolicyParams:
         if self.receipt_guard_days < 0:
             raise ValueError(f"receipt_guard_days must be >= 0, got {self.receipt_guard_days}")
 
+    @property
+    def move_rules(self) -> MoveRules:
+        """The thresholds of tonight's proposal and pull-back."""
+        return MoveRules(
+            cover_cap_days=self.cover_cap_days,
+            dead_after_days=self.dead_after_days,
+            excess_cover_factor=self.excess_cover_factor,
+            receipt_guard_days=self.receipt_guard_days,
+            minmax=self.rule == "minmax",
+        )
+
 
 @dataclass(frozen=True)
 class SiteInputs:
@@ -230,69 +252,6 @@ class SiteInputs:
 
     shelf: pl.DataFrame = field(default_factory=SHELF_CAPACITY.to_frame)
     overrides: pl.DataFrame = field(default_factory=STOCKING_OVERRIDES.to_frame)
-
-
-def resolve_targets(
-    skus: pl.DataFrame, targets: pl.DataFrame | None, default: ServiceTarget
-) -> pl.DataFrame:
-    """Per SKU the target in force: its own row, else its category's, else ``default``.
-
-    Parameters
-    ----------
-    skus
-        ``sku, category`` (e.g. ``SKU_POLICY``).
-    targets
-        ``SERVICE_TARGETS`` or ``None``.
-    default
-        The target of SKUs without a row.
-
-    Returns
-    -------
-    pl.DataFrame
-        ``sku, target_kind, target_level, target_scope``; the scope is the
-        row's (``sku`` or ``category``) or ``default``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown scope or kind, a level outside (0, 1), or two rows for
-        the same (scope, key).
-    """
-    frame = skus.select("sku", pl.col("category").fill_null(""))
-    if targets is None or targets.is_empty():
-        return frame.select(
-            "sku",
-            target_kind=pl.lit(default.kind),
-            target_level=pl.lit(default.level),
-            target_scope=pl.lit("default"),
-        )
-    for row in targets.iter_rows(named=True):
-        if row["scope"] not in ("sku", "category"):
-            raise ValueError(f"target scope must be 'sku' or 'category', got {row['scope']!r}")
-        ServiceTarget(row["kind"], row["level"])  # validates kind and level
-    duplicated = targets.filter(pl.struct("scope", "key").is_duplicated())
-    if not duplicated.is_empty():
-        raise ValueError(f"two targets for {duplicated.row(0)[:2]}")
-    by_sku = targets.filter(pl.col("scope") == "sku").select(
-        sku="key", kind_sku="kind", level_sku="level"
-    )
-    by_cat = targets.filter(pl.col("scope") == "category").select(
-        category="key", kind_cat="kind", level_cat="level"
-    )
-    return (
-        frame.join(by_sku, on="sku", how="left")
-        .join(by_cat, on="category", how="left")
-        .select(
-            "sku",
-            target_kind=pl.coalesce("kind_sku", "kind_cat", pl.lit(default.kind)),
-            target_level=pl.coalesce("level_sku", "level_cat", pl.lit(default.level)),
-            target_scope=pl.when(pl.col("kind_sku").is_not_null())
-            .then(pl.lit("sku"))
-            .when(pl.col("kind_cat").is_not_null())
-            .then(pl.lit("category"))
-            .otherwise(pl.lit("default")),
-        )
-    )
 
 
 def plan_replenishment(
@@ -378,7 +337,7 @@ def plan_replenishment(
         )
         series = _with_levels(series)
     series = _with_service(fit_levels(series, sites.shelf))
-    series = _with_quantities(series, params, as_of)
+    series = tonight_quantities(series, params.move_rules, as_of)
     return (
         series.with_columns(
             as_of=pl.lit(as_of), reason=plan_reason(params.cover_cap_days, params.dead_after_days)
@@ -449,84 +408,3 @@ def _with_service(series: pl.DataFrame) -> pl.DataFrame:
         expected_fill_rate=pl.Series(fill_rate(s, mu, phi, lead)),
         expected_cycle_service=pl.Series(cycle_service(s, mu, phi)),
     )
-
-
-def _with_quantities(series: pl.DataFrame, params: PolicyParams, as_of: date) -> pl.DataFrame:
-    m = pl.col("sales_multiple")
-    dns, held = pl.col("do_not_stock"), pl.col("stocked")
-    position = pl.col("inventory_position")
-    need = (pl.col("order_up_to") - position).clip(lower_bound=0)
-    if params.rule == "minmax":  # min/max orders only once the position is down to s
-        need = pl.when(position <= pl.col("reorder_point")).then(need).otherwise(0)
-    lifted = (need + m - 1) // m * m
-    # The most the cap lets a transfer bring: cover_cap_days of demand, in multiples.
-    room = ((pl.col("rate") * params.cover_cap_days - position) / m).floor().cast(pl.Int64) * m
-    # A pinned series gets at least one multiple even where it is more than the cap's cover.
-    room = (
-        pl.when(pl.col("pin_stock").fill_null(value=False))
-        .then(pl.max_horizontal(room, m - position))
-        .otherwise(room)
-    )
-    capped = (
-        lifted if params.rule == "minmax" else pl.min_horizontal(lifted, room.clip(lower_bound=0))
-    )
-    proposed = pl.when(held).then(capped).otherwise(0)
-    series = series.with_columns(raw_need=pl.when(held).then(need).otherwise(0))
-    series = series.with_columns(proposed_quantity=proposed).with_columns(
-        rounding=pl.when(pl.col("proposed_quantity") < (lifted * held.cast(pl.Int64)))
-        .then(pl.lit("cover_cap"))
-        .when(pl.col("proposed_quantity") == pl.col("raw_need"))
-        .then(pl.lit("none"))
-        .otherwise(pl.lit("multiple")),
-        cover_days=pl.when(pl.col("rate") > 0).then(
-            (position + pl.col("proposed_quantity")) / pl.col("rate")
-        ),
-        proposed_value=pl.col("proposed_quantity") * pl.col("unit_cost"),
-    )
-    free = (pl.col("on_hand") - pl.col("reserved") - pl.col("committed")).clip(lower_bound=0)
-    idle = pl.col("idle_days").fill_null(0) >= params.dead_after_days
-    guarded = pl.col("last_receipt").is_not_null() & (
-        pl.col("last_receipt") >= pl.lit(as_of) - pl.duration(days=params.receipt_guard_days)
-    )
-    cover_now = pl.when(pl.col("rate") > 0).then(position / pl.col("rate"))
-    far_above = held & (cover_now > params.excess_cover_factor * params.cover_cap_days)
-    keep_at_cap = (pl.col("rate") * params.cover_cap_days / m).floor() * m
-    excess = (
-        pl.when(dns)
-        .then(position)
-        .when(far_above)
-        .then(position - pl.max_horizontal(keep_at_cap, "order_up_to"))
-        .when(idle)
-        .then(position - pl.col("order_up_to"))
-        .otherwise(0)
-    )
-    # Back in whole multiples (a set stays a set), never what is reserved or promised.
-    pull = (pl.min_horizontal(free, excess.clip(lower_bound=0)) // m * m).cast(pl.Int64)
-    eligible = dns | (~guarded & (far_above | idle) & (pl.col("proposed_quantity") == 0))
-    series = series.with_columns(
-        pull_back_quantity=pl.when(eligible).then(pull).otherwise(0),
-        pull_back_why=pl.when(dns)
-        .then(pl.lit("the SKU is do-not-stock"))
-        .when(far_above)
-        .then(
-            pl.format(
-                "{} days of cover is more than {} × the {}-day cap",
-                cover_now.round(0).cast(pl.Int64),
-                pl.lit(f"{params.excess_cover_factor:g}"),
-                pl.lit(f"{params.cover_cap_days:g}"),
-            )
-        )
-        .otherwise(pl.format("no sale for {} days", "idle_days")),
-    )
-    action = (
-        pl.when(pl.col("proposed_quantity") > 0)
-        .then(pl.lit("replenish"))
-        .when(pl.col("pull_back_quantity") > 0)
-        .then(pl.lit("pull_back"))
-        .when(dns)
-        .then(pl.lit("do_not_stock"))
-        .when(~held)
-        .then(pl.lit("not_stocked"))
-        .otherwise(pl.lit("hold"))
-    )
-    return series.with_columns(action=action)
