@@ -186,7 +186,8 @@ def simulate(
     params
         The nightly's parameters (``Settings.nightly_params()``).
     workdir
-        Where the copy lives and stays (default: a temporary folder, removed after).
+        Where the copy lives and stays (default: a temporary folder, removed after),
+        with ``served.parquet``: every store line of the loop and how it was served.
     progress
         Called after each night with its KPIs and wall seconds.
 
@@ -317,12 +318,14 @@ def _loop(
             day, served, opening, stock, released.transfers, released.purchases, demand
         )
         kpis.append(night_kpis(record, network))
-        served_all.append(served)
+        served_all.append(served.with_columns(day=pl.lit(day)))
         moved_all.append(released.transfers)
         refused.extend(released.refused)
         wall.append(time.perf_counter() - began)
         if progress is not None:
             progress(kpis[-1], wall[-1])
+    # Every store line of the loop and how it was served, for a drill-down beside the KPIs.
+    pl.concat(served_all).write_parquet(run.work / "served.parquet")
     return SimulationResult(
         policy=run.policy,
         source=f"scale {run.source.scale}, seed {run.source.seed}"
@@ -330,7 +333,7 @@ def _loop(
         else f"copy of {run.source.db}",
         split_day=split,
         nights=tuple(kpis),
-        total=total_kpis(kpis, pl.concat(served_all), pl.concat(moved_all), sites),
+        total=total_kpis(kpis, pl.concat(served_all).drop("day"), pl.concat(moved_all), sites),
         wall_s=tuple(wall),
         nightly_s=tuple(flow_s),
         refused=tuple(refused),

@@ -23,9 +23,19 @@ A DC's demand is its forward warehouses' forecasts
 * **Quantity.** need = S − position; when positive, lifted to the supplier's MOQ
   and rounded up to whole cases; one order per (supplier, DC), a line per SKU
   that orders something (:func:`purchase_orders`).
+* **Rush.** Off the review day, a SKU whose position would leave more than
+  ``1 − level`` of the demand short before the next regular order's goods
+  arrive (the *gap*: days to the next review + L) is ordered up to S tonight,
+  due after L: the *rush level* is the smallest position whose fill rate over
+  the gap meets the DC's level (:func:`~optimization.replenishment.service.order_up_to`
+  without a lead-time term). In the steady state a position after a review
+  stays above it; it catches demand above the forecast, a late delivery and a
+  DC that starts the loop empty (e.g. a SKU bought every 14 days that runs out
+  on day 2 would otherwise wait 12 + L days).
 
 Every (DC, SKU) gets a plan row with a reason and an action: ``order``,
-``covered`` (the position covers S), ``not_review_day`` (S and the need are
+``rush`` (ordered off the review day), ``covered`` (the position covers S, or
+off the review day the rush level), ``not_review_day`` (S and the need are
 shown; nothing is ordered before the next review) or ``no_supplier`` (not
 orderable: no ``sku_supply`` row names a supplier).
 """
@@ -78,10 +88,12 @@ PURCHASE_PLAN = pl.Schema(
         **dict.fromkeys(["action", "supplier_id"], pl.String()),
         "review_day": pl.Boolean(),
         **dict.fromkeys(["review_on", "expected_on"], pl.Date()),
-        **dict.fromkeys(["lead_time_days", "order_cycle_days", "protection_days"], pl.Int64()),
+        **dict.fromkeys(
+            ["lead_time_days", "order_cycle_days", "protection_days", "gap_days"], pl.Int64()
+        ),
         "target_kind": pl.String(),
         **dict.fromkeys(["target_level", "rate", "dispersion", "protection_mean"], pl.Float64()),
-        "order_up_to": pl.Int64(),
+        **dict.fromkeys(["order_up_to", "rush_level"], pl.Int64()),
         **dict.fromkeys(["expected_fill_rate", "expected_cycle_service"], pl.Float64()),
         **dict.fromkeys([*POSITION_PARTS, "tonight", "inventory_position"], pl.Int64()),
         **dict.fromkeys(["raw_need", "case_pack", "moq", "quantity"], pl.Int64()),
@@ -92,7 +104,7 @@ PURCHASE_PLAN = pl.Schema(
 )
 
 #: Values ``action`` takes (module docstring).
-PURCHASE_ACTIONS = ("order", "covered", "not_review_day", "no_supplier")
+PURCHASE_ACTIONS = ("order", "rush", "covered", "not_review_day", "no_supplier")
 
 #: Purchase-order headers (``purchase_orders`` less ``run_id``, ``created_at``, ``status``).
 PURCHASE_ORDERS = pl.Schema(
@@ -222,7 +234,7 @@ def plan_purchases(
             - pl.sum_horizontal("reserved", "released_out", "tonight"),
         )
     )
-    rows = _with_quantities(_with_review(_with_levels(rows, target), as_of))
+    rows = _with_quantities(_with_levels(_with_review(rows, as_of), target))
     reasons = [_reason(row) for row in rows.iter_rows(named=True)]
     return (
         rows.with_columns(reason=pl.Series(reasons, dtype=pl.String))
@@ -233,7 +245,7 @@ def plan_purchases(
 
 
 def purchase_orders(plan: pl.DataFrame, run_id: str) -> PurchaseOrders:
-    """Cut the plan into orders: one per (supplier, DC), a line per SKU that orders something.
+    """Cut the plan into orders: one per (supplier, DC, due day), a line per SKU that orders.
 
     Ids are ``{run_id}/{supplier}>{dc}/{YYYYMMDD of expected_on}``; lines are
     numbered by SKU; a line's ``proposed_quantity`` and ``quantity`` are the
@@ -241,7 +253,7 @@ def purchase_orders(plan: pl.DataFrame, run_id: str) -> PurchaseOrders:
     """
     day = pl.col("expected_on").dt.strftime("%Y%m%d")
     lines = (
-        plan.filter(pl.col("action") == "order")
+        plan.filter(pl.col("action").is_in(["order", "rush"]))
         .with_columns(
             po_id=pl.format("{}/{}>{}/{}", pl.lit(run_id), "supplier_id", "dc_id", day),
             proposed_quantity="quantity",
@@ -250,6 +262,7 @@ def purchase_orders(plan: pl.DataFrame, run_id: str) -> PurchaseOrders:
         .with_columns(line_no=pl.int_range(1, pl.len() + 1).over("po_id"))
     )
     headers = lines.select(PURCHASE_ORDERS.names()).unique("po_id").sort("po_id")
+    # A rush reviews one SKU, not the pair: the pair's open proposals stay.
     reviewed = plan.filter(pl.col("review_day")).select(REVIEWED.names()).unique()
     return PurchaseOrders(
         headers=headers.cast(PURCHASE_ORDERS),
@@ -282,17 +295,21 @@ def _with_levels(rows: pl.DataFrame, target: ServiceTarget) -> pl.DataFrame:
     phi = rows["dispersion"].to_numpy()
     lead = (rows["rate"] * rows["lead_time_days"].fill_null(0)).to_numpy()
     s = order_up_to(mu, phi, target.level, target.kind == "fill_rate", lead)
-    levels = ["order_up_to", "expected_fill_rate", "expected_cycle_service"]
+    gap = (rows["rate"] * rows["gap_days"].fill_null(0)).to_numpy()
+    rush = order_up_to(gap, phi, target.level, target.kind == "fill_rate")
+    levels = ["order_up_to", "rush_level", "expected_fill_rate", "expected_cycle_service"]
     return rows.with_columns(
         lead_mean=pl.Series(lead),
         order_up_to=pl.Series(s).cast(pl.Int64),
+        rush_level=pl.Series(rush).cast(pl.Int64),
         expected_fill_rate=pl.Series(fill_rate(s, mu, phi, lead)),
         expected_cycle_service=pl.Series(cycle_service(s, mu, phi)),
     ).with_columns(pl.when(pl.col("supplier_id").is_not_null()).then(pl.col(levels)))
 
 
 def _with_review(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """The supplier's next review day on or after the order day, and when its goods would come."""
+    """The supplier's next review day on or after the order day, the days until its goods
+    would come (the gap), and when tonight's order would come (a rush's: after the lead time)."""
     order_day = as_of + timedelta(days=1)
     cycles = rows["order_cycle_days"].drop_nulls().unique().to_list()
     review_on = {cycle: next_review_day(order_day, cycle) for cycle in cycles}
@@ -301,7 +318,8 @@ def _with_review(rows: pl.DataFrame, as_of: date) -> pl.DataFrame:
             review_on, default=None, return_dtype=pl.Date
         )
     ).with_columns(
-        expected_on=pl.col("review_on") + pl.duration(days=pl.col("lead_time_days")),
+        gap_days=(pl.col("review_on") - pl.lit(order_day)).dt.total_days()
+        + pl.col("lead_time_days"),
         review_day=pl.col("review_on") == pl.lit(order_day),
     )
 
@@ -311,16 +329,23 @@ def _with_quantities(rows: pl.DataFrame) -> pl.DataFrame:
     action = (
         pl.when(pl.col("supplier_id").is_null())
         .then(pl.lit("no_supplier"))
-        .when(~pl.col("review_day"))
-        .then(pl.lit("not_review_day"))
-        .when(need > 0)
+        .when(pl.col("review_day") & (need > 0))
         .then(pl.lit("order"))
-        .otherwise(pl.lit("covered"))
+        .when(pl.col("review_day"))
+        .then(pl.lit("covered"))
+        .when((pl.col("inventory_position") < pl.col("rush_level")) & (need > 0))
+        .then(pl.lit("rush"))
+        .otherwise(pl.lit("not_review_day"))
     )
     cases = (pl.max_horizontal(need, "moq") + pl.col("case_pack") - 1) // pl.col("case_pack")
-    ordering = pl.col("action") == "order"
+    ordering = pl.col("action").is_in(["order", "rush"])
+    order_day = pl.col("as_of") + pl.duration(days=1)
     rows = rows.with_columns(raw_need=need.fill_null(0), action=action).with_columns(
-        quantity=pl.when(ordering).then(cases * pl.col("case_pack")).otherwise(0)
+        quantity=pl.when(ordering).then(cases * pl.col("case_pack")).otherwise(0),
+        expected_on=pl.when(pl.col("action") == "rush")
+        .then(order_day)
+        .otherwise(pl.col("review_on"))
+        + pl.duration(days=pl.col("lead_time_days")),
     )
     # Stock expected when tonight's order arrives, in days of the network's demand.
     left = pl.col("inventory_position") + pl.col("quantity") - pl.col("lead_mean")
@@ -360,7 +385,7 @@ def _reason(row: dict[str, Any]) -> str:
         f"(expects fill rate {row['expected_fill_rate']:.3f}; "
         f"{row['expected_cycle_service']:.3f} of order cycles end without a stock-out)"
     )
-    if row["action"] == "order":
+    if row["action"] in ("order", "rush"):
         rounded = {
             "moq": f", lifted to the MOQ {row['moq']} in cases of {row['case_pack']}",
             "case": f", rounded up to cases of {row['case_pack']}",
@@ -371,6 +396,8 @@ def _reason(row: dict[str, Any]) -> str:
             f"need {row['raw_need']}{rounded}: order {row['quantity']} from {supplier} "
             f"(¥{row['value']:,.2f}), due {row['expected_on']} with {then} then"
         )
+        if row["action"] == "rush":
+            decision = f"{_rush_why(row)}: rush order off the review day; {decision}"
     elif row["action"] == "covered":
         decision = f"the position covers it: nothing ordered from {supplier}"
     else:
@@ -378,4 +405,17 @@ def _reason(row: dict[str, Any]) -> str:
             f"not a review day: {supplier} is ordered every {row['order_cycle_days']} days, "
             f"next on {row['review_on']}; tonight's need would be {row['raw_need']}"
         )
+        if row["raw_need"] > 0:
+            decision += (
+                f"; the position lasts until that order's goods arrive (at least "
+                f"{row['rush_level']} needed for {row['gap_days']} days): no rush"
+            )
     return "; ".join((demand, level, position, decision))
+
+
+def _rush_why(row: dict[str, Any]) -> str:
+    return (
+        f"the next regular order ({row['review_on']}) arrives in {row['gap_days']} days and "
+        f"the position {row['inventory_position']} is below the {row['rush_level']} that "
+        f"meets the target until then"
+    )

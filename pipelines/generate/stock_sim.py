@@ -17,7 +17,8 @@ series and the DC hold stock under the simple policies of
 4. *Night* (not after the last day, which the nightly run plans): the DC
    ships the placed orders, then each series' need up to S (in sales
    multiples; by a random priority when the DC runs short), then orders from
-   the suppliers whose review day it is.
+   the suppliers whose review day it is, and rushes a sku expected to run out
+   before the next regular order's goods arrive.
 
 Cancellations and returns do not move stock here: they are decided later.
 """
@@ -271,8 +272,12 @@ class StockSimulation:
 
         dc_level = self._dc_levels(day)
         position = self.dc_on_hand + self.dc_on_order
-        review = (day - t.review_phase) % t.cycle_days == 0
-        ordered = np.flatnonzero(review & (position < dc_level))
+        to_review = (t.review_phase - day) % t.cycle_days  # 0: tonight is a review day
+        rate = self.units.reshape(self.n_forward, self.n_skus).sum(axis=0) / self._rate_days(day)
+        # Off the review day, a sku expected to run out before the next regular
+        # order's goods arrive is rushed (as the nightly does, more simply).
+        rush = (to_review > 0) & (position < rate * (to_review + t.lead_days))
+        ordered = np.flatnonzero(((to_review == 0) | rush) & (position < dc_level))
         quantity = purchase_quantity(
             dc_level[ordered] - position[ordered], t.case_pack[ordered], t.moq[ordered]
         )

@@ -78,13 +78,17 @@ def test_counts_are_written_when_a_level_changes(
 ) -> None:
     counts = replayed[0].counts()
     forward = counts.filter(pl.col("warehouse") == 1)
-    # Day 10 ends with 1 unit; the overnight transfer refills it; nothing changes after.
-    assert forward["day"].to_list() == [10, 11]
+    # Day 10 ends with 1 unit; the overnight transfer refills it; day 12's online line of
+    # 20 lifts the rate, so the level and the refill after it (day 13).
+    assert forward["day"].to_list() == [10, 11, 13]
     assert forward["on_hand"][0] == 1 and forward["on_hand"][1] > 10
     dc = counts.filter(pl.col("warehouse") == 0).sort("day")
-    # Day 12's online line waits at the DC (reserved), ships that night and empties it.
-    assert dc.filter(pl.col("day") == 12)["reserved"].item() > 0
-    assert dc["on_hand"][-1] == 0 and dc["day"][-1] == 13
+    # The DC's review days are multiples of 7 (day 14). On day 10 it sends 13 and keeps 13,
+    # less than ~2.3/day over the 4 days to day 14 + 2 of lead time: it rushes an order,
+    # in transit on day 11 and received on day 12, when the online line waits (reserved).
+    assert dc["day"].to_list() == [10, 11, 12, 13, 14]
+    assert dc["in_transit"][1] > 0 and dc["on_hand"][2] > dc["on_hand"][1]
+    assert dc.filter(pl.col("day") == 12)["reserved"].item() == 20
 
 
 def test_levels_hold_a_set_in_sales_multiples_and_only_for_held_series() -> None:

@@ -105,14 +105,34 @@ def test_on_its_review_day_a_sku_below_s_orders_up_to_s_in_whole_cases_above_the
     assert row["expected_on"] == ORDER_DAY + timedelta(days=3)
 
 
-def test_off_its_review_day_nothing_is_ordered_and_the_next_review_is_named() -> None:
-    row = _one_sku(2, as_of=AS_OF + timedelta(days=1))
-    assert (row["action"], row["quantity"], row["raw_need"]) == ("not_review_day", 0, 12)
+def test_off_its_review_day_nothing_is_ordered_while_the_position_lasts_until_the_next_goods() -> None:
+    # Order day Friday 11-20; the next review is Thursday 11-26, its goods 3 days later:
+    # a gap of 9 days, Poisson(9), whose 0.9 quantile 13 is the rush level. 13 is enough.
+    row = _one_sku(13, as_of=AS_OF + timedelta(days=1))
+    assert row["gap_days"] == 9 and row["rush_level"] == poisson.ppf(0.9, 9) == 13
+    assert (row["action"], row["quantity"], row["raw_need"]) == ("not_review_day", 0, 1)
     assert row["review_on"] == date(2026, 11, 26) and not row["review_day"]
     assert row["reason"].endswith(
         "not a review day: S1 is ordered every 7 days, next on 2026-11-26; "
-        "tonight's need would be 12"
+        "tonight's need would be 1; the position lasts until that order's goods arrive "
+        "(at least 13 needed for 9 days): no rush"
     )
+
+
+def test_off_its_review_day_a_position_that_would_not_last_is_rushed_up_to_s() -> None:
+    row = _one_sku(2, as_of=AS_OF + timedelta(days=1))
+    # need 14 − 2 = 12, above the MOQ 10, in cases of 5: 15, due after the lead time.
+    assert (row["action"], row["raw_need"], row["quantity"]) == ("rush", 12, 15)
+    assert row["expected_on"] == date(2026, 11, 23)
+    assert "the position 2 is below the 13 that meets the target until then: rush order" in (
+        row["reason"]
+    )
+    orders = purchase_orders(
+        pl.DataFrame([row], schema=PURCHASE_PLAN), run_id="r1"
+    )
+    assert orders.lines["quantity"].to_list() == [15]
+    assert orders.headers["expected_on"].to_list() == [date(2026, 11, 23)]
+    assert orders.reviewed.is_empty()  # a rush does not supersede the pair's open orders
 
 
 def test_the_position_counts_every_part_and_what_leaves_tonight() -> None:
