@@ -8,8 +8,11 @@ again unless ``--rerun`` (so a long run can be split: ``--policies ours``, later
 
 * unit fill at the forward warehouses against the target (the settings' service
   level; the issue asks ±1 point), and the inventory value each policy held for
-  it: ours is "cheaper at equal fill" when it reaches at least min/max's fill
-  with less stock (one run per policy gives one point each, not a frontier);
+  it. One run per policy is one point each; ``--levels`` adds runs of ours at
+  other unit-fill targets and ``--minmax-covers`` runs of min/max at other
+  reorder/maximum covers (days), so each policy draws a frontier of fill against
+  forward stock; the verdict reads ours' stock at each min/max point's fill off
+  ours' frontier (linear between the two nearest points);
 * the forward warehouses' median days of cover and share of units idle past 90
   days at the end (issue: ≤ 30 days, < 2 %);
 * the DC's stock-out share of SKU-days with demand (< 2 %);
@@ -22,17 +25,20 @@ again unless ``--rerun`` (so a long run can be split: ``--policies ours``, later
 Timings are wall-clock on a shared machine; the load average is printed.
 
     .venv/bin/python bench/bench_closed_loop.py [--scale medium] [--nights 28] [--seed 0]
-        [--policies ours,minmax] [--out /tmp/partsflow_bench_closed_loop] [--rerun]
+        [--policies ours,minmax] [--levels 0.93,0.97] [--minmax-covers 3:10,10:21]
+        [--out /tmp/partsflow_bench_closed_loop] [--rerun]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,12 +46,36 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from settings import Settings, use_prefect_defaults  # noqa: E402
+from optimization.replenishment.service import ServiceTarget  # noqa: E402
+from settings import NightlyParams, Settings, use_prefect_defaults  # noqa: E402
 
 POLICIES = ("ours", "minmax")
 
 
-def _run(policy: str, args: argparse.Namespace, out: Path) -> None:
+def _variants(args: argparse.Namespace) -> dict[str, tuple[str, NightlyParams]]:
+    """Run name -> (policy, parameters): the settings' own, then the frontier's other points."""
+    base = Settings().nightly_params()
+    runs: dict[str, tuple[str, NightlyParams]] = {}
+    policies = [p for p in args.policies.split(",") if p]
+    if "ours" in policies:
+        runs["ours"] = ("ours", base)
+        target = base.policy.default_target
+        for level in (float(x) for x in args.levels.split(",") if x):
+            policy = replace(base.policy, default_target=ServiceTarget(target.kind, level))
+            runs[f"ours@{level:g}"] = ("ours", replace(base, policy=policy))
+    if "minmax" in policies:
+        runs["minmax"] = ("minmax", base)
+        for cover in (c for c in args.minmax_covers.split(",") if c):
+            low, high = (float(x) for x in cover.split(":"))
+            minmax = replace(base.policy.minmax, reorder_days=low, max_days=high)
+            params = replace(base, policy=replace(base.policy, minmax=minmax))
+            runs[f"minmax@{low:g}-{high:g}"] = ("minmax", params)
+    return runs
+
+
+def _run(
+    name: str, policy: str, params: NightlyParams, args: argparse.Namespace, out: Path
+) -> None:
     use_prefect_defaults()
     import flows
 
@@ -54,15 +84,15 @@ def _run(policy: str, args: argparse.Namespace, out: Path) -> None:
         flows.Source(scale=args.scale, seed=args.seed),
         args.nights,
         policy,  # type: ignore[arg-type]
-        Settings().nightly_params(),
+        params,
         progress=lambda night, wall: print(
-            f"[{policy}] {night.day}: unit fill {night.unit_fill or 0:.1%}, "
+            f"[{name}] {night.day}: unit fill {night.unit_fill or 0:.1%}, "
             f"{night.transfer_lines} lines moved, {wall:.1f} s",
             flush=True,
         ),
     )
     flows.write_json(result, out)
-    print(f"[{policy}] done in {time.perf_counter() - started:.0f} s -> {out}", flush=True)
+    print(f"[{name}] done in {time.perf_counter() - started:.0f} s -> {out}", flush=True)
 
 
 def _pct(value: float | None) -> str:
@@ -121,18 +151,34 @@ def _verdict(runs: dict[str, dict[str, Any]], target: float) -> list[str]:
                    f"days {_pct(t['idle_share_end'])} (< 2 %), DC stock-out "
                    f"{_pct(t['dc_stockout_share'])} (< 2 %), sent and pulled back "
                    f"{t['sent_and_pulled_back']} (0)")  # fmt: skip
-    if {"ours", "minmax"} <= set(runs):
-        a, b = runs["ours"]["total"], runs["minmax"]["total"]
-        cheaper = a["fw_value_mean"] < b["fw_value_mean"]
-        fuller = (a["unit_fill"] or 0) >= (b["unit_fill"] or 0)
-        ratio = a["fw_value_mean"] / b["fw_value_mean"] if b["fw_value_mean"] else float("nan")
-        out.append(
-            f"ours vs min/max: fill {_pct(a['unit_fill'])} vs {_pct(b['unit_fill'])}, FW stock "
-            f"{ratio:.2f}x; "
-            + ("ours dominates (at least the fill, less stock)" if cheaper and fuller
-               else "no dominance: compare on a frontier (several min/max covers)")
-        )  # fmt: skip
+    frontier = sorted(
+        (r["total"]["unit_fill"] or 0.0, r["total"]["fw_value_mean"])
+        for name, r in runs.items()
+        if name.startswith("ours")
+    )
+    for name, run in runs.items():
+        if not name.startswith("minmax") or not frontier:
+            continue
+        fill, value = run["total"]["unit_fill"] or 0.0, run["total"]["fw_value_mean"]
+        ours = _at_fill(frontier, fill)
+        if ours is None:
+            span = f"{frontier[0][0]:.1%}–{frontier[-1][0]:.1%}"
+            out.append(f"{name}: fill {fill:.1%} outside ours' frontier ({span}): "
+                       "run ours at more levels")  # fmt: skip
+        else:
+            out.append(f"{name}: fill {fill:.1%} at FW stock ¥{value:,.0f}; ours at that fill "
+                       f"¥{ours:,.0f} ({ours / value:.2f}x)")  # fmt: skip
     return out
+
+
+def _at_fill(frontier: list[tuple[float, float]], fill: float) -> float | None:
+    """Ours' mean FW stock at ``fill``, linear between the frontier's two nearest points."""
+    for (f0, v0), (f1, v1) in itertools.pairwise(frontier):
+        if f0 <= fill <= f1:
+            return v0 if f1 == f0 else v0 + (v1 - v0) * (fill - f0) / (f1 - f0)
+    if len(frontier) == 1 and abs(frontier[0][0] - fill) < 1e-9:
+        return frontier[0][1]
+    return None
 
 
 def main() -> None:
@@ -141,30 +187,31 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=28)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--policies", default=",".join(POLICIES))
+    parser.add_argument("--levels", default="", help="ours at these unit-fill targets too")
+    parser.add_argument(
+        "--minmax-covers", default="", help="min/max at these reorder:max covers too (days)"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "partsflow_bench_closed_loop"
     )
     parser.add_argument("--rerun", action="store_true", help="run even if the JSON exists")
     args = parser.parse_args()
-    policies = [p for p in args.policies.split(",") if p]
-    unknown = set(policies) - set(POLICIES)
+    unknown = {p for p in args.policies.split(",") if p} - set(POLICIES)
     if unknown:
         parser.error(f"unknown policies {sorted(unknown)}; known: {', '.join(POLICIES)}")
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{args.scale}_{args.nights}n_seed{args.seed}"
-    for policy in policies:
-        path = args.out / f"{stem}_{policy}.json"
+    for name, (policy, params) in _variants(args).items():
+        path = args.out / f"{stem}_{name}.json"
         if args.rerun or not path.exists():
-            _run(policy, args, path)
+            _run(name, policy, params, args, path)
     runs: dict[str, dict[str, Any]] = {}
-    for policy in POLICIES:
-        path = args.out / f"{stem}_{policy}.json"
-        if path.exists():
-            data = json.loads(path.read_text())
-            total = data["total"]
-            total["first_wall_s"] = data["nights"][0]["wall_s"]
-            total["wall_s_after_first"] = total["wall_s_per_night_after_first"]
-            runs[policy] = data
+    for path in sorted(args.out.glob(f"{stem}_*.json")):
+        data = json.loads(path.read_text())
+        total = data["total"]
+        total["first_wall_s"] = data["nights"][0]["wall_s"]
+        total["wall_s_after_first"] = total["wall_s_per_night_after_first"]
+        runs[path.stem.removeprefix(f"{stem}_")] = data
     target = Settings().service_level
     one, five, fifteen = os.getloadavg()
     print(f"\ndate {date.today()}; {args.scale} network, seed {args.seed}, {args.nights} nights "

