@@ -119,8 +119,8 @@ class Settings(BaseSettings):
     #: A warehouse opened this recently has its stocked-but-unsold parts cold-started.
     new_warehouse_days: int = Field(default=_NIGHTLY.new_warehouse_days, ge=0)
     #: The default target of SKUs and categories planners have not set one for
-    #: (table ``service_targets``): a fill rate (share of units served) unless set otherwise;
-    #: ``unit_fill`` asks it of each (forward warehouse, category) group as a whole
+    #: (table ``service_targets``): a ``unit_fill`` of 0.95, asked of each (forward
+    #: warehouse, category) group as a whole; ``fill_rate`` asks it of every series
     #: (``optimization.replenishment.service.ServiceTarget``, whose ``TARGET_KINDS`` these are).
     service_level: float = Field(default=_POLICY.default_target.level, gt=0, lt=1)
     target_kind: Literal["fill_rate", "cycle_service", "unit_fill"] = _POLICY.default_target.kind
