@@ -1,0 +1,101 @@
+"""The operational store: live state the API and the planners change all day.
+
+Part orders and their stock reservations, returns, the planners' transfer and
+purchase order decisions with their history, API keys (hashed), idempotency
+records and the audit log.
+
+Why a package of its own and not part of ``warehouse/``:
+
+* **Another engine.** ``warehouse.duckdb`` is DuckDB, built for the nightly's
+  scans and allowing one writing process. This store is SQLite in WAL mode by
+  default (many processes, one writer at a time, short transactions) or
+  PostgreSQL for several nodes, through SQLAlchemy Core and Alembic.
+* **Other writers.** The API's workers, the CLI's planner commands and the
+  nightly's publish step write here concurrently, all day, in transactions of
+  milliseconds; the nightly alone writes ``warehouse.duckdb``, for minutes.
+* **The API must never open warehouse.duckdb** (API.md): it imports this
+  package, so this package imports nothing of ``warehouse/`` (an
+  import-linter contract checks it), and the two cannot be mixed up by a
+  stray import.
+
+Modules: :mod:`ops.schema` (tables), :mod:`ops.engine` (connect, migrate),
+:mod:`ops.keys`, :mod:`ops.idempotency`, :mod:`ops.reservations`,
+:mod:`ops.orders`, :mod:`ops.audit`.
+"""
+
+from ops.engine import DEFAULT_URL, make_engine, reading, upgrade
+from ops.idempotency import (
+    IdempotencyKeyReusedError,
+    IdempotentRequest,
+    Outcome,
+    StoredResponse,
+    run_once,
+)
+from ops.keys import (
+    ApiKey,
+    KeyIdentity,
+    NewKey,
+    UnknownKeyError,
+    create_key,
+    list_keys,
+    revoke_key,
+    verify,
+)
+from ops.orders import (
+    LineRequest,
+    OrderNotFoundError,
+    OrderRequest,
+    OrderStatusError,
+    OutOfStockError,
+    PartOrder,
+    advance_order,
+    cancel_order,
+    get_order,
+    order_json,
+    place_order,
+)
+from ops.reservations import (
+    NoStockLoadedError,
+    Short,
+    StockBase,
+    active_run,
+    free_stock,
+    load_bases,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "ApiKey",
+    "IdempotencyKeyReusedError",
+    "IdempotentRequest",
+    "KeyIdentity",
+    "LineRequest",
+    "NewKey",
+    "NoStockLoadedError",
+    "OrderNotFoundError",
+    "OrderRequest",
+    "OrderStatusError",
+    "OutOfStockError",
+    "Outcome",
+    "PartOrder",
+    "Short",
+    "StockBase",
+    "StoredResponse",
+    "UnknownKeyError",
+    "active_run",
+    "advance_order",
+    "cancel_order",
+    "create_key",
+    "free_stock",
+    "get_order",
+    "list_keys",
+    "load_bases",
+    "make_engine",
+    "order_json",
+    "place_order",
+    "reading",
+    "revoke_key",
+    "run_once",
+    "upgrade",
+    "verify",
+]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the operational store, applied by :func:`ops.engine.upgrade`."""

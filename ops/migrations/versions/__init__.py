@@ -1,0 +1,1 @@
+"""Hand-written revisions, one file each (Alembic loads them by path)."""

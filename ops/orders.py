@@ -1,0 +1,338 @@
+"""Part orders from store systems: placed all or nothing, cancelled until dispatched.
+
+Status workflow (every change is a row of ``part_order_status_history`` and an
+audit entry)::
+
+    confirmed ──dispatch──▶ dispatched ──deliver──▶ delivered
+        └──cancel──▶ cancelled
+
+A status changes by a conditional ``UPDATE ... WHERE status IN (allowed)``,
+never by reading then writing: of two concurrent cancellations one wins and
+the other is refused, so an order's units are freed once.
+
+Every function runs in the caller's transaction (``engine.begin()``, or the
+one :func:`ops.idempotency.run_once` gives) and is scoped to a store: an order
+of another store is not found, which the API answers with 404.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ops import audit
+from ops.reservations import Short, StockKey, release, reserve
+from ops.schema import part_order_lines, part_order_status_history, part_orders
+
+MAX_LINES = 50
+MAX_QUANTITY = 999
+#: Status → the statuses it may move to.
+TRANSITIONS = {
+    "confirmed": frozenset({"cancelled", "dispatched"}),
+    "dispatched": frozenset({"delivered"}),
+    "delivered": frozenset[str](),
+    "cancelled": frozenset[str](),
+}
+
+
+class OutOfStockError(Exception):
+    """Some lines could not be reserved; nothing was (the API's 409)."""
+
+    def __init__(self, short: list[Short]) -> None:
+        self.short = short
+        named = ", ".join(
+            f"{s.sku} at {s.warehouse_id} (asked {s.requested}, {s.available} free)" for s in short
+        )
+        super().__init__(f"not enough stock for {named}")
+
+
+class OrderNotFoundError(LookupError):
+    """No order with this id at this store (the API's 404)."""
+
+
+class OrderStatusError(ValueError):
+    """The workflow does not allow this change from the order's status (the API's 409)."""
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """A line as the API decided it: the SKU, how many, from where and by when."""
+
+    sku: str
+    quantity: int
+    warehouse_id: str
+    deliver_by: datetime
+
+    def __post_init__(self) -> None:
+        if not self.sku or not self.warehouse_id:
+            raise ValueError("an order line needs a sku and a warehouse_id")
+        if isinstance(self.quantity, bool) or not isinstance(self.quantity, int):
+            raise ValueError(f"quantity of {self.sku} must be an integer, got {self.quantity!r}")
+        if not 1 <= self.quantity <= MAX_QUANTITY:
+            raise ValueError(
+                f"quantity of {self.sku} must be in 1-{MAX_QUANTITY}, got {self.quantity}"
+            )
+        if self.deliver_by.tzinfo is None:
+            raise ValueError(f"deliver_by of {self.sku} needs a time zone")
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order to place for one store."""
+
+    store_id: str
+    lines: tuple[LineRequest, ...]
+    vehicle_model_id: str | None = None
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.store_id:
+            raise ValueError("an order needs a store_id")
+        if not 1 <= len(self.lines) <= MAX_LINES:
+            raise ValueError(f"an order has 1-{MAX_LINES} lines, got {len(self.lines)}")
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_no: int
+    sku: str
+    quantity: int
+    warehouse_id: str
+    deliver_by: datetime
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    seq: int
+    status: str
+    reason: str | None
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class PartOrder:
+    """An order as stored, with its lines and status history."""
+
+    order_id: str
+    store_id: str
+    status: str
+    plan_run_id: str
+    vehicle_model_id: str | None
+    reference: str | None
+    created_at: datetime
+    updated_at: datetime
+    lines: tuple[OrderLine, ...]
+    history: tuple[StatusChange, ...]
+
+
+def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrder:
+    """Reserve every line and store the order, or reserve nothing.
+
+    The reservations run in a savepoint: if any (warehouse, SKU) is short, it
+    is rolled back and :class:`OutOfStockError` names every short SKU, leaving
+    the caller's transaction as it was.
+
+    Raises
+    ------
+    OutOfStockError
+        At least one line cannot be reserved.
+    NoStockLoadedError
+        No snapshot's stock is loaded yet.
+    """
+    wanted: Counter[StockKey] = Counter()
+    for line in request.lines:
+        wanted[line.warehouse_id, line.sku] += line.quantity
+    with conn.begin_nested():  # an exception rolls back this order's reservations alone
+        plan_run_id, short = reserve(conn, wanted)
+        if short:
+            raise OutOfStockError(short)
+    now = datetime.now(UTC)
+    order_id = f"ORD-{secrets.token_hex(8).upper()}"
+    conn.execute(
+        insert(part_orders).values(
+            order_id=order_id,
+            store_id=request.store_id,
+            status="confirmed",
+            vehicle_model_id=request.vehicle_model_id,
+            reference=request.reference,
+            plan_run_id=plan_run_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    conn.execute(
+        insert(part_order_lines),
+        [
+            {
+                "order_id": order_id,
+                "line_no": line_no,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "warehouse_id": line.warehouse_id,
+                "deliver_by": line.deliver_by,
+            }
+            for line_no, line in enumerate(request.lines, start=1)
+        ],
+    )
+    _add_history(conn, order_id, "confirmed", None, by, now)
+    order = _load(conn, request.store_id, order_id)
+    audit.record(
+        conn,
+        audit.AuditEntry(by, now, "create", "part_order", order_id, None, order_json(order)),
+    )
+    return order
+
+
+def cancel_order(
+    conn: Connection, store_id: str, order_id: str, *, by: str, reason: str | None = None
+) -> PartOrder:
+    """Cancel a confirmed order and free its units.
+
+    Raises
+    ------
+    OrderNotFoundError
+        No such order at this store.
+    OrderStatusError
+        The order is dispatched, delivered or already cancelled.
+    """
+    order = _change_status(conn, store_id, order_id, "cancelled", by, reason)
+    units: Counter[StockKey] = Counter()
+    for line in order.lines:
+        units[line.warehouse_id, line.sku] += line.quantity
+    release(conn, order.created_at, units)
+    return order
+
+
+def advance_order(
+    conn: Connection,
+    store_id: str,
+    order_id: str,
+    status: str,
+    *,
+    by: str,
+    reason: str | None = None,
+) -> PartOrder:
+    """Move an order on: ``dispatched`` (left the warehouse) or ``delivered``.
+
+    The units stay reserved: they left the shelf after the count, so free
+    stock is right until the next count sees them gone.
+    """
+    if status not in ("dispatched", "delivered"):
+        raise ValueError(f"an order advances to dispatched or delivered, not {status!r}")
+    return _change_status(conn, store_id, order_id, status, by, reason)
+
+
+def get_order(conn: Connection, store_id: str, order_id: str) -> PartOrder | None:
+    """The order with its lines and history, or ``None`` if this store has no such order."""
+    try:
+        return _load(conn, store_id, order_id)
+    except OrderNotFoundError:
+        return None
+
+
+def order_json(order: PartOrder) -> dict[str, Any]:
+    """The order as the API answers it (API.md): ISO 8601 times, integer quantities."""
+    return {
+        "order_id": order.order_id,
+        "store_id": order.store_id,
+        "status": order.status,
+        "created_at": order.created_at.isoformat(),
+        "vehicle_model_id": order.vehicle_model_id,
+        "reference": order.reference,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "warehouse_id": line.warehouse_id,
+                "deliver_by": line.deliver_by.isoformat(),
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def _change_status(
+    conn: Connection, store_id: str, order_id: str, status: str, by: str, reason: str | None
+) -> PartOrder:
+    allowed_from = [old for old, targets in TRANSITIONS.items() if status in targets]
+    now = datetime.now(UTC)
+    table = part_orders.c
+    changed = conn.execute(
+        update(part_orders)
+        .where(
+            table.order_id == order_id,
+            table.store_id == store_id,
+            table.status.in_(allowed_from),
+        )
+        .values(status=status, updated_at=now)
+    ).rowcount
+    if not changed:
+        current = _load(conn, store_id, order_id)  # raises OrderNotFoundError
+        raise OrderStatusError(f"order {order_id} is {current.status}: it cannot become {status}")
+    _add_history(conn, order_id, status, reason, by, now)
+    order = _load(conn, store_id, order_id)
+    before = order.history[-2].status
+    audit.record(
+        conn,
+        audit.AuditEntry(
+            by, now, status, "part_order", order_id, {"status": before}, {"status": status}, reason
+        ),
+    )
+    return order
+
+
+def _add_history(
+    conn: Connection, order_id: str, status: str, reason: str | None, by: str, at: datetime
+) -> None:
+    history = part_order_status_history.c
+    seq = conn.execute(
+        select(func.coalesce(func.max(history.seq), 0) + 1).where(history.order_id == order_id)
+    ).scalar_one()
+    conn.execute(
+        insert(part_order_status_history).values(
+            order_id=order_id, seq=seq, status=status, reason=reason, changed_by=by, changed_at=at
+        )
+    )
+
+
+def _load(conn: Connection, store_id: str, order_id: str) -> PartOrder:
+    row = conn.execute(
+        select(part_orders).where(
+            part_orders.c.order_id == order_id, part_orders.c.store_id == store_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise OrderNotFoundError(f"no order {order_id} at store {store_id}")
+    lines = conn.execute(
+        select(part_order_lines)
+        .where(part_order_lines.c.order_id == order_id)
+        .order_by(part_order_lines.c.line_no)
+    )
+    history = conn.execute(
+        select(part_order_status_history)
+        .where(part_order_status_history.c.order_id == order_id)
+        .order_by(part_order_status_history.c.seq)
+    )
+    return PartOrder(
+        order_id=row.order_id,
+        store_id=row.store_id,
+        status=row.status,
+        plan_run_id=row.plan_run_id,
+        vehicle_model_id=row.vehicle_model_id,
+        reference=row.reference,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        lines=tuple(
+            OrderLine(r.line_no, r.sku, r.quantity, r.warehouse_id, r.deliver_by) for r in lines
+        ),
+        history=tuple(
+            StatusChange(r.seq, r.status, r.reason, r.changed_by, r.changed_at) for r in history
+        ),
+    )
