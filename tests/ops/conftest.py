@@ -76,7 +76,13 @@ def postgres_server() -> Iterator[PostgresServer]:
     )
 
     def run(*command: str | Path) -> None:
-        subprocess.run([*as_postgres, *map(str, command)], check=True, capture_output=True)
+        done = subprocess.run(
+            [*as_postgres, *map(str, command)], check=False, capture_output=True, text=True
+        )
+        if done.returncode:
+            log = root / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            pytest.fail(f"{Path(command[0]).name} failed: {done.stderr.strip()}\n{tail}")
 
     run(bindir / "initdb", "-D", data, "-U", _USER, "-A", "trust", "-E", "UTF8", "--locale=C")
     run(bindir / "pg_ctl", "-D", data, "-l", root / "server.log", "-o", options, "-w", "start")
