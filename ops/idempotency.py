@@ -138,15 +138,20 @@ def run_once(
     IdempotencyKeyReusedError
         The key was used before with another method, path or body.
     """
+    claim_failed: _ClaimedError | None = None
     for _ in range(_ATTEMPTS):
         try:
             return _attempt(engine, request, action)
-        except _ClaimedError:
+        except _ClaimedError as error:
+            claim_failed = error
             with reading(engine) as conn:
                 stored = _stored(conn, request)
             if stored is not None:
                 return Outcome(stored, replayed=True)
-    raise RuntimeError(f"could not claim Idempotency-Key {request.idempotency_key!r}")
+    # Not a lost race but another integrity error (e.g. an unknown key_id): show its cause.
+    raise RuntimeError(
+        f"could not claim Idempotency-Key {request.idempotency_key!r}"
+    ) from claim_failed
 
 
 def _attempt(

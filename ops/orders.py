@@ -99,6 +99,8 @@ class OrderRequest:
 
 @dataclass(frozen=True)
 class OrderLine:
+    """A stored line: numbered from 1 in the order the request listed them."""
+
     line_no: int
     sku: str
     quantity: int
@@ -108,6 +110,8 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class StatusChange:
+    """One row of an order's status history (seq 1 = confirmed when placed)."""
+
     seq: int
     status: str
     reason: str | None

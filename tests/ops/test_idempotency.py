@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ops.idempotency import (
     IdempotencyKeyReusedError,
@@ -98,3 +99,10 @@ def test_an_idempotency_key_is_1_to_255_visible_ascii_characters(bad: str) -> No
 def test_a_body_must_be_json() -> None:
     with pytest.raises(ValueError, match="body must be JSON"):
         IdempotentRequest("key", "k", "POST", PATH, {"when": object()})
+
+
+def test_an_unknown_api_key_is_an_error_not_a_replay(engine: Engine) -> None:
+    with pytest.raises(RuntimeError, match="could not claim Idempotency-Key 'k-1'") as raised:
+        run_once(engine, _request("nobody"), _place())
+    assert isinstance(raised.value.__cause__, Exception)
+    assert isinstance(raised.value.__cause__.__cause__, IntegrityError)
