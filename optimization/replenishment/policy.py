@@ -211,9 +211,7 @@ class PolicyParams:
     """
 
     review_period_days: int = 1
-    default_target: ServiceTarget = field(
-        default_factory=lambda: ServiceTarget("unit_fill", 0.95)
-    )
+    default_target: ServiceTarget = field(default_factory=lambda: ServiceTarget("unit_fill", 0.95))
     dead_after_days: int = 90
     cover_cap_days: float = 60.0
     excess_cover_factor: float = 2.0
@@ -362,8 +360,12 @@ def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
 
     A held series with a ``unit_fill`` target is in the group (warehouse, scope,
     key): key the SKU for a SKU row, else the category. ``group_cycle_service``
-    is the cycle-service level its S came to and ``group_fill`` the group's
-    expected unit fill (null for other series). A series kept at the DC has S 0.
+    is the cycle-service level its S came to and ``group_fill`` the held
+    series' expected unit fill (null for other series). A series kept at the DC
+    has S 0; when the range decision keeps it there, its units are still asked of
+    the group (they are served late, never from the shelf), so the held series aim at
+    ``min(target × demand of the group / demand of its held series, 0.99)``
+    (:func:`_held_levels`).
     """
     mu = series["forecast_mean"].to_numpy()
     phi = series["dispersion"].to_numpy()
@@ -389,7 +391,7 @@ def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
             lead[grouped],
             phi[grouped],
             series["unit_cost"].to_numpy()[grouped],
-            level[grouped],
+            _held_levels(series, np.clip(mu - lead, 0.0, None), grouped)[grouped],
             codes,
         )
         s[grouped] = levels.order_up_to
@@ -405,6 +407,34 @@ def _with_levels(series: pl.DataFrame) -> pl.DataFrame:
         group_cycle_service=pl.Series(cycle_level).fill_nan(None),
         group_fill=pl.Series(group_fill).fill_nan(None),
     )
+
+
+#: The most a group's held series are asked for when they make up for the units of the
+#: series kept at the DC (beyond it the last units cost far more than they serve).
+MAX_HELD_UNIT_FILL = 0.99
+
+
+def _held_levels(series: pl.DataFrame, review_demand: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Per series, the unit fill its group's held series must reach so that the whole
+    group, with the units of the series the range keeps at the DC unserved, meets its
+    target. Do-not-stock SKUs are master data, not the range's choice: they are left
+    out of the group, as planners who set the flag expect."""
+    unit = (series["target_kind"] == "unit_fill") & ~series["do_not_stock"].fill_null(value=False)
+    frame = series.select(
+        "warehouse_id", "target_scope", "target_group", "target_level"
+    ).with_columns(
+        all_units=pl.when(unit).then(pl.Series(review_demand)).otherwise(0.0),
+        held_units=pl.when(unit & pl.Series(held)).then(pl.Series(review_demand)).otherwise(0.0),
+    )
+    group = ["warehouse_id", "target_scope", "target_group"]
+    share = (pl.col("all_units").sum() / pl.col("held_units").sum()).over(group)
+    level = pl.col("target_level")
+    adjusted = frame.select(
+        pl.when(pl.col("held_units").sum().over(group) > 0)
+        .then(pl.min_horizontal(level * share, pl.max_horizontal(level, MAX_HELD_UNIT_FILL)))
+        .otherwise(level)
+    ).to_series()
+    return adjusted.to_numpy()
 
 
 def _with_service(series: pl.DataFrame) -> pl.DataFrame:

@@ -52,7 +52,7 @@ def _target() -> pl.Expr:
         .then(pl.format("Target: unit fill {} of {}", _percent("target_level"), group))
         .otherwise(
             pl.format(
-                "Target: unit fill {} of {} (the group expects {}; here that takes {} "
+                "Target: unit fill {} of {} (its held parts expect {}; here that takes {} "
                 "cycles without a stock-out)",
                 _percent("target_level"),
                 group,

@@ -313,3 +313,40 @@ def test_policy_params_are_validated() -> None:
         PolicyParams(review_period_days=0)
     with pytest.raises(ValueError, match="cover_cap_days must be in"):
         PolicyParams(cover_cap_days=120)
+
+
+def _group_of_two(k2_held: bool) -> pl.DataFrame:
+    """Two filters at FW1 selling 0.4/day: K1 held, K2 held or kept at the DC by the range
+    (sold in 40s, one multiple is 100 days of demand, past the 60-day cover cap)."""
+    demand = pl.DataFrame(
+        [("FW1", k, 0.4, 1.0, "intermittent", AS_OF) for k in ("K1", "K2")],
+        schema=DEMAND_DISTRIBUTION,
+        orient="row",
+    )
+    positions = pl.DataFrame(
+        [("FW1", k, 0, 0, 0, 0, AS_OF, None) for k in ("K1", "K2")], schema=POSITIONS, orient="row"
+    )
+    skus = pl.DataFrame(
+        [
+            (k, "filters", 1, 1, multiple, 0, False, 0.5, 20.0, 10.0)
+            for k, multiple in (("K1", 1), ("K2", 1 if k2_held else 40))
+        ],
+        schema=SKU_POLICY,
+        orient="row",
+    )
+    plan = plan_replenishment(demand, positions, skus, AS_OF, None, PolicyParams())
+    return plan.sort("sku")
+
+
+def test_a_unit_fill_group_asks_its_held_series_to_make_up_for_the_ones_kept_at_the_dc() -> None:
+    # (A do-not-stock SKU stays out of its group: test_unit_fill's HOSE.)
+    both = _group_of_two(k2_held=True)
+    assert both["stocked"].to_list() == [True, True]
+    assert both["order_up_to"].to_list() == [2, 2]  # 0.95 of the group: fill 0.978 each
+    assert (both["expected_fill_rate"] > 0.95).all()
+    one = _group_of_two(k2_held=False)
+    assert one["stocked"].to_list() == [True, False]
+    # Half the group's units are served late: K1 alone cannot give 0.95 of them, so it aims
+    # at the cap 0.99 (Poisson 0.4: S 3 gives 0.998, S 2 only 0.978).
+    assert one["order_up_to"].to_list() == [3, 0]
+    assert one["expected_fill_rate"][0] == pytest.approx(0.998, abs=5e-4)

@@ -105,7 +105,7 @@ def test_on_its_review_day_a_sku_below_s_orders_up_to_s_in_whole_cases_above_the
     assert row["expected_on"] == ORDER_DAY + timedelta(days=3)
 
 
-def test_off_its_review_day_nothing_is_ordered_while_the_position_lasts_until_the_next_goods() -> None:
+def test_off_its_review_day_nothing_is_ordered_while_the_position_lasts_to_the_next_goods() -> None:
     # Order day Friday 11-20; the next review is Thursday 11-26, its goods 3 days later:
     # a gap of 9 days, Poisson(9), whose 0.9 quantile 13 is the rush level. 13 is enough.
     row = _one_sku(13, as_of=AS_OF + timedelta(days=1))

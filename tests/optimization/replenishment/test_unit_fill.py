@@ -267,7 +267,7 @@ def test_a_sku_unit_fill_target_is_that_series_fill_rate() -> None:
     assert grouped["target_kind"].to_list() == ["unit_fill", "unit_fill"]
     assert grouped["order_up_to"].to_list() == per_series["order_up_to"].to_list()
     assert (grouped["expected_fill_rate"] >= 0.93 - 1e-9).all()
-    assert "Target: unit fill 93.0 % of FW1 × DISC (the group expects" in grouped["reason"][0]
+    assert "Target: unit fill 93.0 % of FW1 × DISC (its held parts expect" in grouped["reason"][0]
 
 
 def test_a_unit_fill_default_target_groups_each_warehouse_and_category() -> None:
@@ -276,7 +276,7 @@ def test_a_unit_fill_default_target_groups_each_warehouse_and_category() -> None
     assert set(stocked["target_kind"]) == {"unit_fill"}
     for (warehouse, category), part in stocked.group_by("warehouse_id", "category"):
         assert _group_fill(part) >= 0.92 - 1e-6, (warehouse, category)
-        assert f"of {warehouse} × {category} (the group expects" in part["reason"][0]
+        assert f"of {warehouse} × {category} (its held parts expect" in part["reason"][0]
 
 
 # (d) The reason a planner reads.
@@ -292,7 +292,7 @@ def test_the_reason_names_the_group_and_the_cycle_service_it_came_to() -> None:
     alone = _alone(part, 0.9)
     caliper = part["sku"].to_list().index("CALIPER")
     expected = (
-        f"Target: unit fill 90.0 % of FW2 × brakes (the group expects "
+        f"Target: unit fill 90.0 % of FW2 × brakes (its held parts expect "
         f"{round(alone.group_fill[0] * 100, 1)} %; here that takes "
         f"{round(float(alone.cycle_service[caliper]) * 100, 1)} % cycles without a stock-out). "
         f"Keep {row['order_up_to']} unit"
