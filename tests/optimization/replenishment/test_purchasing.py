@@ -124,12 +124,11 @@ def test_off_its_review_day_a_position_that_would_not_last_is_rushed_up_to_s() -
     # need 14 − 2 = 12, above the MOQ 10, in cases of 5: 15, due after the lead time.
     assert (row["action"], row["raw_need"], row["quantity"]) == ("rush", 12, 15)
     assert row["expected_on"] == date(2026, 11, 23)
-    assert "the position 2 is below the 13 that meets the target until then: rush order" in (
-        row["reason"]
+    assert (
+        "the position 2 is below the 13 that meets the target until then: rush order"
+        in (row["reason"])
     )
-    orders = purchase_orders(
-        pl.DataFrame([row], schema=PURCHASE_PLAN), run_id="r1"
-    )
+    orders = purchase_orders(pl.DataFrame([row], schema=PURCHASE_PLAN), run_id="r1")
     assert orders.lines["quantity"].to_list() == [15]
     assert orders.headers["expected_on"].to_list() == [date(2026, 11, 23)]
     assert orders.reviewed.is_empty()  # a rush does not supersede the pair's open orders
