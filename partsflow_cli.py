@@ -368,6 +368,81 @@ def _print_simulation(result: SimulationResult) -> None:
         )
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``partsflow serve``: the API under uvicorn; each worker builds its app (``--factory``)."""
+    _settings()  # a bad PARTSFLOW_* variable is one line here, not a traceback per worker
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,  # the app writes its own access log, as JSON lines
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_api_key(args: argparse.Namespace) -> int:
+    """``partsflow api-key create | list | revoke``: keys of store systems and planners."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.admin import create_api_key, list_api_keys, revoke_api_key
+    from ops import UnknownKeyError
+
+    url = _settings().ops_url
+    who = os.environ.get("USER") or "cli"
+    try:
+        if args.action == "create":
+            new = create_api_key(url, store_id=args.store, name=args.name, by=who)
+            key = new.key.identity
+            scope = f"store {key.store_id}" if key.store_id else "planners"
+            print(f"created key {key.key_id} ({key.name!r}) for {scope}")
+            print("the token is shown this once; only its hash is stored:")
+            print(new.token)
+        elif args.action == "list":
+            for listed in list_api_keys(url):
+                key = listed.identity
+                state = (
+                    f"revoked {listed.revoked_at:%Y-%m-%d %H:%M}" if listed.revoked_at else "active"
+                )
+                print(
+                    f"{key.key_id}  {key.role:<7}  {key.store_id or '-':<8}  "
+                    f"{listed.created_at:%Y-%m-%d %H:%M}  {state}  {key.name}"
+                )
+        else:
+            revoked = revoke_api_key(url, args.key_id, by=who)
+            print(f"revoked key {revoked.identity.key_id} ({revoked.identity.name!r})")
+    except (ValueError, UnknownKeyError) as error:
+        raise _input_error(_one_line(error)) from None
+    except SQLAlchemyError as error:
+        raise _CliError(
+            f"operational store {url}: {_one_line(error.__cause__ or error)}", 1
+        ) from None
+    return 0
+
+
+def _store_id(text: str) -> str:
+    if not 1 <= len(text) <= 64 or not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"not a store id (1-64 characters): {text!r}")
+    return text
+
+
+def _key_name(text: str) -> str:
+    if not 1 <= len(text.strip()) <= 200:
+        raise argparse.ArgumentTypeError(f"--name must be 1-200 characters, got {len(text)}")
+    return text.strip()
+
+
+def _port(text: str) -> int:
+    port = _positive("--port")(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"--port must be at most 65535, got {port}")
+    return port
+
+
 def _given(**options: Any) -> dict[str, Any]:
     """The options given on the command line; the rest keep the parameter object's default."""
     return {name: value for name, value in options.items() if value is not None}
@@ -602,6 +677,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", help="write per-night and total KPIs to this file")
     sim.add_argument("--workdir", help="keep the working copy in this folder (default: removed)")
     sim.set_defaults(func=cmd_simulate)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API (uvicorn); see API.md")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000, help="default 8000")
+    serve.add_argument(
+        "--workers", type=_positive("--workers"), default=1, help="worker processes (default 1)"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("api-key", help="create, list or revoke API keys (bearer tokens)")
+    key_actions = keys.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = key_actions.add_parser("create", help="a key for one store or for planners")
+    whose = create.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--store", type=_store_id, help="the store the key acts for")
+    whose.add_argument("--role", choices=["planner"], help="a planner key (any store)")
+    create.add_argument("--name", type=_key_name, help="shown in lists and the audit log")
+    key_actions.add_parser("list", help="every key: id, role, store, created, revoked")
+    revoke = key_actions.add_parser("revoke", help="stop a key at once")
+    revoke.add_argument("key_id", help="the key's id (see `partsflow api-key list`)")
+    keys.set_defaults(func=cmd_api_key)
 
     demo = sub.add_parser("demo", help="generate a network and run the nightly job on it")
     demo.add_argument("--scale", choices=["small", "medium", "large"], default="medium")

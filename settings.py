@@ -19,7 +19,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.config import ApiConfig, ApiLimits, PromiseParams
 from models.params import ForecastParams
+from ops.engine import DEFAULT_URL as _OPS_URL
 from optimization.evaluation.replay import ReplayParams
 from optimization.replenishment.allocation import AllocationParams
 from optimization.replenishment.policy import PolicyParams
@@ -97,6 +99,7 @@ _NIGHTLY = NightlyParams()
 _FORECAST, _POLICY = _NIGHTLY.forecast, _NIGHTLY.policy
 _ALLOCATION, _LINEHAUL = _NIGHTLY.allocation, _NIGHTLY.linehaul
 _DC_TARGET = _NIGHTLY.purchasing.target
+_LIMITS, _PROMISE = ApiLimits(), PromiseParams()
 
 
 class Settings(BaseSettings):
@@ -148,6 +151,21 @@ class Settings(BaseSettings):
     #: need them, and forked workers inherit Prefect's SIGTERM handler, which prints a
     #: traceback per worker when the pool shuts down.
     forecast_n_jobs: int = Field(default=_FORECAST.n_jobs, ge=-1)
+    #: The operational store (API.md): a SQLite file in WAL mode, or ``postgresql://...``.
+    ops_url: str = _OPS_URL
+    #: The API refuses request bodies above this many bytes (413).
+    api_max_body_bytes: int = Field(default=_LIMITS.max_body_bytes, ge=1024)
+    #: Per API key and server process, a token bucket: sustained requests a second and
+    #: the burst a key may spend at once before it is answered 429.
+    api_rate_per_s: float = Field(default=_LIMITS.rate_per_s, gt=0)
+    api_rate_burst: int = Field(default=_LIMITS.rate_burst, ge=1)
+    #: How often (seconds) the API looks for a newer published snapshot.
+    api_snapshot_poll_s: float = Field(default=_LIMITS.snapshot_poll_s, gt=0, le=60)
+    #: The delivery promise: a warehouse's load is its orders not yet dispatched placed in
+    #: the last this many minutes, shared by its riders (this many where the snapshot's
+    #: dispatch replay does not say).
+    promise_load_window_min: int = Field(default=_PROMISE.load_window_min, ge=1, le=240)
+    promise_default_riders: int = Field(default=_PROMISE.default_riders, ge=1)
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod
@@ -156,10 +174,18 @@ class Settings(BaseSettings):
             raise ValueError("must name a file or folder, got an empty path")
         return value
 
+    @field_validator("ops_url")
+    @classmethod
+    def _ops_url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name the operational store, got an empty URL")
+        return value
+
     @model_validator(mode="after")
     def _parameters_hold(self) -> Settings:
         # The core's own checks across fields (e.g. the cover cap within the horizon).
         self.nightly_params()
+        self.api_config()
         return self
 
     def paths(
@@ -170,6 +196,23 @@ class Settings(BaseSettings):
             db=db or self.db_path,
             landing=landing or self.landing_dir,
             snapshots=snapshots or self.snapshot_dir,
+        )
+
+    def api_config(self) -> ApiConfig:
+        """What the HTTP API needs: where its data is, its limits and the promise's knobs."""
+        return ApiConfig(
+            snapshot_dir=self.snapshot_dir,
+            ops_url=self.ops_url,
+            limits=ApiLimits(
+                max_body_bytes=self.api_max_body_bytes,
+                rate_per_s=self.api_rate_per_s,
+                rate_burst=self.api_rate_burst,
+                snapshot_poll_s=self.api_snapshot_poll_s,
+            ),
+            promise=PromiseParams(
+                load_window_min=self.promise_load_window_min,
+                default_riders=self.promise_default_riders,
+            ),
         )
 
     def linehaul_params(self) -> LinehaulParams:

@@ -20,7 +20,7 @@ Why a package of its own and not part of ``warehouse/``:
 
 Modules: :mod:`ops.schema` (tables), :mod:`ops.engine` (connect, migrate),
 :mod:`ops.keys`, :mod:`ops.idempotency`, :mod:`ops.reservations`,
-:mod:`ops.orders`, :mod:`ops.audit`.
+:mod:`ops.orders`, :mod:`ops.order_lists`, :mod:`ops.audit`.
 """
 
 from ops.engine import DEFAULT_URL, make_engine, reading, upgrade
@@ -41,6 +41,7 @@ from ops.keys import (
     revoke_key,
     verify,
 )
+from ops.order_lists import OrderPage, OrderPosition, confirmed_since, list_orders
 from ops.orders import (
     LineRequest,
     OrderNotFoundError,
@@ -58,6 +59,7 @@ from ops.reservations import (
     NoStockLoadedError,
     Short,
     StockBase,
+    active_load,
     active_run,
     free_stock,
     load_bases,
@@ -73,6 +75,8 @@ __all__ = [
     "NewKey",
     "NoStockLoadedError",
     "OrderNotFoundError",
+    "OrderPage",
+    "OrderPosition",
     "OrderRequest",
     "OrderStatusError",
     "OutOfStockError",
@@ -82,13 +86,16 @@ __all__ = [
     "StockBase",
     "StoredResponse",
     "UnknownKeyError",
+    "active_load",
     "active_run",
     "advance_order",
     "cancel_order",
+    "confirmed_since",
     "create_key",
     "free_stock",
     "get_order",
     "list_keys",
+    "list_orders",
     "load_bases",
     "make_engine",
     "order_json",

@@ -173,6 +173,20 @@ def active_run(conn: Connection, *, lock: bool = False) -> str | None:
     return conn.execute(query).scalar_one_or_none()
 
 
+def active_load(conn: Connection) -> tuple[str, datetime] | None:
+    """The active run and when its bases were loaded, or ``None`` before the first load.
+
+    Lets a reader that loads bases (each API worker) skip a load another one
+    has already made of the same run today.
+    """
+    row = conn.execute(
+        select(active_stock_run.c.plan_run_id, active_stock_run.c.loaded_at).where(
+            active_stock_run.c.slot == 1
+        )
+    ).one_or_none()
+    return None if row is None else (row.plan_run_id, row.loaded_at)
+
+
 def free_stock(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, int]:
     """Units free now (``base - reserved``, never below 0) per (warehouse, SKU) asked.
 

@@ -1,0 +1,164 @@
+"""Request and response bodies of the HTTP API (API.md), one model per shape.
+
+Requests forbid fields they do not know (a misspelt ``quantitiy`` is a 422
+naming it, not a line silently ordered without it) and take quantities as
+strict integers (``"2"`` and ``2.5`` are refused). Times are ISO 8601 with
+an offset (UTC); quantities are integers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from ops import OrderPosition, PartOrder, order_json
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderLineIn(_Request):
+    """A line as a store system asks for it."""
+
+    sku: Id
+    quantity: Annotated[StrictInt, Field(ge=1, le=999)]
+
+
+class OrderCreate(_Request):
+    """``POST /v1/stores/{store_id}/orders``: 1-50 lines, all reserved or none."""
+
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)]
+    vehicle_model_id: Id | None = None
+    reference: Annotated[str, Field(max_length=200)] | None = None
+
+
+class CancelRequest(_Request):
+    """``POST .../orders/{order_id}/cancel``: an optional reason, kept in the history."""
+
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class WarehouseAlternative(BaseModel):
+    """Another warehouse in reach of the store that has the part."""
+
+    kind: Literal["warehouse"] = "warehouse"
+    warehouse_id: str
+    available: int
+    deliver_by: datetime
+    promise_minutes: int
+
+
+class ArrivalAlternative(BaseModel):
+    """The next released line-haul arrival of the part into the store's own warehouse."""
+
+    kind: Literal["arrival"] = "arrival"
+    warehouse_id: str
+    transfer_id: str
+    arrives_on: date
+    quantity: int
+
+
+class AvailabilityItem(BaseModel):
+    """One SKU at the store's own warehouse; a promise only when ``available`` > 0."""
+
+    sku: str
+    warehouse_id: str
+    available: int
+    deliver_by: datetime | None
+    promise_minutes: int | None
+    alternative: Annotated[
+        WarehouseAlternative | ArrivalAlternative | None, Field(discriminator="kind")
+    ] = None
+
+
+class AvailabilityPublic(BaseModel):
+    """``GET /v1/stores/{store_id}/availability``."""
+
+    store_id: str
+    plan_run_id: str
+    items: list[AvailabilityItem]
+
+
+class OrderLinePublic(BaseModel):
+    """A stored line: where it comes from and by when."""
+
+    line_no: int
+    sku: str
+    quantity: int
+    warehouse_id: str
+    deliver_by: datetime
+
+
+class StatusChangePublic(BaseModel):
+    """One step of an order's history."""
+
+    status: str
+    changed_at: datetime
+    changed_by: str
+    reason: str | None
+
+
+class OrderPublic(BaseModel):
+    """An order as answered by every order endpoint."""
+
+    order_id: str
+    store_id: str
+    status: Literal["confirmed", "cancelled", "dispatched", "delivered"]
+    created_at: datetime
+    vehicle_model_id: str | None
+    reference: str | None
+    lines: list[OrderLinePublic]
+    status_history: list[StatusChangePublic]
+
+
+class OrderList(BaseModel):
+    """A page of a store's orders, newest first."""
+
+    items: list[OrderPublic]
+    next_cursor: str | None
+
+
+def order_public(order: PartOrder) -> dict[str, Any]:
+    """The JSON of :class:`OrderPublic` for an order (what is stored for replays, too)."""
+    return {
+        **order_json(order),
+        "status_history": [
+            {
+                "status": change.status,
+                "changed_at": change.changed_at.isoformat(),
+                "changed_by": change.changed_by,
+                "reason": change.reason,
+            }
+            for change in order.history
+        ],
+    }
+
+
+def encode_cursor(position: OrderPosition) -> str:
+    """An opaque cursor: base64url (unpadded) of ``["<created_at ISO>", "<order_id>"]``."""
+    raw = json.dumps([position.created_at.isoformat(), position.order_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> OrderPosition:
+    """The position a cursor names.
+
+    Raises
+    ------
+    ValueError
+        Not a cursor this API gave out.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, order_id = json.loads(raw)
+        return OrderPosition(datetime.fromisoformat(created_at), str(order_id))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ValueError("not a cursor this API gave out; pass next_cursor back as it is") from None
