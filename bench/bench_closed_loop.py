@@ -128,6 +128,7 @@ def _table(runs: dict[str, dict[str, Any]], target: float) -> str:
         ("pulled back and sent again within 14 days", lambda t: str(t["pulled_back_and_sent"])),
         ("lines moved per night", lambda t: _num(t["transfer_lines_per_night"], 0)),
         ("lines moved: CV from night 8 on", lambda t: _pct(t["transfer_lines_cv_after_week"])),
+        ("… with each weekday's mean taken out", lambda t: _pct(t["weekday_cv_after_week"])),
         ("pull-back lines / units", lambda t: _pair(t, "pull_back_lines", "pull_back_units")),
         ("PO lines / value (¥)", lambda t: _pair(t, "purchase_lines", "purchase_value")),
         ("wall s: first night / after", lambda t: _pair(t, "first_wall_s", "wall_s_after_first")),
@@ -171,6 +172,22 @@ def _verdict(runs: dict[str, dict[str, Any]], target: float) -> list[str]:
     return out
 
 
+def _weekday_cv(nights: list[dict[str, Any]]) -> float | None:
+    """The CV of lines moved per night once each weekday's own mean is divided out: what
+    is left when the weekly rhythm (more moves before the weekend) is not counted."""
+    by_day: dict[int, list[int]] = {}
+    for night in nights:
+        by_day.setdefault(date.fromisoformat(night["day"]).weekday(), []).append(
+            night["transfer_lines"]
+        )
+    ratios = [n / (sum(v) / len(v)) for v in by_day.values() for n in v if sum(v)]
+    if len(ratios) < 2:
+        return None
+    mean = sum(ratios) / len(ratios)
+    sd = (sum((r - mean) ** 2 for r in ratios) / (len(ratios) - 1)) ** 0.5
+    return sd / mean
+
+
 def _at_fill(frontier: list[tuple[float, float]], fill: float) -> float | None:
     """Ours' mean FW stock at ``fill``, linear between the frontier's two nearest points."""
     for (f0, v0), (f1, v1) in itertools.pairwise(frontier):
@@ -211,6 +228,7 @@ def main() -> None:
         total = data["total"]
         total["first_wall_s"] = data["nights"][0]["wall_s"]
         total["wall_s_after_first"] = total["wall_s_per_night_after_first"]
+        total["weekday_cv_after_week"] = _weekday_cv(data["nights"][7:])
         runs[path.stem.removeprefix(f"{stem}_")] = data
     target = Settings().service_level
     one, five, fifteen = os.getloadavg()
