@@ -14,11 +14,16 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt
 
 from ops import OrderPosition, PartOrder, order_json
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
+#: A time written as ``datetime.isoformat()`` (``+00:00``, as the stored orders are),
+#: not pydantic's ``Z``: a replayed body and a fresh one must be byte-for-byte alike.
+Timestamp = Annotated[
+    datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")
+]
 
 
 class _Request(BaseModel):
@@ -52,7 +57,7 @@ class WarehouseAlternative(BaseModel):
     kind: Literal["warehouse"] = "warehouse"
     warehouse_id: str
     available: int
-    deliver_by: datetime
+    deliver_by: Timestamp
     promise_minutes: int
 
 
@@ -72,7 +77,7 @@ class AvailabilityItem(BaseModel):
     sku: str
     warehouse_id: str
     available: int
-    deliver_by: datetime | None
+    deliver_by: Timestamp | None
     promise_minutes: int | None
     alternative: Annotated[
         WarehouseAlternative | ArrivalAlternative | None, Field(discriminator="kind")
@@ -94,14 +99,14 @@ class OrderLinePublic(BaseModel):
     sku: str
     quantity: int
     warehouse_id: str
-    deliver_by: datetime
+    deliver_by: Timestamp
 
 
 class StatusChangePublic(BaseModel):
     """One step of an order's history."""
 
     status: str
-    changed_at: datetime
+    changed_at: Timestamp
     changed_by: str
     reason: str | None
 
@@ -112,7 +117,7 @@ class OrderPublic(BaseModel):
     order_id: str
     store_id: str
     status: Literal["confirmed", "cancelled", "dispatched", "delivered"]
-    created_at: datetime
+    created_at: Timestamp
     vehicle_model_id: str | None
     reference: str | None
     lines: list[OrderLinePublic]

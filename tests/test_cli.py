@@ -235,3 +235,57 @@ def test_dispatch_of_a_missing_database_or_no_riders_is_a_one_line_error(tmp_pat
     (tmp_path / "w.duckdb").touch()
     zero = _run("dispatch", "--db", str(tmp_path / "w.duckdb"), "--riders", "0", cwd=tmp_path)
     _assert_one_line_error(zero, "--riders must be at least 1")
+
+
+def test_api_keys_are_created_listed_and_revoked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ops import make_engine, reading, verify
+
+    url = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    monkeypatch.setenv("PARTSFLOW_OPS_URL", url)
+    assert main(["api-key", "create", "--store", "S0001"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert token.startswith("pf_") and " " not in token
+    assert main(["api-key", "create", "--role", "planner", "--name", "ann"]) == 0
+    capsys.readouterr()
+    assert main(["api-key", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "S0001" in listed and "ann" in listed and token not in listed
+    key_id = token.split("_")[1]
+    assert main(["api-key", "revoke", key_id]) == 0
+    assert main(["api-key", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    engine = make_engine(url)
+    with reading(engine) as conn:
+        assert verify(conn, token) is None
+    engine.dispose()
+
+
+def test_api_key_mistakes_are_one_line_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PARTSFLOW_OPS_URL", f"sqlite:///{tmp_path / 'ops.sqlite3'}")
+    assert main(["api-key", "revoke", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == "partsflow api-key: no API key with id 'nope'"
+    with pytest.raises(SystemExit) as neither:
+        main(["api-key", "create"])
+    assert neither.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["api-key", "create", "--store", "S1", "--role", "planner"])
+    capsys.readouterr()
+    monkeypatch.setenv("PARTSFLOW_OPS_URL", "mysql://somewhere/db")
+    assert main(["api-key", "list"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unsupported database" in err[-1]
+
+
+def test_serve_with_a_bad_setting_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PARTSFLOW_API_RATE_PER_S", "-1")
+    assert main(["serve", "--port", "8999"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "PARTSFLOW_API_RATE_PER_S" in err[0]
+    with pytest.raises(SystemExit):
+        main(["serve", "--port", "70000"])

@@ -10,6 +10,7 @@ but warns that it is moving off httpx.)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -102,7 +103,8 @@ def config(snapshots: Path, store: Path, **limits: Any) -> ApiConfig:
     )
 
 
-def start(cfg: ApiConfig) -> Iterator[Api]:
+@contextmanager
+def running(cfg: ApiConfig) -> Iterator[Api]:
     """Run the app's start-up, make the keys, yield; shut it down after."""
     app = create_app(cfg)
     with (
@@ -126,4 +128,5 @@ def start(cfg: ApiConfig) -> Iterator[Api]:
 @pytest.fixture
 def api(world: World, tmp_path: Path) -> Iterator[Api]:
     """The API on the small world, with an empty operational store of its own."""
-    yield from start(config(world.snapshots, tmp_path / "ops.sqlite3"))
+    with running(config(world.snapshots, tmp_path / "ops.sqlite3")) as started:
+        yield started

@@ -11,7 +11,7 @@ from httpx import Response
 from api.deps import PlannerAuth
 from api.problems import PROBLEM_JSON
 from tests.api._world import OTHER_STORE, STORE
-from tests.api.conftest import Api, World, config, start
+from tests.api.conftest import Api, World, config, running
 
 
 def is_problem(answer: Response, status: int) -> dict[str, object]:
@@ -32,7 +32,7 @@ def test_healthz_and_readyz_name_the_published_run(api: Api, world: World) -> No
 
 
 def test_without_a_published_plan_readyz_and_data_endpoints_say_503(tmp_path: Path) -> None:
-    for api in start(config(tmp_path / "empty", tmp_path / "ops.sqlite3")):
+    with running(config(tmp_path / "empty", tmp_path / "ops.sqlite3")) as api:
         is_problem(api.client.get("/readyz"), 503)
         answer = api.client.get(f"/v1/stores/{STORE}/availability?sku=P1", headers=api.auth())
         assert is_problem(answer, 503)["type"] == "urn:partsflow:problem:no-published-plan"
@@ -103,9 +103,9 @@ def test_a_chunked_body_over_the_limit_is_413(api: Api) -> None:
 
 
 def test_past_the_burst_a_key_gets_429_with_retry_after(world: World, tmp_path: Path) -> None:
-    for api in start(
+    with running(
         config(world.snapshots, tmp_path / "ops.sqlite3", rate_per_s=0.5, rate_burst=3)
-    ):
+    ) as api:
         path = f"/v1/stores/{STORE}/availability?sku=P1"
         codes = [api.client.get(path, headers=api.auth()).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]

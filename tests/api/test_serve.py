@@ -1,0 +1,223 @@
+"""``partsflow serve`` for real: uvicorn with 2 workers on loopback, SQLite in WAL mode.
+
+The concurrency claims are checked here, across processes: orders racing for
+the last units never sell more than there are, and concurrent duplicates of
+one request make one order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from ops import create_key, make_engine
+from ops.schema import part_order_lines, part_orders
+from tests.api._world import STORE
+from tests.api.conftest import World
+from tests.api.test_health_auth import is_problem
+
+PARTSFLOW = Path(sys.executable).with_name("partsflow")
+WORKERS = 2
+BURST = 40  # per key and worker
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``partsflow serve``: its URL, its store, tokens by role, its log file."""
+
+    url: str
+    ops_url: str
+    tokens: dict[str, str]
+    log: Path
+
+    def auth(self, who: str = "store") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _token(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [str(PARTSFLOW), "api-key", "create", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The small world served by 2 workers; a key made with ``partsflow api-key create``."""
+    work = tmp_path_factory.mktemp("serve")
+    ops_url = f"sqlite:///{work / 'ops.sqlite3'}"
+    env = {
+        **os.environ,
+        "PARTSFLOW_SNAPSHOT_DIR": str(world.snapshots),
+        "PARTSFLOW_OPS_URL": ops_url,
+        "PARTSFLOW_API_RATE_PER_S": "2",
+        "PARTSFLOW_API_RATE_BURST": str(BURST),
+    }
+    tokens = {"store": _token(env, "--store", STORE)}  # the CLI, end to end, once
+    engine = make_engine(ops_url)
+    with engine.begin() as conn:
+        for name in ("race", "limited"):
+            tokens[name] = create_key(conn, "store", store_id=STORE, name=name).token
+    engine.dispose()
+    port = _free_port()
+    log = work / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(PARTSFLOW), "serve", "--port", str(port), "--workers", str(WORKERS)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield Server(url, ops_url, tokens, log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _order(server: Server, who: str, sku: str, quantity: int, key: str) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/v1/stores/{STORE}/orders",
+        json={"lines": [{"sku": sku, "quantity": quantity}]},
+        headers={**server.auth(who), "Idempotency-Key": key},
+        timeout=30,
+    )
+
+
+def test_healthz_readyz_and_keys(server: Server) -> None:
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{server.url}/readyz").status_code == 200
+    path = f"{server.url}/v1/stores/{STORE}/availability?sku=P1"
+    is_problem(httpx.get(path), 401)
+    is_problem(httpx.get(path.replace(STORE, "S0002"), headers=server.auth()), 404)
+    answer = httpx.get(path, headers={**server.auth(), "X-Request-ID": "trace-7"})
+    assert answer.status_code == 200 and answer.headers["x-request-id"] == "trace-7"
+    assert answer.json()["items"][0]["available"] >= 1
+
+
+def test_orders_racing_for_the_last_units_never_oversell(server: Server) -> None:
+    """20 concurrent orders of 1 unit for the 5 units of P4 (at FW01 only)."""
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = Counter(
+            pool.map(lambda n: _order(server, "race", "P4", 1, f"race-{n}").status_code, range(20))
+        )
+    assert codes == {201: 5, 409: 15}
+    engine = make_engine(server.ops_url)
+    with engine.connect() as conn:
+        sold = conn.execute(
+            select(func.sum(part_order_lines.c.quantity))
+            .select_from(part_order_lines.join(part_orders))
+            .where(part_order_lines.c.sku == "P4", part_orders.c.status != "cancelled")
+        ).scalar_one()
+    engine.dispose()
+    assert sold == 5
+    available = httpx.get(
+        f"{server.url}/v1/stores/{STORE}/availability?sku=P4", headers=server.auth()
+    ).json()["items"][0]["available"]
+    assert available == 0
+
+
+def test_concurrent_duplicates_make_one_order(server: Server) -> None:
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: _order(server, "store", "P1", 1, "dup-1"), range(10)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["order_id"] for a in answers}) == 1
+    assert sum(a.headers["idempotent-replayed"] == "false" for a in answers) == 1
+
+
+def test_cancel_frees_the_units_across_workers(server: Server) -> None:
+    before = _available(server, "P1")
+    placed = _order(server, "store", "P1", 1, "to-cancel").json()
+    cancel = httpx.post(
+        f"{server.url}/v1/stores/{STORE}/orders/{placed['order_id']}/cancel",
+        headers=server.auth(),
+    )
+    assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
+    assert _available(server, "P1") == before
+
+
+def test_a_body_over_the_limit_is_413(server: Server) -> None:
+    answer = httpx.post(
+        f"{server.url}/v1/stores/{STORE}/orders",
+        content=b"{" + b" " * (64 * 1024) + b"}",
+        headers={
+            **server.auth(),
+            "Idempotency-Key": "big",
+            "Content-Type": "application/json",
+        },
+    )
+    is_problem(answer, 413)
+
+
+def test_a_key_past_its_burst_gets_429_with_retry_after(server: Server) -> None:
+    path = f"{server.url}/v1/stores/{STORE}/availability?sku=P1"
+    with httpx.Client() as client:
+        answers = [
+            client.get(path, headers=server.auth("limited")) for _ in range(WORKERS * BURST + 20)
+        ]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited, Counter(a.status_code for a in answers)
+    assert {a.status_code for a in answers} == {200, 429}
+    assert int(limited[0].headers["retry-after"]) >= 1
+    is_problem(limited[0], 429)
+
+
+def test_metrics_and_json_access_logs(server: Server) -> None:
+    path = f"{server.url}/v1/stores/{STORE}/availability?sku=P1"
+    assert httpx.get(path, headers={**server.auth(), "X-Request-ID": "trace-7"}).status_code == 200
+    text = httpx.get(f"{server.url}/metrics").text
+    assert "partsflow_http_request_duration_seconds_bucket" in text
+    lines = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
+    traced = [line for line in lines if line.get("request_id") == "trace-7"]
+    assert traced and traced[0]["status"] == 200 and traced[0]["route"].endswith("/availability")
+
+
+def _available(server: Server, sku: str) -> int:
+    answer = httpx.get(
+        f"{server.url}/v1/stores/{STORE}/availability?sku={sku}", headers=server.auth()
+    )
+    available: int = answer.json()["items"][0]["available"]
+    return available
