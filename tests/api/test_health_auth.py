@@ -136,3 +136,14 @@ def test_metrics_count_requests_and_latency_per_route(api: Api) -> None:
         for line in text.splitlines()
     )
     assert f'partsflow_http_request_duration_seconds_bucket{{method="GET",{route}' in text
+
+
+def test_the_openapi_document_lists_the_routes_and_the_bearer_scheme(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    assert {
+        "/v1/stores/{store_id}/availability",
+        "/v1/stores/{store_id}/orders",
+        "/v1/stores/{store_id}/orders/{order_id}",
+        "/v1/stores/{store_id}/orders/{order_id}/cancel",
+    } <= set(document["paths"])
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
