@@ -20,6 +20,14 @@ from warehouse.published.availability import (
     released_arrivals,
     serving_warehouses,
 )
+from warehouse.published.fitment import (
+    FITTING_PARTS,
+    MAINTENANCE_SCHEDULE,
+    VEHICLE_MODELS,
+    fitting_parts,
+    maintenance_schedule,
+    vehicle_models,
+)
 from warehouse.published.forecasts import FORECAST_ROWS, forecasts
 from warehouse.published.master import SKUS, STORES, WAREHOUSES, skus, stores, warehouses
 from warehouse.published.network import (
@@ -77,8 +85,10 @@ __all__ = [
     "ALLOCATIONS",
     "ARRIVALS",
     "DISPATCH_KPIS",
+    "FITTING_PARTS",
     "FORECAST_ROWS",
     "LATEST_STOCK",
+    "MAINTENANCE_SCHEDULE",
     "PLAN_LINES",
     "POLICY_REPLAYS",
     "PURCHASE_ORDER_LINES",
@@ -98,6 +108,7 @@ __all__ = [
     "TRANSFER_ORDER_HISTORY",
     "TRANSFER_ORDER_LINES",
     "TRANSFER_ORDER_LIST",
+    "VEHICLE_MODELS",
     "WAREHOUSES",
     "NoPublishedPlanError",
     "Page",
@@ -109,9 +120,11 @@ __all__ = [
     "TransferOrder",
     "allocations",
     "dispatch_kpis",
+    "fitting_parts",
     "forecast_accuracy",
     "forecasts",
     "latest_stock",
+    "maintenance_schedule",
     "open_snapshot",
     "plan_line",
     "plan_lines",
@@ -129,5 +142,6 @@ __all__ = [
     "stores",
     "transfer_order",
     "transfer_orders",
+    "vehicle_models",
     "warehouses",
 ]

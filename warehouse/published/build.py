@@ -5,7 +5,9 @@ read functions of :mod:`warehouse.published` need, for one run;
 :func:`warehouse.plan.publish_snapshot` builds it aside and swaps it in.
 
 * **Whole**: ``warehouses``, ``stores``, ``skus``, ``service_targets``,
-  ``schema_version`` (master data the pages name things with).
+  ``schema_version`` (master data the pages name things with), and the
+  vehicle side of the catalogue: ``vehicle_models``, ``fitment`` (sorted by
+  model) and ``maintenance_schedules`` (the API's fitment answers).
 * **The run's rows**: ``runs``, ``forecasts``, ``replenishment_plan``,
   ``forecast_accuracy``, ``allocation_runs``, ``routes``, ``policy_replays``,
   ``store_coverage``.
@@ -44,8 +46,17 @@ from warehouse.published.snapshot import SNAPSHOT_FORMAT
 from warehouse.purchasing import RELEASED_PO_AFTER_COUNT
 from warehouse.transfers import RELEASED_AFTER_COUNT
 
-#: Tables copied whole.
-_MASTER_TABLES = ("warehouses", "stores", "skus", "service_targets", "schema_version")
+#: Tables copied whole, with the order they are written in.
+_MASTER_TABLES = {
+    "warehouses": "warehouse_id",
+    "stores": "store_id",
+    "skus": "sku",
+    "service_targets": "1",
+    "schema_version": "1",
+    "vehicle_models": "vehicle_model_id",
+    "fitment": "vehicle_model_id, sku, position",
+    "maintenance_schedules": "vehicle_model_id, part_type",
+}
 
 #: Tables copied for the published run only, with the order they are written in.
 _RUN_TABLES = {
@@ -102,8 +113,8 @@ def copy_published(
         If ``run_id`` is not a run of the working database or has no as-of day.
     """
     as_of, start = _window(con, run_id, history_days)
-    for table in _MASTER_TABLES:
-        con.execute(f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table}")
+    for table, order in _MASTER_TABLES.items():
+        con.execute(f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table} ORDER BY {order}")
     for table, order in _RUN_TABLES.items():
         con.execute(
             f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table} "

@@ -25,8 +25,9 @@ SNAPSHOT_NAME = "plan.duckdb"
 
 #: What the snapshot holds, as a number: bumped whenever a table the read
 #: functions need is added or changed (1: before ``snapshot_info`` existed; 3: purchase
-#: orders and plan, the range decision on plan lines).
-SNAPSHOT_FORMAT = 3
+#: orders and plan, the range decision on plan lines; 4: vehicle models, fitment and
+#: maintenance schedules).
+SNAPSHOT_FORMAT = 4
 
 
 class SnapshotError(RuntimeError):
