@@ -20,7 +20,7 @@ Why a package of its own and not part of ``warehouse/``:
 
 Modules: :mod:`ops.schema` (tables), :mod:`ops.engine` (connect, migrate),
 :mod:`ops.keys`, :mod:`ops.idempotency`, :mod:`ops.reservations`,
-:mod:`ops.orders`, :mod:`ops.order_lists`, :mod:`ops.audit`.
+:mod:`ops.orders`, :mod:`ops.order_lists`, :mod:`ops.returns`, :mod:`ops.audit`.
 """
 
 from ops.engine import DEFAULT_URL, make_engine, reading, upgrade
@@ -64,9 +64,19 @@ from ops.reservations import (
     free_stock,
     load_bases,
 )
+from ops.returns import (
+    RETURN_WINDOW,
+    PartReturn,
+    ReturnRefusedError,
+    ReturnRequest,
+    order_returns,
+    place_return,
+    return_json,
+)
 
 __all__ = [
     "DEFAULT_URL",
+    "RETURN_WINDOW",
     "ApiKey",
     "IdempotencyKeyReusedError",
     "IdempotentRequest",
@@ -82,6 +92,9 @@ __all__ = [
     "OutOfStockError",
     "Outcome",
     "PartOrder",
+    "PartReturn",
+    "ReturnRefusedError",
+    "ReturnRequest",
     "Short",
     "StockBase",
     "StoredResponse",
@@ -99,8 +112,11 @@ __all__ = [
     "load_bases",
     "make_engine",
     "order_json",
+    "order_returns",
     "place_order",
+    "place_return",
     "reading",
+    "return_json",
     "revoke_key",
     "run_once",
     "upgrade",

@@ -135,6 +135,8 @@ part_orders = Table(
     CheckConstraint(_in("status", ORDER_STATUSES), name="status"),
     # A store's orders, newest first (GET /v1/stores/{store_id}/orders).
     Index("ix_part_orders_store_id_created_at", "store_id", "created_at"),
+    # Orders placed since a time, any store: a warehouse's load, reservations recounted.
+    Index("ix_part_orders_created_at", "created_at"),
 )
 
 part_order_lines = Table(
@@ -149,6 +151,8 @@ part_order_lines = Table(
     PrimaryKeyConstraint("order_id", "line_no"),
     CheckConstraint("line_no > 0", name="line_no"),
     CheckConstraint("quantity > 0", name="quantity"),
+    # The units ordered of one (warehouse, SKU): reservations recounted on a new snapshot.
+    Index("ix_part_order_lines_warehouse_id_sku", "warehouse_id", "sku"),
 )
 
 part_order_status_history = Table(
@@ -207,6 +211,8 @@ returns = Table(
     Column("reason", String(TEXT), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("quantity > 0", name="quantity"),
+    # Units already returned of an order's SKU (ops/returns.py, checked on every return).
+    Index("ix_returns_order_id_sku", "order_id", "sku"),
 )
 
 

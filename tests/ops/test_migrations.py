@@ -51,7 +51,7 @@ def test_processes_upgrading_together_upgrade_once(store_url: str) -> None:
     assert errors == []
     with engines[0].connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0001"
+            "0002"
         ]
     for engine in engines:
         engine.dispose()
@@ -146,3 +146,15 @@ def test_times_come_back_in_utc_and_money_exact(engine: Engine) -> None:
     assert created == shanghai
     assert created.tzinfo is UTC
     assert cost == Decimal("12.35")
+
+
+def test_the_lookups_of_orders_and_returns_are_indexed(engine: Engine) -> None:
+    """Migration 0002: orders since a time, ordered units per pair, returned units per order."""
+    with engine.connect() as conn:
+        found = {
+            table: {tuple(index["column_names"]) for index in inspect(conn).get_indexes(table)}
+            for table in ("part_orders", "part_order_lines", "returns")
+        }
+    assert ("created_at",) in found["part_orders"]
+    assert ("warehouse_id", "sku") in found["part_order_lines"]
+    assert ("order_id", "sku") in found["returns"]
