@@ -20,6 +20,7 @@ from warehouse.published.availability import (
     released_arrivals,
     serving_warehouses,
 )
+from warehouse.published.exceptions import EXCEPTION_KINDS, EXCEPTIONS, plan_exceptions
 from warehouse.published.fitment import (
     FITTING_PARTS,
     MAINTENANCE_SCHEDULE,
@@ -85,6 +86,8 @@ __all__ = [
     "ALLOCATIONS",
     "ARRIVALS",
     "DISPATCH_KPIS",
+    "EXCEPTIONS",
+    "EXCEPTION_KINDS",
     "FITTING_PARTS",
     "FORECAST_ROWS",
     "LATEST_STOCK",
@@ -126,6 +129,7 @@ __all__ = [
     "latest_stock",
     "maintenance_schedule",
     "open_snapshot",
+    "plan_exceptions",
     "plan_line",
     "plan_lines",
     "policy_replays",
