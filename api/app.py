@@ -29,7 +29,7 @@ from api.middleware import EdgeMiddleware
 from api.problems import install
 from api.promise import TravelTimes
 from api.ratelimit import TokenBuckets
-from api.routes import ROUTERS
+from api.routes import ROUTERS, docs
 from api.snapshot import SnapshotWatcher
 from api.stock import StockService
 from ops import KeyIdentity, make_engine, reading, upgrade, verify
@@ -85,14 +85,20 @@ def create_app(settings: Settings | ApiConfig) -> FastAPI:
 
     app = FastAPI(
         title="partsflow",
-        summary="Availability with a delivery promise and part orders for store systems",
+        summary=(
+            "Availability with a delivery promise, part orders, returns and fitment for store "
+            "systems; the published plan for planners"
+        ),
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # api.routes.docs serves /docs from local assets
+        redoc_url=None,
     )
     app.state.partsflow = state
     install(app)
     for router in ROUTERS:
         app.include_router(router)
+    docs.mount_assets(app)
     app.add_middleware(
         EdgeMiddleware,
         verify=check_key,

@@ -9,9 +9,11 @@ planner endpoint a 403.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import duckdb
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -22,6 +24,7 @@ from api.problems import ApiError
 from api.snapshot import LiveView, SnapshotWatcher, StoreReach
 from api.stock import StockService
 from ops import KeyIdentity
+from warehouse import published
 
 _VISIBLE = frozenset(chr(code) for code in range(0x21, 0x7F))
 
@@ -73,6 +76,28 @@ def _snapshot(state: StateDep) -> LiveView:
 
 
 SnapshotDep = Annotated[LiveView, Depends(_snapshot)]
+
+
+def _published(state: StateDep) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published file itself, read-only, for the reads kept out of memory.
+
+    Fitment and the planner's pages read only what a request asks for, by
+    key (the snapshot is sorted for it): holding every plan line, forecast and
+    order in each worker's memory would cost far more than a keyed read.
+    """
+    try:
+        with published.open_snapshot(state.config.snapshot_dir) as con:
+            yield con
+    except published.SnapshotError as error:  # not published yet, or another format
+        raise ApiError(
+            503,
+            f"no readable published plan: {error}",
+            kind="no-published-plan",
+            headers={"Retry-After": "60"},
+        ) from None
+
+
+PublishedDep = Annotated[duckdb.DuckDBPyConnection, Depends(_published)]
 
 # Documents the bearer scheme in the OpenAPI document; the middleware did the checking.
 _bearer = HTTPBearer(auto_error=False, description="An API key: `partsflow api-key create`")

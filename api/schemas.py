@@ -51,6 +51,27 @@ class CancelRequest(_Request):
     reason: Annotated[str, Field(max_length=500)] | None = None
 
 
+class ReturnCreate(_Request):
+    """``POST /v1/stores/{store_id}/returns``: units of one SKU of a delivered order."""
+
+    order_id: Id
+    sku: Id
+    quantity: Annotated[StrictInt, Field(ge=1, le=999)]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+
+
+class ReturnPublic(BaseModel):
+    """A stored return."""
+
+    return_id: str
+    order_id: str
+    store_id: str
+    sku: str
+    quantity: int
+    reason: str
+    created_at: Timestamp
+
+
 class WarehouseAlternative(BaseModel):
     """Another warehouse in reach of the store that has the part."""
 
@@ -90,6 +111,75 @@ class AvailabilityPublic(BaseModel):
     store_id: str
     plan_run_id: str
     items: list[AvailabilityItem]
+
+
+class FitmentQuery(BaseModel):
+    """``GET /v1/fitment``'s query: the model, and optionally a category, a store, the car's
+    mileage and age."""
+
+    vehicle_model_id: Id
+    category: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    store_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="adds this store's availability to every part"
+    )
+    mileage_km: Annotated[int, Field(ge=0, le=2_000_000)] | None = None
+    age_months: Annotated[int, Field(ge=0, le=600)] | None = None
+
+
+class VehicleModelPublic(BaseModel):
+    """A vehicle model of the catalogue (``year_to`` null: still built)."""
+
+    vehicle_model_id: str
+    make: str
+    model: str
+    powertrain: str
+    year_from: int
+    year_to: int | None
+    segment: str
+
+
+class FittingPart(BaseModel):
+    """A part that fits: ``quantity`` at ``position``; availability when a store was named."""
+
+    sku: str
+    name: str
+    category: str
+    part_type: str
+    brand: str
+    position: str
+    quantity: int
+    availability: AvailabilityItem | None
+
+
+class DueService(BaseModel):
+    """A part type due: the vehicle is within 10 % of an interval of a service point."""
+
+    part_type: str
+    interval_km: int | None
+    interval_months: int | None
+    service_km: int | None
+    service_months: int | None
+    due_by: list[Literal["km", "months"]]
+    skus: list[str]
+
+
+class MaintenancePublic(BaseModel):
+    """What the schedule says is due at this mileage and age."""
+
+    mileage_km: int | None
+    age_months: int | None
+    due: list[DueService]
+
+
+class FitmentPublic(BaseModel):
+    """``GET /v1/fitment``."""
+
+    vehicle: VehicleModelPublic
+    category: str | None
+    store_id: str | None
+    plan_run_id: str
+    parts: list[FittingPart]
+    maintenance: MaintenancePublic | None
 
 
 class OrderLinePublic(BaseModel):
@@ -167,3 +257,27 @@ def decode_cursor(cursor: str) -> OrderPosition:
         return OrderPosition(datetime.fromisoformat(created_at), str(order_id))
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise ValueError("not a cursor this API gave out; pass next_cursor back as it is") from None
+
+
+def encode_key_cursor(key: str) -> str:
+    """An opaque cursor over a list keyed by one id: base64url (unpadded) of ``["<key>"]``."""
+    raw = json.dumps([key], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(cursor: str) -> str:
+    """The key a cursor of :func:`encode_key_cursor` names.
+
+    Raises
+    ------
+    ValueError
+        Not a cursor this API gave out.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        (key,) = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise ValueError("not a cursor this API gave out; pass next_cursor back as it is") from None
+    if not isinstance(key, str):
+        raise ValueError("not a cursor this API gave out; pass next_cursor back as it is")
+    return key

@@ -58,11 +58,12 @@ def availability(
     return AvailabilityPublic(
         store_id=store.store_id,
         plan_run_id=view.data.run_id,
-        items=[_item(item) for item in items],
+        items=[availability_item(item) for item in items],
     )
 
 
-def _item(item: SkuAvailability) -> AvailabilityItem:
+def availability_item(item: SkuAvailability) -> AvailabilityItem:
+    """One item of the answer (fitment's parts carry the same shape)."""
     promise = item.offer.promise
     alternative: WarehouseAlternative | ArrivalAlternative | None = None
     if isinstance(item.alternative, Offer) and item.alternative.promise is not None:

@@ -17,6 +17,7 @@ from api.deps import (
     StoreAuth,
     known_store,
 )
+from api.idempotent import answer, reused
 from api.problems import ApiError, problem_responses
 from api.schemas import (
     CancelRequest,
@@ -116,11 +117,11 @@ def create_order(
     except NoStockLoadedError as error:
         raise ApiError(503, str(error), kind="no-published-plan") from None
     except IdempotencyKeyReusedError as error:
-        raise _reused(error) from None
+        raise reused(error) from None
     if not outcome.replayed:
         state.metrics.inc("partsflow_orders_confirmed_total")
         state.metrics.inc("partsflow_units_reserved_total", sum(q for _, q in asked))
-    return _answer(outcome, location=f"{request.url.path}/{outcome.response.body['order_id']}")
+    return answer(outcome, location=f"{request.url.path}/{outcome.response.body['order_id']}")
 
 
 @router.get(
@@ -201,17 +202,8 @@ def cancel(
     except OrderStatusError as error:
         raise ApiError(409, str(error), kind="order-status") from None
     except IdempotencyKeyReusedError as error:
-        raise _reused(error) from None
-    return _answer(outcome)
-
-
-def _answer(outcome: Outcome, location: str | None = None) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true" if outcome.replayed else "false"}
-    if location and outcome.response.status_code == 201:
-        headers["Location"] = location
-    return JSONResponse(
-        outcome.response.body, status_code=outcome.response.status_code, headers=headers
-    )
+        raise reused(error) from None
+    return answer(outcome)
 
 
 def _short(error: OutOfStockError, asked: list[tuple[str, int]]) -> ApiError:
@@ -240,10 +232,4 @@ def _short(error: OutOfStockError, asked: list[tuple[str, int]]) -> ApiError:
                 for s in error.short
             ]
         },
-    )
-
-
-def _reused(error: IdempotencyKeyReusedError) -> ApiError:
-    return ApiError(
-        422, str(error), kind="idempotency-key-reused", errors=[("Idempotency-Key", str(error))]
     )

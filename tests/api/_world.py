@@ -17,6 +17,12 @@ P6     0                           -           → no alternative
 
 FW01's dispatch replay had 3 riders at 1 order a trip; FW02 has none (the
 promise takes the default fleet there).
+
+The published night's plan is tests/warehouse/test_published.py's five lines
+renamed onto this world (FW001 → FW01, FW002 → FW02, A/B/C → P1/P2/P3): FW01/P1
+is cut, FW02/P3 pulled back, and every line counts nothing free (a stock-out).
+Vehicle ``VM1`` takes P1 (engine) and P2 (front, 4), with an oil service on
+P1's part type every 10,000 km or 12 months; ``VM2`` takes P6 only.
 """
 
 from __future__ import annotations
@@ -66,7 +72,8 @@ def build(work: Path, snapshots: Path, counts: dict[tuple[str, str], int] | None
             transfers.approve(con, transfer_id, "ann")
             transfers.release(con, transfer_id, "ann")
         run_id = runs.start_run(con, "nightly", as_of, {"history_days": 28})
-        plan.write_plan(con, run_id, plan.NightTables(FORECASTS.head(0), PLAN.head(0)), {})
+        tonight = plan.NightTables(_renamed(FORECASTS, as_of), _renamed(PLAN, as_of))
+        plan.write_plan(con, run_id, tonight, {"lines_proposed": 4})
         dispatch = runs.start_run(con, "route", as_of)
         kpis = _frame(
             pl.Schema([*DAY_KPIS.items(), ("fleet_sized", pl.Boolean())]),
@@ -91,6 +98,26 @@ _COUNTS = {
 }
 
 
+_NAMES = {"FW001": "FW01", "FW002": "FW02", "A": "P1", "B": "P2", "C": "P3"}
+
+
+def _renamed(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """test_published's rows on this world's warehouses, SKUs and day."""
+    moved = frame.with_columns(
+        pl.col("warehouse_id").replace(_NAMES),
+        pl.col("sku").replace(_NAMES),
+        **({"category": pl.lit("filters")} if "category" in frame.columns else {}),
+    )
+    if "unique_id" in frame.columns:
+        shift = pl.duration(days=(as_of - moved["ds"].min()).days + 1)
+        moved = moved.with_columns(
+            unique_id=pl.concat_str("warehouse_id", pl.lit("/"), "sku"), ds=pl.col("ds") + shift
+        )
+    if "as_of" in frame.columns:
+        moved = moved.with_columns(as_of=pl.lit(as_of))
+    return moved
+
+
 def _master(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT INTO warehouses VALUES"
@@ -107,6 +134,19 @@ def _master(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO skus SELECT sku, sku, 'filters', 't', 'b', 1, 1.0, 1, 2, 0, false, false "
         "FROM (SELECT unnest(?) AS sku)",
         [list(SKUS)],
+    )
+    con.execute("UPDATE skus SET part_type = 'oil_filter' WHERE sku = 'P1'")
+    con.execute(
+        "INSERT INTO vehicle_models VALUES ('VM1', 'make', 'sedan', 'ice', 2015, NULL, 'c'),"
+        " ('VM2', 'make', 'ev', 'bev', 2020, NULL, 'c')"
+    )
+    con.execute(
+        "INSERT INTO fitment VALUES ('P1', 'VM1', 'engine', 1), ('P2', 'VM1', 'front', 4),"
+        " ('P6', 'VM2', 'any', 1)"
+    )
+    con.execute(
+        "INSERT INTO maintenance_schedules VALUES ('VM1', 'oil_filter', 10000, 12),"
+        " ('VM1', 't', 60000, NULL)"
     )
 
 
