@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from tests.api._world import today
-from tests.api.conftest import Api, World
+from tests.api.conftest import Api, World, config, running
 from tests.api.test_health_auth import is_problem
 
 PLANNER_PATHS = [
@@ -119,3 +120,10 @@ def test_exceptions_filter_by_warehouse_category_and_kind(api: Api) -> None:
     assert ids(warehouse_id="FW02", kind="pull_back") == [("FW02/P3", ["stock_out", "pull_back"])]
     assert len(ids(category="filters")) == 5
     assert ids(category="tyres") == []
+
+
+def test_without_a_published_plan_planner_reads_say_503(tmp_path: Path) -> None:
+    with running(config(tmp_path / "empty", tmp_path / "ops.sqlite3")) as api:
+        for path in ("/v1/kpis", "/v1/transfer-orders", "/v1/exceptions"):
+            answer = api.client.get(path, headers=api.auth("planner"))
+            assert is_problem(answer, 503)["type"] == "urn:partsflow:problem:no-published-plan"
