@@ -8,6 +8,7 @@ document declares. Bounded so the whole file runs in well under a minute.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.openapi import from_asgi
+from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -51,9 +53,12 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
 
 
 @pytest.fixture(scope="module")
-def api_schema(world: World, target: Target) -> BaseSchema:
+def api_schema(world: World, target: Target) -> Iterator[BaseSchema]:
     """The app on the small world (tests/api/_world.py), its document loaded over ASGI."""
-    return from_asgi("/openapi.json", create_app(config(world.snapshots, target.store)))
+    yield from_asgi("/openapi.json", create_app(config(world.snapshots, target.store)))
+    # Schemathesis started the app's lifespan (and its snapshot poller) for the process;
+    # stop it with the module rather than at interpreter exit.
+    shutdown_lifespans()
 
 
 def test_the_api_never_fails_and_answers_as_documented(
