@@ -12,7 +12,8 @@ again unless ``--rerun`` (so a long run can be split: ``--policies ours``, later
   other unit-fill targets and ``--minmax-covers`` runs of min/max at other
   reorder/maximum covers (days), so each policy draws a frontier of fill against
   forward stock; the verdict reads ours' stock at each min/max point's fill off
-  ours' frontier (linear between the two nearest points);
+  ours' frontier, and min/max's at each of ours' points off min/max's (linear
+  between the two nearest points);
 * the forward warehouses' median days of cover and share of units idle past 90
   days at the end (issue: ≤ 30 days, < 2 %);
 * the DC's stock-out share of SKU-days with demand (< 2 %);
@@ -169,6 +170,19 @@ def _verdict(runs: dict[str, dict[str, Any]], target: float) -> list[str]:
         else:
             out.append(f"{name}: fill {fill:.1%} at FW stock ¥{value:,.0f}; ours at that fill "
                        f"¥{ours:,.0f} ({ours / value:.2f}x)")  # fmt: skip
+    minmax = sorted(
+        (r["total"]["unit_fill"] or 0.0, r["total"]["fw_value_mean"])
+        for name, r in runs.items()
+        if name.startswith("minmax")
+    )
+    for name, run in runs.items():
+        if not name.startswith("ours") or len(minmax) < 2:
+            continue
+        fill, value = run["total"]["unit_fill"] or 0.0, run["total"]["fw_value_mean"]
+        theirs = _at_fill(minmax, fill)
+        if theirs is not None:
+            out.append(f"{name}: fill {fill:.1%} at FW stock ¥{value:,.0f}; min/max at that "
+                       f"fill ¥{theirs:,.0f} (ours {value / theirs:.2f}x)")  # fmt: skip
     return out
 
 
