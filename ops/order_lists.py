@@ -10,14 +10,13 @@ order).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from ops.orders import OrderLine, PartOrder, StatusChange
-from ops.schema import part_order_lines, part_order_status_history, part_orders
+from ops.orders import PartOrder, with_lines
+from ops.schema import part_order_lines, part_orders
 
 #: The most orders one page may hold.
 MAX_PAGE = 500
@@ -80,41 +79,7 @@ def list_orders(
         query.order_by(orders.created_at.desc(), orders.order_id.desc()).limit(limit + 1)
     ).all()
     more, rows = len(rows) > limit, rows[:limit]
-    ids = [row.order_id for row in rows]
-    lines: defaultdict[str, list[OrderLine]] = defaultdict(list)
-    history: defaultdict[str, list[StatusChange]] = defaultdict(list)
-    if ids:
-        for r in conn.execute(
-            select(part_order_lines)
-            .where(part_order_lines.c.order_id.in_(ids))
-            .order_by(part_order_lines.c.order_id, part_order_lines.c.line_no)
-        ):
-            lines[r.order_id].append(
-                OrderLine(r.line_no, r.sku, r.quantity, r.warehouse_id, r.deliver_by)
-            )
-        for r in conn.execute(
-            select(part_order_status_history)
-            .where(part_order_status_history.c.order_id.in_(ids))
-            .order_by(part_order_status_history.c.order_id, part_order_status_history.c.seq)
-        ):
-            history[r.order_id].append(
-                StatusChange(r.seq, r.status, r.reason, r.changed_by, r.changed_at)
-            )
-    page = tuple(
-        PartOrder(
-            order_id=row.order_id,
-            store_id=row.store_id,
-            status=row.status,
-            plan_run_id=row.plan_run_id,
-            vehicle_model_id=row.vehicle_model_id,
-            reference=row.reference,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            lines=tuple(lines[row.order_id]),
-            history=tuple(history[row.order_id]),
-        )
-        for row in rows
-    )
+    page = with_lines(conn, rows)
     last = page[-1] if more else None
     return OrderPage(page, OrderPosition(last.created_at, last.order_id) if last else None)
 

@@ -18,12 +18,13 @@ of another store is not found, which the API answers with 404.
 from __future__ import annotations
 
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ops import audit
 from ops.reservations import Short, StockKey, release, reserve
@@ -314,29 +315,44 @@ def _load(conn: Connection, store_id: str, order_id: str) -> PartOrder:
     ).one_or_none()
     if row is None:
         raise OrderNotFoundError(f"no order {order_id} at store {store_id}")
-    lines = conn.execute(
-        select(part_order_lines)
-        .where(part_order_lines.c.order_id == order_id)
-        .order_by(part_order_lines.c.line_no)
-    )
-    history = conn.execute(
-        select(part_order_status_history)
-        .where(part_order_status_history.c.order_id == order_id)
-        .order_by(part_order_status_history.c.seq)
-    )
-    return PartOrder(
-        order_id=row.order_id,
-        store_id=row.store_id,
-        status=row.status,
-        plan_run_id=row.plan_run_id,
-        vehicle_model_id=row.vehicle_model_id,
-        reference=row.reference,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        lines=tuple(
-            OrderLine(r.line_no, r.sku, r.quantity, r.warehouse_id, r.deliver_by) for r in lines
-        ),
-        history=tuple(
-            StatusChange(r.seq, r.status, r.reason, r.changed_by, r.changed_at) for r in history
-        ),
+    return with_lines(conn, [row])[0]
+
+
+def with_lines(conn: Connection, rows: Sequence[Row[Any]]) -> tuple[PartOrder, ...]:
+    """``part_orders`` rows as :class:`PartOrder` s, in their order, with their lines and
+    status history (two queries for all of them)."""
+    ids = [row.order_id for row in rows]
+    lines: defaultdict[str, list[OrderLine]] = defaultdict(list)
+    history: defaultdict[str, list[StatusChange]] = defaultdict(list)
+    if ids:
+        for r in conn.execute(
+            select(part_order_lines)
+            .where(part_order_lines.c.order_id.in_(ids))
+            .order_by(part_order_lines.c.order_id, part_order_lines.c.line_no)
+        ):
+            lines[r.order_id].append(
+                OrderLine(r.line_no, r.sku, r.quantity, r.warehouse_id, r.deliver_by)
+            )
+        for r in conn.execute(
+            select(part_order_status_history)
+            .where(part_order_status_history.c.order_id.in_(ids))
+            .order_by(part_order_status_history.c.order_id, part_order_status_history.c.seq)
+        ):
+            history[r.order_id].append(
+                StatusChange(r.seq, r.status, r.reason, r.changed_by, r.changed_at)
+            )
+    return tuple(
+        PartOrder(
+            order_id=row.order_id,
+            store_id=row.store_id,
+            status=row.status,
+            plan_run_id=row.plan_run_id,
+            vehicle_model_id=row.vehicle_model_id,
+            reference=row.reference,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            lines=tuple(lines[row.order_id]),
+            history=tuple(history[row.order_id]),
+        )
+        for row in rows
     )
