@@ -51,6 +51,8 @@ from optimization.replenishment.service import ServiceTarget  # noqa: E402
 from settings import NightlyParams, Settings, use_prefect_defaults  # noqa: E402
 
 POLICIES = ("ours", "minmax")
+#: Fills this close count as equal when a frontier is read at another run's fill.
+FILL_TOLERANCE = 0.0005
 
 
 def _variants(args: argparse.Namespace) -> dict[str, tuple[str, NightlyParams]]:
@@ -207,8 +209,10 @@ def _at_fill(frontier: list[tuple[float, float]], fill: float) -> float | None:
     for (f0, v0), (f1, v1) in itertools.pairwise(frontier):
         if f0 <= fill <= f1:
             return v0 if f1 == f0 else v0 + (v1 - v0) * (fill - f0) / (f1 - f0)
-    if len(frontier) == 1 and abs(frontier[0][0] - fill) < 1e-9:
-        return frontier[0][1]
+    # Within 0.05 point of an end counts as that end (e.g. 5 units of 156,000 apart).
+    for end_fill, end_value in (frontier[0], frontier[-1]):
+        if abs(end_fill - fill) <= FILL_TOLERANCE:
+            return end_value
     return None
 
 
