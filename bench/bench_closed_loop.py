@@ -196,7 +196,8 @@ def _weekday_cv(nights: list[dict[str, Any]]) -> float | None:
         by_day.setdefault(date.fromisoformat(night["day"]).weekday(), []).append(
             night["transfer_lines"]
         )
-    ratios = [n / (sum(v) / len(v)) for v in by_day.values() for n in v if sum(v)]
+    # A weekday seen once divides to 1 exactly: only weekdays seen twice or more count.
+    ratios = [n / (sum(v) / len(v)) for v in by_day.values() if len(v) > 1 and sum(v) for n in v]
     if len(ratios) < 2:
         return None
     mean = sum(ratios) / len(ratios)
