@@ -62,7 +62,9 @@ def tonight_quantities(series: pl.DataFrame, rules: MoveRules, as_of: date) -> p
         .when(pl.col("proposed_quantity") == pl.col("raw_need"))
         .then(pl.lit("none"))
         .otherwise(pl.lit("multiple")),
-        cover_days=pl.when(pl.col("rate") > 0).then(
+        # Days of cover are a held series' measure: one kept at the DC has a rate of ~0
+        # (1e-35 on a dormant series) and its "cover" would read millions of days.
+        cover_days=pl.when(held & (pl.col("rate") > 0)).then(
             (position + pl.col("proposed_quantity")) / pl.col("rate")
         ),
         proposed_value=pl.col("proposed_quantity") * pl.col("unit_cost"),
