@@ -18,7 +18,7 @@ dispatcher's), or ``default_riders`` and 1 when there is none. ``pick`` and
 (:class:`optimization.delivery.dispatch.DeliveryTimes`: 120 s and 60 s). So an
 idle warehouse promises pick + ride + handover at this hour, and every full
 wave of orders ahead adds one round trip. ``deliver_by`` is now + promise,
-rounded up to the minute, in Asia/Shanghai time.
+rounded up to the minute (the hour is read in Asia/Shanghai; the answer is written in UTC).
 
 Pure: the caller passes the clock, the load and the fleet.
 """

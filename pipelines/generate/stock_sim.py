@@ -195,11 +195,12 @@ class StockSimulation:
         levels[active] = held_levels(self.held[active], units, level, stockable)
         return levels
 
-    def _dc_levels(self, day: int) -> np.ndarray:
+    def _dc_levels(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """The DC's order-up-to levels and the network's daily rate per sku."""
         units = self.units.reshape(self.n_forward, self.n_skus).sum(axis=0)
         lines = self.lines.reshape(self.n_forward, self.n_skus).sum(axis=0)
-        t = self.terms
-        return dc_levels(units, lines, self._rate_days(day), t.lead_days, t.cycle_days)
+        t, days = self.terms, self._rate_days(day)
+        return dc_levels(units, lines, days, t.lead_days, t.cycle_days), units / days
 
     def _start(self, day: int) -> None:
         """The state the window opens with: each series at its level; the DC part-way
@@ -207,7 +208,7 @@ class StockSimulation:
         leftover MOQ."""
         self.level = self._forward_levels(day - 1)
         self.on_hand = self.level.copy()
-        level = self._dc_levels(day - 1)
+        level, _ = self._dc_levels(day - 1)
         rate = level / (self.terms.lead_days + self.terms.cycle_days)
         used = rate * self.rng.uniform(0, 1, self.n_skus) * self.terms.cycle_days
         leftover = (level == 0) & (self.rng.random(self.n_skus) < 0.5)
@@ -270,10 +271,9 @@ class StockSimulation:
         self.arriving[keys] = grant
         self.dc_on_hand -= np.bincount(sku, grant, minlength=self.n_skus).astype(np.int64)
 
-        dc_level = self._dc_levels(day)
+        dc_level, rate = self._dc_levels(day)
         position = self.dc_on_hand + self.dc_on_order
         to_review = (t.review_phase - day) % t.cycle_days  # 0: tonight is a review day
-        rate = self.units.reshape(self.n_forward, self.n_skus).sum(axis=0) / self._rate_days(day)
         # Off the review day, a sku expected to run out before the next regular
         # order's goods arrive is rushed (as the nightly does, more simply).
         rush = (to_review > 0) & (position < rate * (to_review + t.lead_days))
