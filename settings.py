@@ -57,6 +57,10 @@ class DataPaths:
     db: Path
     landing: Path | None  # None: plan on what is loaded, ingest nothing
     snapshots: Path
+    #: The operational store (API.md): the night reads its orders, returns and released
+    #: transfers at its start and writes tonight's proposals into it when it publishes.
+    #: None: no store (a simulation's closed loop); the workflow stays in the DuckDB tables.
+    ops_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,7 @@ class Settings(BaseSettings):
             db=db or self.db_path,
             landing=landing or self.landing_dir,
             snapshots=snapshots or self.snapshot_dir,
+            ops_url=self.ops_url,
         )
 
     def api_config(self) -> ApiConfig:
