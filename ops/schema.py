@@ -298,9 +298,45 @@ purchase_orders, purchase_order_lines, purchase_order_status_history = _workflow
         Column("quantity", Integer, nullable=False),
         Column("unit_cost", Numeric(12, 2), nullable=False),
         Column("reason", String(TEXT), nullable=False),
+        # The supplier's terms the line was planned under (revision 0003): an override or
+        # a release must order 0 or whole cases from the MOQ up. NULL: no terms known.
+        Column("case_pack", Integer),
+        Column("moq", Integer),
         CheckConstraint("proposed_quantity > 0", name="proposed_quantity"),
         CheckConstraint("unit_cost >= 0", name="unit_cost"),
     ],
+)
+
+# Revision 0003: what the workflow reads all day, and finds often.
+Index("ix_transfer_orders_status", transfer_orders.c.status)
+Index("ix_purchase_orders_status", purchase_orders.c.status)
+Index("ix_transfer_order_status_history_changed_at", transfer_order_status_history.c.changed_at)
+Index("ix_purchase_order_status_history_changed_at", purchase_order_status_history.c.changed_at)
+
+#: One row per nightly plan published into the store (``ops.workflow.publish_orders``):
+#: publishing a run again finds its row and writes nothing twice.
+plan_publications = Table(
+    "plan_publications",
+    metadata,
+    Column("run_id", String(ID), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    # When the night read the store's workflow: releases after it are not in its figures.
+    Column("basis_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+)
+
+#: Units free at a transfer's source as the published night saw them (latest count −
+#: reserved − released orders not yet shipped), per (warehouse, SKU): what a release or an
+#: override is checked against, less what was released since the night's ``basis_at``.
+source_stock = Table(
+    "source_stock",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("plan_publications.run_id"), nullable=False),
+    Column("warehouse_id", String(ID), nullable=False),
+    Column("sku", String(ID), nullable=False),
+    Column("free", Integer, nullable=False),
+    PrimaryKeyConstraint("run_id", "warehouse_id", "sku"),
+    CheckConstraint("free >= 0", name="free"),
 )
 
 audit_log = Table(
@@ -331,10 +367,12 @@ __all__ = [
     "part_order_lines",
     "part_order_status_history",
     "part_orders",
+    "plan_publications",
     "purchase_order_lines",
     "purchase_order_status_history",
     "purchase_orders",
     "returns",
+    "source_stock",
     "stock_reservations",
     "transfer_order_lines",
     "transfer_order_status_history",
