@@ -198,19 +198,21 @@ def cmd_linehaul(args: argparse.Namespace) -> int:
 
 
 def cmd_orders(args: argparse.Namespace) -> int:
-    """``partsflow transfer ...`` and ``partsflow purchase ...``: the same workflow."""
+    """``partsflow transfer ...`` and ``partsflow purchase ...``: the same workflow, in the
+    operational store (``PARTSFLOW_OPS_URL``), through the functions the API calls."""
     from flows import change_order, list_orders
 
-    db = _settings().paths(db=_path(args.db)).db
+    url = _settings().ops_url
     if args.action == "list":
-        for row in list_orders(db, args.command, args.status).rows():
-            print("  ".join("" if v is None else str(v) for v in row))
+        columns = _LISTED[args.command]
+        for row in list_orders(url, args.command, args.status, args.warehouse):
+            print("  ".join("" if row.get(c) is None else str(row[c]) for c in columns))
         return 0
     if not args.order_id:
         raise _usage(f"{args.command} {args.action}: give the order id")
     user = args.by or os.environ.get("USER") or "planner"
     status = change_order(
-        db,
+        url,
         args.command,
         args.action,
         args.order_id,
@@ -220,6 +222,19 @@ def cmd_orders(args: argparse.Namespace) -> int:
     )
     print(f"{args.order_id}: {status}")
     return 0
+
+
+#: What ``partsflow transfer|purchase list`` prints of each order, in this order.
+_LISTED = {
+    "transfer": (
+        "transfer_id", "status", "from_warehouse_id", "to_warehouse_id", "needed_by", "lines",
+        "units", "status_reason",
+    ),
+    "purchase": (
+        "po_id", "status", "supplier_id", "dc_id", "expected_on", "lines", "units", "value",
+        "status_reason",
+    ),
+}  # fmt: skip
 
 
 def _quantities(pairs: list[str] | None) -> dict[str, int]:
@@ -373,12 +388,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _settings()  # a bad PARTSFLOW_* variable is one line here, not a traceback per worker
     import uvicorn
 
+    from api.transport import NoDelayH11Protocol
+
     uvicorn.run(
         "api.app:factory",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        http=NoDelayH11Protocol,  # TCP_NODELAY with --workers N too (api/transport.py)
         access_log=False,  # the app writes its own access log, as JSON lines
         log_level="info",
     )
@@ -630,11 +648,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("transfer", "transfer orders (DC → forward warehouse)"),
         ("purchase", "the DC's purchase orders to its suppliers"),
     ):
-        orders = sub.add_parser(name, help=f"list, approve, override, release or cancel {what}")
+        orders = sub.add_parser(
+            name,
+            help=f"list, approve, override, release or cancel {what}, in the operational store"
+            " (PARTSFLOW_OPS_URL)",
+        )
         orders.add_argument("action", choices=["list", "approve", "override", "release", "cancel"])
         orders.add_argument("order_id", nargs="?", help=f"the order (see `partsflow {name} list`)")
-        orders.add_argument("--db", help="database file (default data/warehouse.duckdb)")
         orders.add_argument("--status", help="list: only orders in this status")
+        orders.add_argument("--warehouse", help="list: only orders from or to this warehouse")
         orders.add_argument(
             "--set", action="append", metavar="SKU=QTY", help="override: a line's quantity"
         )

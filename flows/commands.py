@@ -7,16 +7,21 @@ transfer-order workflow, and the file commands (``partsflow forecast`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import polars as pl
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from flows.store import copy_workflow
 from models.distributions import level_columns
 from models.engine import forecast
 from models.params import ForecastParams
+from ops import make_engine, reading, upgrade
+from ops import workflow as store
 from optimization.routing import SolveParams, solve
 from optimization.routing.linehaul import LinehaulParams, plan_linehaul, route_rows
 from pipelines.errors import InputError
@@ -24,9 +29,8 @@ from pipelines.forecast_input import read_forecast_input
 from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
 from pipelines.routing_io import read_problem, write_solution
 from settings import DataPaths
-from warehouse import plan, purchasing, replenishment, runs, transfers
+from warehouse import plan, replenishment, runs, transfers
 from warehouse.schema import connect
-from warehouse.workflow import WorkflowError
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ def replan_linehaul(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
         No database, no succeeded nightly run, or nothing released for tomorrow.
     """
     require_database(paths.db)
+    if paths.ops_url:  # what planners released this morning is in the store
+        copy_workflow(paths.db, paths.ops_url)
     with connect(paths.db) as con:
         run_id, as_of = runs.latest_succeeded(con, "nightly") or (None, None)
         if run_id is None or as_of is None:
@@ -101,21 +107,39 @@ def ingest_files(
 
 
 #: The two order books planners work on: DC → warehouse transfers and DC purchase orders.
-OrderKind = Literal["transfer", "purchase"]
+OrderKind = store.Kind
 OrderAction = Literal["approve", "override", "release", "cancel"]
-_BOOKS = {"transfer": transfers, "purchase": purchasing}
+#: The most orders ``partsflow transfer|purchase list`` prints.
+MAX_LISTED = 10_000
 
 
-def list_orders(db_path: Path, kind: OrderKind, status: str | None) -> pl.DataFrame:
-    """Transfer or purchase orders (``partsflow transfer|purchase list``)."""
-    require_database(db_path)
-    with connect(db_path) as con:
-        orders: pl.DataFrame = _BOOKS[kind].list_orders(con, status)
-    return orders
+def list_orders(
+    ops_url: str, kind: OrderKind, status: str | None, warehouse_id: str | None = None
+) -> list[Mapping[str, Any]]:
+    """Transfer or purchase orders in the operational store (``partsflow transfer|purchase
+    list``), by id, at most :data:`MAX_LISTED`.
+
+    Raises
+    ------
+    InputError
+        The store cannot be opened (one line).
+    """
+    rows: list[Mapping[str, Any]] = []
+    after = None
+    with _store(ops_url) as engine, reading(engine) as conn:
+        while len(rows) < MAX_LISTED:
+            page = store.list_orders(
+                conn, kind, status=status, warehouse_id=warehouse_id, after=after, limit=500
+            )
+            rows.extend(page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+    return rows[:MAX_LISTED]
 
 
 def change_order(
-    db_path: Path,
+    ops_url: str,
     kind: OrderKind,
     action: OrderAction,
     order_id: str,
@@ -123,28 +147,46 @@ def change_order(
     reason: str = "",
     quantities: Mapping[str, int] | None = None,
 ) -> str:
-    """One step of the transfer- or purchase-order workflow; returns the order's new status.
+    """One step of the transfer- or purchase-order workflow in the operational store, through
+    the functions the API calls (``ops.workflow``); returns the order's new status.
 
     Raises
     ------
     InputError
-        No database, or a step the workflow refuses (the reason in one line).
+        The store cannot be opened, or a step the workflow refuses (the reason in one line).
     """
-    require_database(db_path)
-    book = _BOOKS[kind]
-    with connect(db_path) as con:
-        try:
+    try:
+        with _store(ops_url) as engine, engine.begin() as conn:
             if action == "approve":
-                book.approve(con, order_id, user)
+                order = store.approve(conn, kind, order_id, by=user, reason=reason)
             elif action == "release":
-                book.release(con, order_id, user)
+                order = store.release(conn, kind, order_id, by=user, reason=reason)
             elif action == "cancel":
-                book.cancel(con, order_id, reason, user)
+                order = store.cancel(conn, kind, order_id, reason=reason, by=user)
             else:
-                book.override(con, order_id, dict(quantities or {}), reason, user)
-        except WorkflowError as error:
-            raise InputError(str(error)) from None
-        return str(book.history(con, order_id).row(-1, named=True)["status"])
+                order = store.override(
+                    conn, kind, order_id, dict(quantities or {}), reason=reason, by=user
+                )
+    except store.WorkflowError as error:
+        raise InputError(str(error)) from None
+    return order.status
+
+
+@contextmanager
+def _store(ops_url: str) -> Iterator[Engine]:
+    """The operational store, migrated; a store that cannot be reached is a one-line error."""
+    try:
+        engine = make_engine(ops_url)
+    except ValueError as error:
+        raise InputError(f"PARTSFLOW_OPS_URL: {error}") from None
+    try:
+        upgrade(engine)
+        yield engine
+    except SQLAlchemyError as error:
+        first = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise InputError(f"operational store {engine.url!r}: {first}") from None
+    finally:
+        engine.dispose()
 
 
 # ---- file commands: a file in, a file out, the same engines as the night -----------------

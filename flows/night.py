@@ -22,11 +22,13 @@ from flows.night_inputs import (
     ForecastInputs,
     SupplyInputs,
     ingest_landing,
+    ingest_operational,
     load_forecast_inputs,
     load_planning_inputs,
     load_supply_inputs,
     start_nightly_run,
 )
+from flows.store import copy_store_workflow, publish_to_store
 from models.network import (
     accuracy_rollup,
     forecast_network,
@@ -330,11 +332,19 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
     """Load the landing files, forecast, plan, allocate, route, replay the targets, publish.
 
     ``paths.landing`` None (or a folder that does not exist) plans on what is loaded.
+    With ``paths.ops_url`` the workflow is the operational store's (flows/store.py): the
+    night copies what planners decided at its start and proposes tonight's orders there.
     """
     db = paths.db
     loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
     if paths.landing is not None and paths.landing.exists():
         loaded = ingest_landing(db, paths.landing)
+    if paths.ops_url is not None:  # the API's orders and returns: today's are tonight's demand
+        from_store = ingest_operational(db, paths.ops_url)
+        loaded = {key: count + from_store[key] for key, count in loaded.items()}
+
+    # Released orders are in-transit stock: read what planners decided before planning.
+    basis_at = copy_store_workflow(db, paths.ops_url) if paths.ops_url else None
 
     run_id, as_of = start_nightly_run(db, as_of, asdict(params))
     try:
@@ -359,6 +369,8 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
         result = _summary(run_id, as_of, loaded, night)
         save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
         snapshot = publish_plan(db, run_id, paths.snapshots)
+        if paths.ops_url and basis_at is not None:
+            publish_to_store(db, run_id, as_of, paths.ops_url, basis_at)
     except Exception as error:
         mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
         raise

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ from tests.pipelines.test_routing_io import EXAMPLE as DESIGN_EXAMPLE
 SCRIPT = Path(sys.executable).with_name("partsflow")
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, check=False
+        [str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, check=False, env=env
     )
 
 
@@ -181,52 +184,83 @@ def test_nightly_on_an_empty_database_is_one_line_on_stderr(tmp_path: Path) -> N
     assert "Flow run" in done.stdout  # Prefect's run log goes to stdout
 
 
-def test_planners_approve_override_and_release_transfer_orders(tmp_path: Path) -> None:
-    from tests.warehouse.test_transfers import _master, _night
-    from warehouse.schema import connect
+def _store_with_a_night(tmp_path: Path) -> tuple[dict[str, str], str, str]:
+    """An operational store holding one night's transfer and purchase order; the
+    environment pointing the CLI at it, and the two orders' ids."""
+    from ops import make_engine, upgrade
+    from ops.workflow import OrderSet, Publication, publish_orders
 
-    db = tmp_path / "w.duckdb"
-    con = connect(db)
-    _master(con)
-    order = _night(con, {"A": 4, "B": 2})
-    con.close()
-    listed = _run("transfer", "list", "--db", str(db), cwd=tmp_path)
+    url = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    as_of = date(2026, 11, 20)
+    transfers = OrderSet(
+        [{"transfer_id": "TO-1", "from_warehouse_id": "DC1", "to_warehouse_id": "FW1",
+          "needed_by": as_of}],
+        [{"transfer_id": "TO-1", "line_no": n, "sku": sku, "proposed_quantity": q,
+          "quantity": q, "allocated_quantity": q, "reason": "below S"}
+         for n, (sku, q) in enumerate((("A", 4), ("B", 2)), start=1)],
+    )  # fmt: skip
+    purchases = OrderSet(
+        [{"po_id": "PO-1", "supplier_id": "S1", "dc_id": "DC1", "expected_on": as_of}],
+        [{"po_id": "PO-1", "line_no": 1, "sku": "A", "proposed_quantity": 12, "quantity": 12,
+          "unit_cost": 2.0, "reason": "below s", "case_pack": 6, "moq": 12}],
+    )  # fmt: skip
+    with engine.begin() as conn:
+        publish_orders(
+            conn,
+            Publication("run-1", as_of, datetime.now(UTC)),
+            transfers,
+            purchases,
+            [("DC1", "A", 20), ("DC1", "B", 20)],
+        )
+    engine.dispose()
+    return {**os.environ, "PARTSFLOW_OPS_URL": url}, "TO-1", "PO-1"
+
+
+def test_planners_approve_override_and_release_transfer_orders(tmp_path: Path) -> None:
+    env, order, _ = _store_with_a_night(tmp_path)
+    listed = _run("transfer", "list", cwd=tmp_path, env=env)
     assert listed.returncode == 0 and order in listed.stdout and "proposed" in listed.stdout
-    no_reason = _run("transfer", "override", order, "--db", str(db), "--set", "A=9", cwd=tmp_path)
+    no_reason = _run("transfer", "override", order, "--set", "A=9", cwd=tmp_path, env=env)
     _assert_one_line_error(no_reason, "an override needs a reason")
-    bad_pair = _run("transfer", "override", order, "--db", str(db), "--set", "A", cwd=tmp_path)
+    bad_pair = _run("transfer", "override", order, "--set", "A", cwd=tmp_path, env=env)
     _assert_one_line_error(bad_pair, "--set expects SKU=QUANTITY")
+    short = _run(
+        "transfer", "override", order, "--set", "A=21", "--reason", "promo", cwd=tmp_path, env=env
+    )
+    _assert_one_line_error(short, "'A': 21 asked, 20 free at DC1")
     done = _run(
-        "transfer", "override", order, "--db", str(db), "--set", "A=9", "--reason", "promo",
-        "--by", "ann", cwd=tmp_path,
+        "transfer", "override", order, "--set", "A=9", "--reason", "promo", "--by", "ann",
+        cwd=tmp_path, env=env,
     )  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == f"{order}: overridden"
-    assert _run("transfer", "release", order, "--db", str(db), cwd=tmp_path).returncode == 0
-    again = _run("transfer", "approve", order, "--db", str(db), cwd=tmp_path)
+    assert _run("transfer", "release", order, cwd=tmp_path, env=env).returncode == 0
+    again = _run("transfer", "approve", order, cwd=tmp_path, env=env)
     _assert_one_line_error(again, "cannot go from released to approved")
-    unknown = _run("transfer", "approve", "nope", "--db", str(db), cwd=tmp_path)
+    unknown = _run("transfer", "approve", "nope", cwd=tmp_path, env=env)
     _assert_one_line_error(unknown, "unknown transfer order 'nope'")
+    released = _run("transfer", "list", "--status", "released", cwd=tmp_path, env=env)
+    assert released.stdout.split()[:7] == [order, "released", "DC1", "FW1", "2026-11-20", "2", "11"]
 
 
 def test_planners_release_the_dcs_purchase_orders(tmp_path: Path) -> None:
-    from tests.warehouse.test_purchasing import _master, _night, _order
-    from warehouse.schema import connect
-
-    db = tmp_path / "w.duckdb"
-    con = connect(db)
-    _master(con)
-    order = _order(con, _night(con), "S1")
-    con.close()
-    listed = _run("purchase", "list", "--db", str(db), cwd=tmp_path)
+    env, _, order = _store_with_a_night(tmp_path)
+    listed = _run("purchase", "list", cwd=tmp_path, env=env)
     assert listed.returncode == 0 and order in listed.stdout and "proposed" in listed.stdout
     odd = _run(
-        "purchase", "override", order, "--db", str(db), "--set", "A=7", "--reason", "r",
-        cwd=tmp_path,
-    )  # fmt: skip
-    _assert_one_line_error(odd, "A")  # 7 is not whole cases of 6 from the MOQ of 12
-    assert _run("purchase", "approve", order, "--db", str(db), cwd=tmp_path).returncode == 0
-    done = _run("purchase", "release", order, "--db", str(db), "--by", "ann", cwd=tmp_path)
+        "purchase", "override", order, "--set", "A=7", "--reason", "r", cwd=tmp_path, env=env
+    )
+    _assert_one_line_error(odd, "'A': 7 is not 0 or whole cases of 6 from the MOQ 12")
+    assert _run("purchase", "approve", order, cwd=tmp_path, env=env).returncode == 0
+    done = _run("purchase", "release", order, "--by", "ann", cwd=tmp_path, env=env)
     assert done.returncode == 0 and done.stdout.strip() == f"{order}: released"
+
+
+def test_an_unreachable_operational_store_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {**os.environ, "PARTSFLOW_OPS_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    done = _run("transfer", "list", cwd=tmp_path, env=env)
+    _assert_one_line_error(done, "operational store")
 
 
 def test_dispatch_of_a_missing_database_or_no_riders_is_a_one_line_error(tmp_path: Path) -> None:

@@ -301,3 +301,16 @@ def _lines_within_terms(
     if refused:
         raise PurchaseOrderError(f"{po_id}: the supplier's terms refuse " + "; ".join(refused))
     return asked
+
+
+def line_terms(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """``po_id, line_no, case_pack, moq`` of the run's purchase order lines (module docstring)."""
+    return con.sql(
+        f"""
+        SELECT l.po_id, l.line_no, t.case_pack, t.moq
+        FROM purchase_order_lines l JOIN purchase_orders o USING (po_id)
+        JOIN ({_TERMS}) t USING (sku)
+        WHERE o.run_id = ? ORDER BY l.po_id, l.line_no
+        """,
+        params=[run_id],
+    ).pl()

@@ -268,3 +268,34 @@ def _check_source_stock(
             f"{transfer_id}: more than the source has free (on hand − reserved − released "
             f"orders not yet shipped): " + "; ".join(short)
         )
+
+
+def free_at_sources(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """Units free per (warehouse, sku) at every DC and every source of the run's transfers.
+
+    Free is what a release is checked against (:func:`_check_source_stock`): on
+    hand − reserved at the latest count, less the lines of released orders due
+    after it. Only positive figures are listed (absent: nothing free). The
+    operational store keeps these for the day's releases (``ops.workflow``).
+    """
+    committed = RELEASED_AFTER_COUNT.format(side="from")
+    return con.sql(
+        f"""
+        WITH sources AS (
+            SELECT from_warehouse_id AS warehouse_id FROM transfer_orders WHERE run_id = $run
+            UNION SELECT warehouse_id FROM warehouses WHERE kind = 'dc'
+        ), counted AS (
+            SELECT s.warehouse_id, s.sku, s.on_hand - s.reserved AS free
+            FROM stock_levels s JOIN sources USING (warehouse_id)
+            QUALIFY row_number() OVER (PARTITION BY s.warehouse_id, s.sku ORDER BY s.as_of DESC) = 1
+        ), committed AS (
+            SELECT from_warehouse_id AS warehouse_id, sku, sum(units) AS units
+            FROM ({committed}) GROUP BY ALL
+        )
+        SELECT warehouse_id, sku, (free - coalesce(units, 0))::BIGINT AS free
+        FROM counted LEFT JOIN committed USING (warehouse_id, sku)
+        WHERE free - coalesce(units, 0) > 0
+        ORDER BY warehouse_id, sku
+        """,
+        params={"run": run_id, "as_of": date.max},
+    ).pl()

@@ -262,3 +262,76 @@ def set_status(
         """,
         [order_id, status, reason, changed_by, now, order_id],
     )
+
+
+# ---- the history copy of the operational store's workflow ----------------------------------
+#
+# With an operational store (API.md) the workflow lives there; these tables keep the copy
+# the nightly reads for in-transit stock and the plan's history. The store's rows win.
+
+
+def copy_from_store(
+    con: duckdb.DuckDBPyConnection,
+    book: OrderBook,
+    headers: pl.DataFrame,
+    lines: pl.DataFrame,
+    history: pl.DataFrame,
+) -> int:
+    """Make these orders here what the store says: headers, lines, whole histories.
+
+    ``headers``/``lines``/``history`` are the store's rows of the orders that
+    changed (``ops.workflow.changes_since``); columns this table lacks are
+    dropped. Steps recorded here beyond the store's (a supersede the store
+    never saw) are removed. Call inside the caller's transaction. Returns the
+    number of orders copied.
+    """
+    if headers.is_empty():
+        return 0
+    for table, rows, keys in (
+        (book.orders, headers, (book.key,)),
+        (book.lines, lines, (book.key, "line_no")),
+        (book.history, history, (book.key, "seq")),
+    ):
+        if rows.is_empty():
+            continue
+        columns = [c for c in _columns(con, table) if c in rows.columns]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        listed = ", ".join(columns)
+        with registered(con, rows.select(columns)) as name:
+            con.execute(
+                f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {name} "
+                f"ON CONFLICT DO UPDATE SET {updates}"
+            )
+    latest = history.group_by(book.key).agg(pl.col("seq").max().alias("last_seq"))
+    with registered(con, latest) as name:
+        con.execute(
+            f"DELETE FROM {book.history} h USING {name} s "
+            f"WHERE h.{book.key} = s.{book.key} AND h.seq > s.last_seq"
+        )
+    return headers.height
+
+
+def run_orders(
+    con: duckdb.DuckDBPyConnection, book: OrderBook, run_id: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The run's orders as proposed (headers without status, and their lines), by id."""
+    headers = con.sql(
+        f"SELECT * EXCLUDE (run_id, created_at, status, status_reason) FROM {book.orders} "
+        f"WHERE run_id = ? ORDER BY {book.key}",
+        params=[run_id],
+    ).pl()
+    lines = con.sql(
+        f"SELECT l.* FROM {book.lines} l JOIN {book.orders} o USING ({book.key}) "
+        f"WHERE o.run_id = ? ORDER BY l.{book.key}, l.line_no",
+        params=[run_id],
+    ).pl()
+    return headers, lines
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [name for (name,) in rows]

@@ -1,0 +1,135 @@
+"""The night and the operational store's workflow: read what planners decided, publish proposals.
+
+API.md: the transfer- and purchase-order workflow lives in the operational
+store. The night
+
+1. at its start, copies into ``warehouse.duckdb`` every order whose status
+   changed since the last night read the store (:func:`copy_store_workflow`):
+   released orders are in-transit stock, and the plan's history keeps what
+   planners decided. The copy is history, the store's rows win;
+2. when it publishes, writes tonight's proposals into the store, which
+   supersedes the open orders of earlier nights there (:func:`publish_to_store`),
+   with the source stock releases are checked against all day.
+
+Without a store (``DataPaths.ops_url`` None: the closed-loop simulation) the
+DuckDB tables are the workflow, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from ops import make_engine, reading, upgrade
+from ops import workflow as store
+from warehouse import purchasing, transfers, workflow
+from warehouse.frames import transaction
+from warehouse.schema import connect
+
+#: Read again what changed this long before the last night read the store: a change
+#: whose transaction was still open then is not missed (copying twice is harmless).
+REREAD = timedelta(minutes=10)
+#: ``basis_at`` is set this long before the read: a release committed around it is counted
+#: both in tonight's free stock and as released since (refusing more, never overselling).
+BASIS_MARGIN = timedelta(minutes=1)
+
+_BOOKS: dict[store.Kind, workflow.OrderBook] = {
+    "transfer": transfers.TRANSFERS,
+    "purchase": purchasing.PURCHASES,
+}
+
+
+@dataclass(frozen=True)
+class Copied:
+    """What :func:`copy_workflow` copied, and the basis of tonight's figures."""
+
+    basis_at: datetime
+    since: datetime | None  # None: the whole store
+    transfers: int
+    purchases: int
+
+
+def copy_workflow(db_path: Path, ops_url: str) -> Copied:
+    """Copy the orders that changed in the store since the last night looked.
+
+    The basis is when the night read the store: releases after it are not in
+    tonight's figures (``ops.workflow``). A store not created yet is created
+    empty (the API would do the same on its first start). ``partsflow
+    linehaul`` calls it too, to route what planners released this morning.
+    """
+    basis_at = datetime.now(UTC) - BASIS_MARGIN
+    engine = make_engine(ops_url)
+    try:
+        upgrade(engine)
+        with reading(engine) as conn:
+            latest = store.latest_publication(conn)
+            since = latest.basis_at - REREAD if latest else None
+            changed = {kind: store.changes_since(conn, kind, since) for kind in _BOOKS}
+    finally:
+        engine.dispose()
+    copied = {}
+    with connect(db_path) as con, transaction(con):
+        for kind, (headers, lines, history) in changed.items():
+            copied[kind] = workflow.copy_from_store(
+                con, _BOOKS[kind], _frame(headers), _frame(lines), _frame(history)
+            )
+    return Copied(basis_at, since, copied["transfer"], copied["purchase"])
+
+
+@task(cache_policy=NO_CACHE)
+def copy_store_workflow(db_path: Path, ops_url: str) -> datetime:
+    """:func:`copy_workflow`, logged; returns the basis of tonight's figures."""
+    done = copy_workflow(db_path, ops_url)
+    get_run_logger().info(
+        "copied from the operational store: %d transfer orders, %d purchase orders changed "
+        "since %s",
+        done.transfers,
+        done.purchases,
+        done.since.isoformat() if done.since else "the beginning",
+    )
+    return done.basis_at
+
+
+@task(cache_policy=NO_CACHE)
+def publish_to_store(
+    db_path: Path, run_id: str, as_of: date, ops_url: str, basis_at: datetime
+) -> store.Published:
+    """Write the run's proposals and its source stock into the store (once per run)."""
+    with connect(db_path) as con:
+        transfer_orders = workflow.run_orders(con, transfers.TRANSFERS, run_id)
+        heads, lines = workflow.run_orders(con, purchasing.PURCHASES, run_id)
+        terms = purchasing.line_terms(con, run_id)
+        free = transfers.free_at_sources(con, run_id)
+    purchase_lines = lines.join(terms, on=["po_id", "line_no"], how="left")
+    engine = make_engine(ops_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            done = store.publish_orders(
+                conn,
+                store.Publication(run_id, as_of, basis_at),
+                store.OrderSet(*(f.to_dicts() for f in transfer_orders)),
+                store.OrderSet(heads.to_dicts(), purchase_lines.to_dicts()),
+                free.select("warehouse_id", "sku", "free").iter_rows(),
+            )
+    finally:
+        engine.dispose()
+    get_run_logger().info(
+        "operational store: %s",
+        "this run was published there before; nothing written"
+        if done.already
+        else f"{done.transfers} transfer orders and {done.purchases} purchase orders proposed, "
+        f"{done.superseded} open orders of earlier nights superseded",
+    )
+    return done
+
+
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """The store's rows as a frame (Decimal costs as floats; empty: no columns)."""
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
