@@ -656,7 +656,9 @@ def _check_transfer(
                 source_stock.c.warehouse_id == source,
                 source_stock.c.sku.in_(skus),
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     released_since = (
         select(transfer_order_status_history.c.transfer_id)
@@ -681,7 +683,9 @@ def _check_transfer(
                 transfer_order_lines.c.sku.in_(skus),
             )
             .group_by(transfer_order_lines.c.sku)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     short = []
     for sku in skus:
