@@ -20,7 +20,8 @@ Why a package of its own and not part of ``warehouse/``:
 
 Modules: :mod:`ops.schema` (tables), :mod:`ops.engine` (connect, migrate),
 :mod:`ops.keys`, :mod:`ops.idempotency`, :mod:`ops.reservations`,
-:mod:`ops.orders`, :mod:`ops.order_lists`, :mod:`ops.returns`, :mod:`ops.audit`.
+:mod:`ops.orders`, :mod:`ops.order_status`, :mod:`ops.order_lists`,
+:mod:`ops.returns`, :mod:`ops.audit`.
 """
 
 from ops.engine import DEFAULT_URL, make_engine, reading, upgrade
@@ -42,15 +43,18 @@ from ops.keys import (
     verify,
 )
 from ops.order_lists import OrderPage, OrderPosition, confirmed_since, list_orders
+from ops.order_status import (
+    OrderStatusError,
+    OrderTimeError,
+    advance_order,
+    cancel_order,
+)
 from ops.orders import (
     LineRequest,
     OrderNotFoundError,
     OrderRequest,
-    OrderStatusError,
     OutOfStockError,
     PartOrder,
-    advance_order,
-    cancel_order,
     get_order,
     order_json,
     place_order,
@@ -89,6 +93,7 @@ __all__ = [
     "OrderPosition",
     "OrderRequest",
     "OrderStatusError",
+    "OrderTimeError",
     "OutOfStockError",
     "Outcome",
     "PartOrder",

@@ -1,18 +1,10 @@
-"""Part orders from store systems: placed all or nothing, cancelled until dispatched.
+"""Part orders from store systems: placed all or nothing, read back with their history.
 
-Status workflow (every change is a row of ``part_order_status_history`` and an
-audit entry)::
-
-    confirmed ──dispatch──▶ dispatched ──deliver──▶ delivered
-        └──cancel──▶ cancelled
-
-A status changes by a conditional ``UPDATE ... WHERE status IN (allowed)``,
-never by reading then writing: of two concurrent cancellations one wins and
-the other is refused, so an order's units are freed once.
-
-Every function runs in the caller's transaction (``engine.begin()``, or the
-one :func:`ops.idempotency.run_once` gives) and is scoped to a store: an order
-of another store is not found, which the API answers with 404.
+An order is placed ``confirmed``; :mod:`ops.order_status` moves it on
+(cancelled, dispatched, delivered). Every function runs in the caller's
+transaction (``engine.begin()``, or the one :func:`ops.idempotency.run_once`
+gives) and is scoped to a store: an order of another store is not found,
+which the API answers with 404.
 """
 
 from __future__ import annotations
@@ -24,21 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select
 
 from ops import audit
-from ops.reservations import Short, StockKey, release, reserve
+from ops.reservations import Short, StockKey, reserve
 from ops.schema import part_order_lines, part_order_status_history, part_orders
 
 MAX_LINES = 50
 MAX_QUANTITY = 999
-#: Status → the statuses it may move to.
-TRANSITIONS = {
-    "confirmed": frozenset({"cancelled", "dispatched"}),
-    "dispatched": frozenset({"delivered"}),
-    "delivered": frozenset[str](),
-    "cancelled": frozenset[str](),
-}
 
 
 class OutOfStockError(Exception):
@@ -54,10 +39,6 @@ class OutOfStockError(Exception):
 
 class OrderNotFoundError(LookupError):
     """No order with this id at this store (the API's 404)."""
-
-
-class OrderStatusError(ValueError):
-    """The workflow does not allow this change from the order's status (the API's 409)."""
 
 
 @dataclass(frozen=True)
@@ -185,8 +166,8 @@ def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrde
             for line_no, line in enumerate(request.lines, start=1)
         ],
     )
-    _add_history(conn, order_id, "confirmed", None, by, now)
-    order = _load(conn, request.store_id, order_id)
+    add_history(conn, order_id, "confirmed", None, by, now)
+    order = load_order(conn, request.store_id, order_id)
     audit.record(
         conn,
         audit.AuditEntry(by, now, "create", "part_order", order_id, None, order_json(order)),
@@ -194,49 +175,10 @@ def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrde
     return order
 
 
-def cancel_order(
-    conn: Connection, store_id: str, order_id: str, *, by: str, reason: str | None = None
-) -> PartOrder:
-    """Cancel a confirmed order and free its units.
-
-    Raises
-    ------
-    OrderNotFoundError
-        No such order at this store.
-    OrderStatusError
-        The order is dispatched, delivered or already cancelled.
-    """
-    order = _change_status(conn, store_id, order_id, "cancelled", by, reason)
-    units: Counter[StockKey] = Counter()
-    for line in order.lines:
-        units[line.warehouse_id, line.sku] += line.quantity
-    release(conn, order.created_at, units)
-    return order
-
-
-def advance_order(
-    conn: Connection,
-    store_id: str,
-    order_id: str,
-    status: str,
-    *,
-    by: str,
-    reason: str | None = None,
-) -> PartOrder:
-    """Move an order on: ``dispatched`` (left the warehouse) or ``delivered``.
-
-    The units stay reserved: they left the shelf after the count, so free
-    stock is right until the next count sees them gone.
-    """
-    if status not in ("dispatched", "delivered"):
-        raise ValueError(f"an order advances to dispatched or delivered, not {status!r}")
-    return _change_status(conn, store_id, order_id, status, by, reason)
-
-
 def get_order(conn: Connection, store_id: str, order_id: str) -> PartOrder | None:
     """The order with its lines and history, or ``None`` if this store has no such order."""
     try:
-        return _load(conn, store_id, order_id)
+        return load_order(conn, store_id, order_id)
     except OrderNotFoundError:
         return None
 
@@ -263,39 +205,10 @@ def order_json(order: PartOrder) -> dict[str, Any]:
     }
 
 
-def _change_status(
-    conn: Connection, store_id: str, order_id: str, status: str, by: str, reason: str | None
-) -> PartOrder:
-    allowed_from = [old for old, targets in TRANSITIONS.items() if status in targets]
-    now = datetime.now(UTC)
-    table = part_orders.c
-    changed = conn.execute(
-        update(part_orders)
-        .where(
-            table.order_id == order_id,
-            table.store_id == store_id,
-            table.status.in_(allowed_from),
-        )
-        .values(status=status, updated_at=now)
-    ).rowcount
-    if not changed:
-        current = _load(conn, store_id, order_id)  # raises OrderNotFoundError
-        raise OrderStatusError(f"order {order_id} is {current.status}: it cannot become {status}")
-    _add_history(conn, order_id, status, reason, by, now)
-    order = _load(conn, store_id, order_id)
-    before = order.history[-2].status
-    audit.record(
-        conn,
-        audit.AuditEntry(
-            by, now, status, "part_order", order_id, {"status": before}, {"status": status}, reason
-        ),
-    )
-    return order
-
-
-def _add_history(
+def add_history(
     conn: Connection, order_id: str, status: str, reason: str | None, by: str, at: datetime
 ) -> None:
+    """Append a step to the order's status history (``seq`` one past the last)."""
     history = part_order_status_history.c
     seq = conn.execute(
         select(func.coalesce(func.max(history.seq), 0) + 1).where(history.order_id == order_id)
@@ -307,7 +220,14 @@ def _add_history(
     )
 
 
-def _load(conn: Connection, store_id: str, order_id: str) -> PartOrder:
+def load_order(conn: Connection, store_id: str, order_id: str) -> PartOrder:
+    """The store's order with its lines and history.
+
+    Raises
+    ------
+    OrderNotFoundError
+        This store has no such order.
+    """
     row = conn.execute(
         select(part_orders).where(
             part_orders.c.order_id == order_id, part_orders.c.store_id == store_id

@@ -1,4 +1,5 @@
-"""Real races on both backends: the last units, duplicates, cancellations, a snapshot switch.
+"""Real races on both backends: the last units, duplicates, cancellations, a snapshot switch,
+a cancellation against a dispatch.
 
 Threads (and, for SQLite, processes, as several uvicorn workers would be) hit
 one store at the same moment; the counts afterwards must be exact.
@@ -16,7 +17,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from ops.engine import make_engine, upgrade
 from ops.idempotency import IdempotentRequest, Outcome, StoredResponse, run_once
-from ops.orders import OrderStatusError, OutOfStockError, cancel_order, order_json, place_order
+from ops.order_status import OrderStatusError, advance_order, cancel_order
+from ops.orders import OutOfStockError, order_json, place_order
 from ops.reservations import free_stock
 from ops.schema import part_order_lines, part_orders, stock_reservations
 from tests.ops._race import order_units
@@ -134,6 +136,30 @@ def test_concurrent_cancellations_free_the_units_once(engine: Engine) -> None:
     assert sum(isinstance(r, OrderStatusError) for r in results) == 9, results
     with engine.connect() as conn:
         assert free_stock(conn, [("FW01", "A")]) == {("FW01", "A"): 5}
+
+
+def test_a_cancellation_racing_a_dispatch_lets_exactly_one_through(engine: Engine) -> None:
+    """The store cancels as the warehouse dispatches: one wins, and the units follow it."""
+    stock(engine, {("FW01", "A"): 5})
+    with engine.begin() as conn:
+        placed = [place_order(conn, order(("A", 1)), by="s") for _ in range(5)]
+
+    def step(i: int) -> str:
+        order_id = placed[i // 2].order_id
+        with engine.begin() as conn:
+            if i % 2:
+                return advance_order(conn, STORE, order_id, "dispatched", by="fw01").status
+            return cancel_order(conn, STORE, order_id, by="s").status
+
+    results = _race(10, step)
+    won = [r for r in results if isinstance(r, str)]
+    assert len(won) == 5, results
+    assert sum(isinstance(r, OrderStatusError) for r in results) == 5, results
+    with engine.connect() as conn:
+        statuses = conn.execute(select(part_orders.c.status)).scalars().all()
+        free = free_stock(conn, [("FW01", "A")])[("FW01", "A")]
+    assert sorted(statuses) == sorted(won)
+    assert free == statuses.count("cancelled")  # dispatched units stay taken
 
 
 def test_orders_during_a_snapshot_switch_stay_reserved(engine: Engine) -> None:

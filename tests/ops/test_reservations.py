@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from ops.orders import cancel_order, place_order
+from ops.order_status import cancel_order
+from ops.orders import place_order
 from ops.reservations import NoStockLoadedError, StockBase, active_run, free_stock, load_bases
 from tests.ops._store import STORE, an_hour_ago, order, stock
 

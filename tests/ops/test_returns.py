@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine
 
 from ops.audit import history
-from ops.orders import OrderNotFoundError, advance_order, cancel_order, place_order
+from ops.order_status import advance_order, cancel_order
+from ops.orders import OrderNotFoundError, place_order
 from ops.returns import (
     RETURN_WINDOW,
     ReturnRefusedError,
