@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -134,6 +135,18 @@ def test_healthz_readyz_and_keys(server: Server) -> None:
     answer = httpx.get(path, headers={**server.auth(), "X-Request-ID": "trace-7"})
     assert answer.status_code == 200 and answer.headers["x-request-id"] == "trace-7"
     assert answer.json()["items"][0]["available"] >= 1
+
+
+def test_keep_alive_answers_are_not_held_for_a_delayed_ack(server: Server) -> None:
+    """With 2 workers uvicorn's listener leaves Nagle on: ~44 ms an answer (api/transport.py)."""
+    with httpx.Client() as client:
+        client.get(f"{server.url}/healthz")
+        took = []
+        for _ in range(20):
+            started = time.perf_counter()
+            assert client.get(f"{server.url}/healthz").status_code == 200
+            took.append(time.perf_counter() - started)
+    assert statistics.median(took) < 0.02, took
 
 
 def test_orders_racing_for_the_last_units_never_oversell(server: Server) -> None:
