@@ -198,10 +198,13 @@ def free_stock(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, int
     if run is None or not wanted:
         return free
     table = stock_reservations.c
-    skus = {sku for _, sku in wanted}
+    # Both key columns, so the rows are found by the primary key (run, warehouse, SKU): by
+    # SKU alone SQLite read every counter of the run, ~27 k on the medium network, 2.5 ms.
     rows = conn.execute(
         select(table.warehouse_id, table.sku, table.base - table.reserved).where(
-            table.plan_run_id == run, table.sku.in_(skus)
+            table.plan_run_id == run,
+            table.warehouse_id.in_({warehouse_id for warehouse_id, _ in wanted}),
+            table.sku.in_({sku for _, sku in wanted}),
         )
     )
     for warehouse_id, sku, units in rows:
