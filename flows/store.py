@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine, select
 
 from ops import make_engine, reading, upgrade
 from ops import workflow as store
@@ -67,6 +68,7 @@ def copy_workflow(db_path: Path, ops_url: str) -> Copied:
     engine = make_engine(ops_url)
     try:
         upgrade(engine)
+        adopt_workflow(db_path, engine)
         with reading(engine) as conn:
             latest = store.latest_publication(conn)
             since = latest.basis_at - REREAD if latest else None
@@ -80,6 +82,32 @@ def copy_workflow(db_path: Path, ops_url: str) -> Copied:
                 con, _BOOKS[kind], _frame(headers), _frame(lines), _frame(history)
             )
     return Copied(basis_at, since, copied["transfer"], copied["purchase"])
+
+
+def adopt_workflow(db_path: Path, engine: Engine) -> dict[store.Kind, int]:
+    """Give a store that holds no orders yet the database's (an installation that planned
+    before it had a store): released orders stay in transit, open ones can be decided."""
+    adopted: dict[store.Kind, int] = dict.fromkeys(_BOOKS, 0)
+    with reading(engine) as conn:
+        empty = {
+            kind: conn.execute(select(store.BOOKS[kind].orders).limit(1)).first() is None
+            for kind in _BOOKS
+        }
+    if not any(empty.values()):
+        return adopted
+    with connect(db_path) as con:
+        tables = {
+            kind: tuple(
+                con.sql(f"SELECT * FROM {table} ORDER BY ALL").pl().to_dicts()
+                for table in (book.orders, book.lines, book.history)
+            )
+            for kind, book in _BOOKS.items()
+            if empty[kind]
+        }
+    with engine.begin() as conn:
+        for kind, (headers, lines, history) in tables.items():
+            adopted[kind] = store.adopt(conn, kind, headers, lines, history)
+    return adopted
 
 
 @task(cache_policy=NO_CACHE)

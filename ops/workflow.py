@@ -287,6 +287,28 @@ def changes_since(
     return headers, lines, history
 
 
+def adopt(
+    conn: Connection,
+    kind: Kind,
+    headers: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
+    history: Sequence[Mapping[str, Any]],
+) -> int:
+    """Take over orders kept before the store existed (rows of the same columns), verbatim.
+
+    Only into a store that holds no order of this kind yet: the first night
+    with a store adopts the database's workflow once (flows/store.py), and
+    never again. Returns the number of orders adopted (0 when the store had some).
+    """
+    book = BOOKS[kind]
+    if conn.execute(select(book.orders.c[book.key]).limit(1)).first() is not None:
+        return 0
+    for table, rows in ((book.orders, headers), (book.lines, lines), (book.history, history)):
+        if rows:
+            conn.execute(insert(table), [dict(row) for row in rows])
+    return len(headers)
+
+
 # ---- the planner's side ------------------------------------------------------------------
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from flows.store import adopt_workflow
+from ops import audit
+from ops import workflow as store
 from tests.api._world import today
 from tests.api.conftest import Api, World, config, running
 from tests.api.test_health_auth import is_problem
@@ -27,7 +31,18 @@ def test_a_store_key_is_403_on_every_planner_endpoint(api: Api, path: str) -> No
     is_problem(api.client.get(path, headers=api.auth()), 403)
 
 
-def test_transfer_orders_are_listed_by_id_and_paged(api: Api) -> None:
+@pytest.fixture
+def adopted(api: Api, world: World) -> Api:
+    """The API whose store took over the world's orders, as a first night with a store does."""
+    assert adopt_workflow(world.snapshots.parent / "night" / "w.duckdb", api.state.engine) == {
+        "transfer": 2,
+        "purchase": 0,
+    }
+    return api
+
+
+def test_transfer_orders_are_listed_by_id_and_paged(adopted: Api) -> None:
+    api = adopted
     first = api.client.get("/v1/transfer-orders", params={"limit": 1}, headers=api.auth("planner"))
     assert first.status_code == 200, first.text
     page = first.json()
@@ -51,7 +66,8 @@ def test_transfer_orders_are_listed_by_id_and_paged(api: Api) -> None:
     assert filtered["items"] == []
 
 
-def test_a_transfer_order_has_its_lines_and_history(api: Api) -> None:
+def test_a_transfer_order_has_its_lines_and_history(adopted: Api) -> None:
+    api = adopted
     listed = api.client.get("/v1/transfer-orders", headers=api.auth("planner")).json()
     transfer_id = listed["items"][1]["transfer_id"]
     answer = api.client.get(
@@ -127,3 +143,132 @@ def test_without_a_published_plan_planner_reads_say_503(tmp_path: Path) -> None:
         for path in ("/v1/kpis", "/v1/transfer-orders", "/v1/exceptions"):
             answer = api.client.get(path, headers=api.auth("planner"))
             assert is_problem(answer, 503)["type"] == "urn:partsflow:problem:no-published-plan"
+
+
+def _night(api: Api) -> dict[str, str]:
+    """A night's two transfers of P1 (DC01 has 10 free) and a purchase order, in the store."""
+    day = today() + timedelta(days=1)
+    heads, lines = [], []
+    for to, quantity in (("FW01", 6), ("FW02", 6)):
+        transfer_id = f"r9/DC01>{to}/x"
+        heads.append(
+            {
+                "transfer_id": transfer_id,
+                "from_warehouse_id": "DC01",
+                "to_warehouse_id": to,
+                "needed_by": day,
+            }
+        )
+        lines.append(
+            {
+                "transfer_id": transfer_id,
+                "line_no": 1,
+                "sku": "P1",
+                "proposed_quantity": quantity,
+                "quantity": quantity,
+                "allocated_quantity": quantity,
+                "reason": "below S",
+            }
+        )
+    purchase = store.OrderSet(
+        [{"po_id": "r9/SUP1>DC01/x", "supplier_id": "SUP1", "dc_id": "DC01", "expected_on": day}],
+        [{"po_id": "r9/SUP1>DC01/x", "line_no": 1, "sku": "P1", "proposed_quantity": 24,
+          "quantity": 24, "unit_cost": 1.5, "reason": "below s", "case_pack": 12, "moq": 12}],
+    )  # fmt: skip
+    with api.state.engine.begin() as conn:
+        store.publish_orders(
+            conn,
+            store.Publication("r9", today(), datetime.now(UTC)),
+            store.OrderSet(heads, lines),
+            purchase,
+            [("DC01", "P1", 10)],
+        )
+    return {"one": quote(heads[0]["transfer_id"], safe=""),
+            "two": quote(heads[1]["transfer_id"], safe=""),
+            "po": quote("r9/SUP1>DC01/x", safe="")}  # fmt: skip
+
+
+def test_planners_approve_override_and_release_transfer_orders(api: Api) -> None:
+    ids, planner = _night(api), api.auth("planner")
+    base = "/v1/transfer-orders"
+    approved = api.client.post(f"{base}/{ids['one']}/approve", headers=planner)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+    api.client.post(f"{base}/{ids['two']}/approve", json={"reason": "ok"}, headers=planner)
+    released = api.client.post(f"{base}/{ids['one']}/release", headers=planner).json()
+    assert [s["status"] for s in released["status_history"]] == ["proposed", "approved", "released"]
+    assert released["status_history"][-1]["changed_by"] == "ann"
+    # 4 of DC01's 10 are left: a release of 6 more is refused and changes nothing.
+    short = is_problem(api.client.post(f"{base}/{ids['two']}/release", headers=planner), 409)
+    assert "'P1': 6 asked, 4 free at DC01" in str(short["detail"])
+    line = f"{base}/{ids['two']}/lines/P1"
+    no_reason = is_problem(
+        api.client.request("PATCH", line, json={"quantity": 4}, headers=planner), 422
+    )
+    assert no_reason["errors"][0]["field"] == "reason"  # type: ignore[index]
+    not_on = api.client.request(
+        "PATCH",
+        f"{base}/{ids['two']}/lines/P2",
+        json={"quantity": 1, "reason": "x"},
+        headers=planner,
+    )
+    assert "not on this order" in str(is_problem(not_on, 422)["detail"])
+    patched = api.client.request(
+        "PATCH", line, json={"quantity": 4, "reason": "what DC01 has"}, headers=planner
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["status"] == "overridden"
+    assert [(ln["proposed_quantity"], ln["quantity"]) for ln in body["lines"]] == [(6, 4)]
+    assert api.client.post(f"{base}/{ids['two']}/release", headers=planner).status_code == 200
+    late = api.client.post(f"{base}/{ids['two']}/cancel", json={"reason": "x"}, headers=planner)
+    assert "cannot go from released to cancelled" in str(is_problem(late, 409)["detail"])
+    listed = api.client.get(base, params={"status": "released"}, headers=planner).json()
+    assert [(o["to_warehouse_id"], o["units"]) for o in listed["items"]] == [
+        ("FW01", 6),
+        ("FW02", 4),
+    ]
+    with api.state.engine.connect() as conn:
+        trail = audit.history(conn, "transfer_order", "r9/DC01>FW02/x")
+    assert [(e.action, e.who, e.why) for e in trail] == [
+        ("approve", "ann", "ok"),
+        ("override", "ann", "what DC01 has"),
+        ("release", "ann", None),
+    ]
+    assert (trail[1].before, trail[1].after) == (
+        {"quantities": {"P1": 6}},
+        {"status": "overridden", "quantities": {"P1": 4}},
+    )
+
+
+def test_purchase_orders_keep_to_the_suppliers_cases(api: Api) -> None:
+    ids, planner = _night(api), api.auth("planner")
+    line = f"/v1/purchase-orders/{ids['po']}/lines/P1"
+    odd = api.client.request(
+        "PATCH", line, json={"quantity": 30, "reason": "more"}, headers=planner
+    )
+    assert "whole cases of 12" in str(is_problem(odd, 409)["detail"])
+    assert (
+        api.client.request(
+            "PATCH", line, json={"quantity": 36, "reason": "more"}, headers=planner
+        ).json()["lines"][0]["quantity"]
+        == 36
+    )
+    released = api.client.post(f"/v1/purchase-orders/{ids['po']}/release", headers=planner)
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    no_reason = api.client.post(f"/v1/purchase-orders/{ids['po']}/cancel", headers=planner)
+    is_problem(no_reason, 422)
+
+
+def test_workflow_steps_need_a_planner_and_a_known_order(api: Api) -> None:
+    ids = _night(api)
+    store_key = api.client.post(f"/v1/transfer-orders/{ids['one']}/approve", headers=api.auth())
+    is_problem(store_key, 403)
+    unknown = api.client.post("/v1/transfer-orders/nope/approve", headers=api.auth("planner"))
+    is_problem(unknown, 404)
+    extra = api.client.post(
+        f"/v1/transfer-orders/{ids['one']}/approve",
+        json={"reason": "x", "quantity": 3},
+        headers=api.auth("planner"),
+    )
+    is_problem(extra, 422)
