@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(default=_LIMITS.rate_burst, ge=1)
     #: How often (seconds) the API looks for a newer published snapshot.
     api_snapshot_poll_s: float = Field(default=_LIMITS.snapshot_poll_s, gt=0, le=60)
+    #: How long (seconds) a worker lets a verified API key in without reading the store:
+    #: the longest a revoked key still works (0: revocation is seen on the next request).
+    api_key_cache_s: float = Field(default=_LIMITS.key_cache_s, ge=0, le=60)
     #: The delivery promise: a warehouse's load is its orders not yet dispatched placed in
     #: the last this many minutes, shared by its riders (this many where the snapshot's
     #: dispatch replay does not say).
@@ -213,6 +216,7 @@ class Settings(BaseSettings):
                 rate_per_s=self.api_rate_per_s,
                 rate_burst=self.api_rate_burst,
                 snapshot_poll_s=self.api_snapshot_poll_s,
+                key_cache_s=self.api_key_cache_s,
             ),
             promise=PromiseParams(
                 load_window_min=self.promise_load_window_min,

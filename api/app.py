@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from api import logs
 from api.config import ApiConfig
 from api.deps import AppState
+from api.keycache import KeyCache
 from api.metrics import Metrics
 from api.middleware import EdgeMiddleware
 from api.problems import install
@@ -102,6 +103,7 @@ def create_app(settings: Settings | ApiConfig) -> FastAPI:
     app.add_middleware(
         EdgeMiddleware,
         verify=check_key,
+        keys=KeyCache(config.limits.key_cache_s),
         buckets=TokenBuckets(config.limits.rate_per_s, config.limits.rate_burst),
         metrics=metrics,
         max_body_bytes=config.limits.max_body_bytes,

@@ -19,13 +19,17 @@ class ApiLimits:
     read; 64 KiB holds a 50-line order many times over. ``rate_per_s`` and
     ``rate_burst``: a token bucket per API key and server process (429 with
     ``Retry-After`` when empty). ``snapshot_poll_s``: how often a worker
-    looks for a newer published snapshot.
+    looks for a newer published snapshot. ``key_cache_s``: how long a worker
+    lets a verified key in without reading the store again, so the longest a
+    revoked key still works (:mod:`api.keycache`; 0: revocation is seen on
+    the next request).
     """
 
     max_body_bytes: int = 64 * 1024
     rate_per_s: float = 50.0
     rate_burst: int = 100
     snapshot_poll_s: float = 1.0
+    key_cache_s: float = 5.0
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024:
@@ -37,6 +41,8 @@ class ApiLimits:
             )
         if not 0 < self.snapshot_poll_s <= 60:
             raise ValueError(f"snapshot_poll_s must be in (0, 60], got {self.snapshot_poll_s}")
+        if not 0 <= self.key_cache_s <= 60:
+            raise ValueError(f"key_cache_s must be in [0, 60], got {self.key_cache_s}")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ Starlette's ``BaseHTTPMiddleware``), in this order:
    it passes the limit.
 3. **Key and rate** for ``/v1``: the bearer token is verified before the
    body is parsed, so a caller without a valid key learns nothing but 401
-   (not even that its JSON was malformed); then the key's token bucket
-   (429 + ``Retry-After``). The identity is left in ``request.state.caller``.
+   (not even that its JSON was malformed); a key verified in the last few
+   seconds is taken from :class:`api.keycache.KeyCache` without a store
+   read. Then the key's token bucket (429 + ``Retry-After``). The identity
+   is left in ``request.state.caller``.
 4. **Metrics and access log** once the answer is sent: one JSON line per
    request (``partsflow.api.access``) and the route's count and latency.
 """
@@ -28,6 +30,7 @@ import anyio
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.keycache import KeyCache
 from api.metrics import Metrics
 from api.problems import ApiError, problem_response
 from api.ratelimit import TokenBuckets
@@ -47,12 +50,14 @@ class EdgeMiddleware:
         app: ASGIApp,
         *,
         verify: Callable[[str], KeyIdentity | None],
+        keys: KeyCache,
         buckets: TokenBuckets,
         metrics: Metrics,
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.verify = verify
+        self.keys = keys
         self.buckets = buckets
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
@@ -105,9 +110,15 @@ class EdgeMiddleware:
 
     async def _caller(self, authorization: bytes | None) -> KeyIdentity | None:
         scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             return None
-        return await anyio.to_thread.run_sync(self.verify, token.strip())
+        caller = self.keys.get(token)
+        if caller is None:
+            caller = await anyio.to_thread.run_sync(self.verify, token)
+            if caller is not None:
+                self.keys.put(token, caller)
+        return caller
 
     def _refuse(self, caller: KeyIdentity | None) -> ApiError | None:
         if caller is None:
