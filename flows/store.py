@@ -124,11 +124,11 @@ def copy_store_workflow(db_path: Path, ops_url: str) -> datetime:
     return done.basis_at
 
 
-@task(cache_policy=NO_CACHE)
-def publish_to_store(
+def publish_night(
     db_path: Path, run_id: str, as_of: date, ops_url: str, basis_at: datetime
 ) -> store.Published:
-    """Write the run's proposals and its source stock into the store (once per run)."""
+    """Write the run's proposals and its source stock into the store (once per run: a run
+    published there before writes nothing)."""
     with connect(db_path) as con:
         transfer_orders = workflow.run_orders(con, transfers.TRANSFERS, run_id)
         heads, lines = workflow.run_orders(con, purchasing.PURCHASES, run_id)
@@ -139,7 +139,7 @@ def publish_to_store(
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            done = store.publish_orders(
+            return store.publish_orders(
                 conn,
                 store.Publication(run_id, as_of, basis_at),
                 store.OrderSet(*(f.to_dicts() for f in transfer_orders)),
@@ -148,6 +148,14 @@ def publish_to_store(
             )
     finally:
         engine.dispose()
+
+
+@task(cache_policy=NO_CACHE)
+def publish_to_store(
+    db_path: Path, run_id: str, as_of: date, ops_url: str, basis_at: datetime
+) -> store.Published:
+    """:func:`publish_night`, logged."""
+    done = publish_night(db_path, run_id, as_of, ops_url, basis_at)
     get_run_logger().info(
         "operational store: %s",
         "this run was published there before; nothing written"

@@ -287,15 +287,17 @@ def copy_from_store(
     """
     if headers.is_empty():
         return 0
-    for table, rows, keys in (
-        (book.orders, headers, (book.key,)),
-        (book.lines, lines, (book.key, "line_no")),
-        (book.history, history, (book.key, "seq")),
+    # Only what the workflow changes is updated: DuckDB updates an indexed column (a key,
+    # a foreign key) as a delete and an insert, which a referenced row cannot take.
+    for table, rows, changing in (
+        (book.orders, headers, ("status", "status_reason")),
+        (book.lines, lines, ("quantity",)),
+        (book.history, history, ("status", "reason", "changed_by", "changed_at")),
     ):
         if rows.is_empty():
             continue
         columns = [c for c in _columns(con, table) if c in rows.columns]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in changing)
         listed = ", ".join(columns)
         with registered(con, rows.select(columns)) as name:
             con.execute(
