@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from api.config import PromiseParams
 from api.promise import LOCAL, Fleet
-from ops import StockBase, active_load, confirmed_since, load_bases, reading
+from ops import StockBase, active_load, confirmed_since, load_bases, reading, workflow
 from optimization.delivery.coverage import CoverageRule, coverage_pairs
 from optimization.routing.travel import Point
 from warehouse import published
@@ -82,6 +82,7 @@ class SnapshotData:
     skus: frozenset[str]
     stores: Mapping[str, StoreReach]
     warehouse_points: Mapping[str, Point]
+    forward: frozenset[str]  # the forward warehouses (those that sell to stores)
     counts: Mapping[Pair, Count]
     arrivals: Mapping[Pair, tuple[Arrival, ...]]  # by due day
     fleets: Mapping[str, Fleet]
@@ -101,6 +102,22 @@ class SnapshotData:
             counted_at = min(_end_of(day), now)
             rows.append(StockBase(pair[0], pair[1], (count.free if count else 0) + due, counted_at))
         return rows
+
+    def with_releases(self, lines: Iterable[workflow.ReleasedLine]) -> SnapshotData:
+        """This snapshot with the released transfer lines into its forward warehouses that
+        it does not list yet (by transfer id) among its arrivals."""
+        known = {a.transfer_id for rows in self.arrivals.values() for a in rows}
+        added: defaultdict[Pair, list[Arrival]] = defaultdict(list)
+        for line in lines:
+            if line.transfer_id not in known and line.to_warehouse_id in self.forward:
+                pair = (line.to_warehouse_id, line.sku)
+                added[pair].append(Arrival(line.transfer_id, line.needed_by, line.quantity))
+        if not added:
+            return self
+        arrivals = dict(self.arrivals)
+        for pair, rows in added.items():
+            arrivals[pair] = tuple(sorted((*arrivals.get(pair, ()), *rows), key=_due))
+        return replace(self, arrivals=arrivals)
 
     def next_arrival(self, pair: Pair, today: date) -> Arrival | None:
         """The first released arrival of the pair due after today (the line-haul to wait for)."""
@@ -154,6 +171,7 @@ def read_snapshot(snapshot_dir: Path, rule: CoverageRule | None = None) -> Snaps
         warehouse_points={
             row["warehouse_id"]: (row["lat"], row["lon"]) for row in houses.iter_rows(named=True)
         },
+        forward=frozenset(forward),
         counts={
             (w, s): Count(max(0, on_hand - reserved), day)
             for w, s, day, on_hand, reserved in counts.select(
@@ -174,6 +192,7 @@ class SnapshotWatcher:
         self.promise = promise
         self.current: LiveView | None = None
         self._bases_day: date | None = None
+        self._release_seen: datetime | None = None
 
     def refresh(self, now: datetime | None = None) -> None:
         """Look once: read a newer snapshot, reload bases on a new day, measure the loads.
@@ -194,30 +213,42 @@ class SnapshotWatcher:
             self.current, self._bases_day = None, None
             return
         today = now.astimezone(LOCAL).date()
-        if data is not (view.data if view else None) or today != self._bases_day:
-            if file_identity(self.snapshot_dir) != data.identity:
-                return  # swapped again meanwhile: never switch orders to a stale run
-            self._load_bases(data, today, now)
-            self._bases_day = today
         since = now - timedelta(minutes=self.promise.load_window_min)
         with reading(self.engine) as conn:
             loads = confirmed_since(conn, since)
+            released = workflow.last_release(conn)
+        new_release = released is not None and (
+            self._release_seen is None or released > self._release_seen
+        )
+        if data is not (view.data if view else None) or today != self._bases_day or new_release:
+            if file_identity(self.snapshot_dir) != data.identity:
+                return  # swapped again meanwhile: never switch orders to a stale run
+            data = self._load_bases(data, today, now)
+            self._bases_day, self._release_seen = today, released
         self.current = LiveView(data, loads)
 
-    def _load_bases(self, data: SnapshotData, today: date, now: datetime) -> None:
-        """Make this run's stock the one orders reserve against, unless done today already."""
+    def _load_bases(self, data: SnapshotData, today: date, now: datetime) -> SnapshotData:
+        """Make this run's stock, with the transfers planners released since the night read
+        the store, the one orders reserve against (unless another worker did already);
+        return the snapshot with those releases among its arrivals."""
         with reading(self.engine) as conn:
             active = active_load(conn)
+            night = workflow.publication(conn, data.run_id)
+            since = night.basis_at if night else data.published_at
+            data = data.with_releases(workflow.released_since(conn, since))
+            released = workflow.last_release(conn)
         if (
             active
             and active[0] == data.run_id
             and active[1] >= data.published_at
             and active[1].astimezone(LOCAL).date() == today
+            and (released is None or active[1] >= released)
         ):
-            return  # another worker (or an earlier start) loaded this publication today
+            return data  # another worker (or an earlier start) loaded this stock today
         with self.engine.begin() as conn:
             loaded = load_bases(conn, data.run_id, data.bases(today, now), now=now)
         log.info("stock bases loaded", extra={"run_id": data.run_id, "pairs": loaded})
+        return data
 
 
 def _end_of(day: date) -> datetime:
@@ -254,7 +285,11 @@ def _arrivals(frame: pl.DataFrame) -> dict[Pair, tuple[Arrival, ...]]:
         "warehouse_id", "sku", "transfer_id", "needed_by", "quantity"
     ).iter_rows():
         grouped[w, s].append(Arrival(transfer_id, due, quantity))
-    return {pair: tuple(sorted(rows, key=lambda a: a.needed_by)) for pair, rows in grouped.items()}
+    return {pair: tuple(sorted(rows, key=_due)) for pair, rows in grouped.items()}
+
+
+def _due(arrival: Arrival) -> date:
+    return arrival.needed_by
 
 
 def _fleets(kpis: pl.DataFrame) -> dict[str, Fleet]:

@@ -309,6 +309,70 @@ def adopt(
     return len(headers)
 
 
+def publication(conn: Connection, run_id: str) -> Publication | None:
+    """The night ``run_id`` as written into the store, or None (not published here)."""
+    row = conn.execute(
+        select(plan_publications.c.as_of, plan_publications.c.basis_at).where(
+            plan_publications.c.run_id == run_id
+        )
+    ).first()
+    return None if row is None else Publication(run_id, row.as_of, row.basis_at)
+
+
+@dataclass(frozen=True)
+class ReleasedLine:
+    """A line of a released transfer order: stock on its way to ``to_warehouse_id``."""
+
+    transfer_id: str
+    to_warehouse_id: str
+    sku: str
+    needed_by: date
+    quantity: int
+
+
+def released_since(conn: Connection, since: datetime) -> list[ReleasedLine]:
+    """Lines (quantity > 0) of transfer orders released at or after ``since``.
+
+    What a snapshot published before cannot list: the API adds them to the
+    stock a forward warehouse can sell once they are due.
+    """
+    history = transfer_order_status_history.c
+    released = (
+        select(history.transfer_id)
+        .where(history.status == "released", history.changed_at >= since)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        select(
+            transfer_orders.c.transfer_id,
+            transfer_orders.c.to_warehouse_id,
+            transfer_order_lines.c.sku,
+            transfer_orders.c.needed_by,
+            transfer_order_lines.c.quantity,
+        )
+        .join(
+            transfer_order_lines,
+            transfer_order_lines.c.transfer_id == transfer_orders.c.transfer_id,
+        )
+        .where(
+            transfer_orders.c.status == "released",
+            transfer_orders.c.transfer_id.in_(released),
+            transfer_order_lines.c.quantity > 0,
+        )
+        .order_by(transfer_orders.c.transfer_id, transfer_order_lines.c.line_no)
+    ).all()
+    return [ReleasedLine(*row) for row in rows]
+
+
+def last_release(conn: Connection) -> datetime | None:
+    """When a transfer order was last released (None: never)."""
+    history = transfer_order_status_history.c
+    found: datetime | None = conn.execute(
+        select(func.max(history.changed_at)).where(history.status == "released")
+    ).scalar()
+    return found
+
+
 # ---- the planner's side ------------------------------------------------------------------
 
 

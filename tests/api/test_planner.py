@@ -272,3 +272,49 @@ def test_workflow_steps_need_a_planner_and_a_known_order(api: Api) -> None:
         headers=api.auth("planner"),
     )
     is_problem(extra, 422)
+
+
+def test_a_transfer_released_today_is_stock_the_store_can_order(api: Api) -> None:
+    """Availability = count + released transfers due − reservations: a release made in the
+    store after the night read it counts from the next poll, on every worker."""
+    transfer_id = "r9/DC01>FW01/today"
+    with api.state.engine.begin() as conn:
+        store.publish_orders(
+            conn,
+            store.Publication("r9", today(), datetime.now(UTC)),
+            store.OrderSet(
+                [
+                    {
+                        "transfer_id": transfer_id,
+                        "from_warehouse_id": "DC01",
+                        "to_warehouse_id": "FW01",
+                        "needed_by": today(),
+                    }
+                ],
+                [
+                    {
+                        "transfer_id": transfer_id,
+                        "line_no": 1,
+                        "sku": "P2",
+                        "proposed_quantity": 7,
+                        "quantity": 7,
+                        "allocated_quantity": 7,
+                        "reason": "below S",
+                    }
+                ],
+            ),
+            store.OrderSet([], []),
+            [("DC01", "P2", 10)],
+        )
+    before = api.available("P2")["P2"]
+    assert (before["warehouse_id"], before["available"]) == ("FW01", 0)
+    planner = api.auth("planner")
+    path = f"/v1/transfer-orders/{quote(transfer_id, safe='')}"
+    api.client.post(f"{path}/approve", headers=planner)
+    assert api.client.post(f"{path}/release", headers=planner).status_code == 200
+    api.state.watcher.refresh()  # the poll, without waiting for it
+    after = api.available("P2")["P2"]
+    assert (after["warehouse_id"], after["available"]) == ("FW01", 7)
+    assert api.order([("P2", 7)], "k-p2").status_code == 201
+    api.state.watcher.refresh()  # nothing new released: the reservation stands
+    assert api.available("P2")["P2"]["available"] == 0
