@@ -1,4 +1,11 @@
-"""The planner's status workflow that transfer orders and purchase orders share.
+"""The planner's status workflow that transfer orders and purchase orders share, in DuckDB.
+
+With an operational store (API.md; the default for ``partsflow nightly`` and
+the API) the workflow lives there (``ops.workflow``): these tables hold the
+history copy the night reads (:func:`copy_from_store`) and the proposals it
+writes before publishing them there (:func:`run_orders`). Without one (the
+closed-loop simulation, ``DataPaths.ops_url`` None) the functions below are
+the workflow itself.
 
 Every change is a row of the order's status history::
 

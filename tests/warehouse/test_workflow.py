@@ -130,3 +130,41 @@ def test_earlier_runs_open_orders_are_superseded_with_the_reason(
         assert workflow.supersede(con, PURCHASES, earlier, tonight, "nightly", _now()) == 1
     last = workflow.history(con, PURCHASES, "old").row(-1, named=True)
     assert (last["status"], last["reason"]) == ("cancelled", f"superseded by run {tonight}")
+
+
+def test_the_copy_from_the_store_takes_its_statuses_lines_and_histories(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The store's rows win: a status, a line's quantity, a history the database told
+    otherwise (its own supersede the store never saw) all become the store's."""
+    run_id = _propose(con, "PO1")
+    with transaction(con):  # the database cancelled it; the store released it meanwhile
+        workflow.supersede(con, PURCHASES, ["PO1"], "later", "nightly", _now())
+    at = _now()
+    headers = pl.DataFrame(
+        [{"po_id": "PO1", "run_id": run_id, "supplier_id": "S1", "dc_id": "DC01",
+          "created_at": at, "expected_on": AS_OF, "status": "released", "status_reason": None}]
+    )  # fmt: skip
+    lines = pl.DataFrame(
+        [{"po_id": "PO1", "line_no": 1, "sku": "A", "proposed_quantity": 4, "quantity": 6,
+          "unit_cost": 1.0, "reason": "why", "case_pack": 2, "moq": 2}]
+    )  # fmt: skip
+    history = pl.DataFrame(
+        [
+            {"po_id": "PO1", "seq": 1, "status": "proposed", "reason": None,
+             "changed_by": "nightly", "changed_at": at},
+            {"po_id": "PO1", "seq": 2, "status": "released", "reason": None,
+             "changed_by": "ann", "changed_at": at},
+        ]
+    )  # fmt: skip
+    with transaction(con):
+        assert workflow.copy_from_store(con, PURCHASES, headers, lines, history) == 1
+    assert _status(con, "PO1") == "released"
+    assert con.execute("SELECT quantity FROM purchase_order_lines").fetchall() == [(6,)]
+    steps = con.execute(
+        "SELECT seq, status, changed_by FROM purchase_order_status_history ORDER BY seq"
+    ).fetchall()
+    assert steps == [(1, "proposed", "nightly"), (2, "released", "ann")]
+    with transaction(con):  # nothing changed: nothing to copy
+        empty = pl.DataFrame()
+        assert workflow.copy_from_store(con, PURCHASES, empty, empty, empty) == 0

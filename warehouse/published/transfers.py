@@ -2,8 +2,9 @@
 
 The snapshot holds the published run's orders and the released orders of earlier
 runs still on their way (see :mod:`warehouse.published.build`); ``run_id`` says
-which. Statuses are as of publishing: the workflow changes them in the working
-database (``warehouse.transfers``) until the snapshot is published again.
+which. Statuses are as of publishing; the live workflow is the operational
+store's (``ops.workflow``), which the API reads for statuses and this snapshot
+for the plan details of each line.
 """
 
 from __future__ import annotations
