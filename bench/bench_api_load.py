@@ -4,7 +4,8 @@ For each backend (SQLite in WAL mode, and PostgreSQL in a throw-away cluster
 this script starts and stops), on a copy of a published snapshot (the medium
 network's by default):
 
-1. a fresh operational store, one store key per store (``--keys`` stores),
+1. per repetition, a fresh operational store (so each starts from the
+   snapshot's stock), one store key per store (``--keys`` stores),
    made in process with ``ops.create_key`` exactly as ``partsflow api-key
    create`` makes them. Each request is sent with a random store's key, so at
    1,000 requests/s over 200 keys a key sends ~5 a second: the rate limit
@@ -12,7 +13,7 @@ network's by default):
    would show in the status mix;
 2. ``partsflow serve --workers N`` on a free loopback port, waited for until
    every worker has started and ``/readyz`` says 200;
-3. per repetition and concurrency, three bounded phases of ``--duration``
+3. per concurrency, three bounded phases of ``--duration``
    seconds at a fixed concurrency (a closed loop: each connection sends its
    next request when the last answer is in, and every request started before
    the deadline is let finish, so nothing is in flight at the end):
@@ -492,6 +493,17 @@ def serve(
             process.wait()
 
 
+def _server_errors(log: Path, keep: int = 5) -> list[str]:
+    """The server's own error lines (not the access log), shortened to their last line."""
+    errors = []
+    for line in log.read_text().splitlines():
+        if '"level": "error"' in line:
+            record = json.loads(line)
+            last = (record.get("exc") or "").strip().splitlines()[-1:] or [record.get("msg")]
+            errors.append(f"server error on {record.get('path')}: {last[0]}")
+    return [*errors[:keep], *([f"... {len(errors) - keep} more"] if len(errors) > keep else [])]
+
+
 def _ready(port: int) -> bool:
     async def ask() -> int:
         connection = Connection(port)
@@ -638,9 +650,9 @@ def report(phases: list[Phase], checks: dict[str, Checks]) -> str:
         "",
         "Medians over the repetitions (ratio: req/s over `/healthz`'s in the same repetitions):",
         "",
-        "| backend | conc. | scenario | req/s | p50 ms | p95 ms | p99 ms | ratio to healthz | "
-        "statuses (all reps) | target | met? |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| backend | conc. | scenario | req/s | of which 201/s | p50 ms | p95 ms | p99 ms | "
+        "ratio to healthz | statuses (all reps) | target | met? |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (backend, concurrency, scenario), rows in groups.items():
         rate = statistics.median(p.throughput for p in rows)
@@ -655,25 +667,27 @@ def report(phases: list[Phase], checks: dict[str, Checks]) -> str:
             target = f">= {want_rate:,.0f}/s, p99 <= {want_p99:.0f} ms"
             failed = any(code.startswith(("5", "error")) for code in total)
             met = "yes" if rate >= want_rate and p99 <= want_p99 and not failed else "no"
+        created = statistics.median(p.statuses.get("201", 0) / p.seconds for p in rows)
         out.append(
             f"| {backend} | {concurrency} | {scenario} | {rate:,.0f} | "
+            f"{f'{created:,.0f}' if scenario == 'orders' else ''} | "
             f"{statistics.median(p.p50_ms for p in rows):.1f} | "
             f"{statistics.median(p.p95_ms for p in rows):.1f} | {p99:.1f} | "
             f"{rate / base:.2f} | {_mix(dict(sorted(total.items())))} | {target} | {met} |"
         )
     out += [
         "",
-        "| backend | 201s seen | duplicate ids | stored | missing | stored without a 201 | "
+        "| run | 201s seen | duplicate ids | stored | missing | stored without a 201 | "
         "wrong lines | idempotency records | counters | oversold | reserved != recount | "
         "scarce sold / base | all correct? |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     out += [
-        f"| {backend} | {c.accepted:,} | {c.duplicate_ids} | {c.stored:,} | {c.missing} | "
+        f"| {run} | {c.accepted:,} | {c.duplicate_ids} | {c.stored:,} | {c.missing} | "
         f"{c.unexpected} | {c.wrong_lines} | {c.idempotency_records:,} | {c.counters:,} | "
         f"{c.oversold} | {c.recount_off} | {c.scarce_sold} / {c.scarce_base} | "
         f"{'yes' if c.ok else 'NO'} |"
-        for backend, c in checks.items()
+        for run, c in checks.items()
     ]
     return "\n".join(out)
 
@@ -716,27 +730,23 @@ def main() -> None:
         phases: list[Phase] = []
         checks: dict[str, Checks] = {}
         for backend in backends:
-            backend_dir = work_root / backend
-            backend_dir.mkdir()
-            with operational_store(backend, backend_dir) as ops_url:
-                tokens = make_keys(ops_url, work.stores)
-                requests = Requests(work, tokens, args.race_share)
-                ledger = Ledger()
-                with serve(backend, snapshot_dir, ops_url, args.workers, backend_dir) as server:
-                    for scenario in scenarios:  # warm-up: connections, caches, pools
-                        measure(server, requests, ledger, scenario, 0, levels[0], args.warmup)
-                    for repeat in range(1, args.repeat + 1):
+            for repeat in range(1, args.repeat + 1):
+                # A fresh store and server each repetition: every one starts from the
+                # snapshot's stock, so the share of 409s does not grow from one to the next.
+                run_dir = work_root / f"{backend}-{repeat}"
+                run_dir.mkdir()
+                with operational_store(backend, run_dir) as ops_url:
+                    requests = Requests(work, make_keys(ops_url, work.stores), args.race_share)
+                    ledger = Ledger()
+                    with serve(backend, snapshot_dir, ops_url, args.workers, run_dir) as server:
+                        for scenario in scenarios:  # warm-up: connections, caches, pools
+                            measure(server, requests, ledger, scenario, 0, levels[0], args.warmup)
                         for concurrency in levels:
                             for scenario in scenarios:
                                 phase = measure(
-                                    server,
-                                    requests,
-                                    ledger,
-                                    scenario,
-                                    repeat,
-                                    concurrency,
+                                    server, requests, ledger, scenario, repeat, concurrency,
                                     args.duration,
-                                )
+                                )  # fmt: skip
                                 phases.append(phase)
                                 print(
                                     f"  {backend} {scenario} c={concurrency} rep {repeat}: "
@@ -744,9 +754,9 @@ def main() -> None:
                                     f"{_mix(phase.statuses)}",
                                     flush=True,
                                 )
-                checks[backend] = check_store(ops_url, ledger, work.scarce)
-                for line in ledger.odd:
-                    print(f"  unexpected answer: {line}")
+                    checks[f"{backend} rep {repeat}"] = check_store(ops_url, ledger, work.scarce)
+                for line in [*ledger.odd, *_server_errors(run_dir / "serve.log")]:
+                    print(f"  {backend} rep {repeat}: {line}")
         print()
         print(report(phases, checks))
         if args.json:
