@@ -136,6 +136,16 @@ def _planner(caller: CallerDep) -> KeyIdentity:
 PlannerAuth = Annotated[KeyIdentity, Depends(_planner)]
 
 
+def _planner_for_store(
+    store_id: Annotated[str, Path(min_length=1, max_length=64)], caller: PlannerAuth
+) -> StoreCaller:
+    return StoreCaller(caller, store_id)
+
+
+#: A planner key acting on a store's path (a warehouse's dispatch system): a store key is 403.
+PlannerStoreAuth = Annotated[StoreCaller, Depends(_planner_for_store)]
+
+
 def known_store(view: LiveView, store_id: str) -> StoreReach:
     """The store in the published snapshot, or a 404."""
     store = view.data.stores.get(store_id)

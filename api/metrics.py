@@ -31,6 +31,10 @@ _HELP = {
         "counter",
         "Part orders refused as short of stock (409).",
     ),
+    "partsflow_order_status_changes_total": (
+        "counter",
+        "Part orders moved to a status (cancelled, dispatched, delivered), by status.",
+    ),
     "partsflow_idempotent_replays_total": ("counter", "Requests answered from a stored response."),
     "partsflow_rate_limited_total": ("counter", "Requests refused by the rate limit (429)."),
     "partsflow_snapshot_loads_total": ("counter", "Published snapshots read into memory."),

@@ -11,10 +11,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+)
 
 from ops import OrderPosition, PartOrder, order_json
 
@@ -24,6 +33,20 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 Timestamp = Annotated[
     datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")
 ]
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text: pydantic alone would also take ``1700000000`` as a Unix time."""
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError("must be an ISO 8601 time with an offset, e.g. 2026-12-06T10:42:00+08:00")
+    return value
+
+
+#: A time a client sends: ISO 8601 text with an offset (``Z`` or ``+08:00``).
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class _Request(BaseModel):
@@ -48,6 +71,23 @@ class OrderCreate(_Request):
 class CancelRequest(_Request):
     """``POST .../orders/{order_id}/cancel``: an optional reason, kept in the history."""
 
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class OrderStepRequest(_Request):
+    """``POST .../orders/{order_id}/dispatch`` or ``/deliver``: when it happened, and why."""
+
+    at: Annotated[
+        IsoTime | None,
+        Field(
+            description=(
+                "when the order left the warehouse or was handed over (default: now); "
+                "not before its previous status change, at most 5 minutes ahead of the "
+                "server's clock"
+            ),
+            examples=["2026-12-06T10:42:00+08:00"],
+        ),
+    ] = None
     reason: Annotated[str, Field(max_length=500)] | None = None
 
 

@@ -1,20 +1,25 @@
-"""A store's part orders: place (all or nothing, idempotent), read, list, cancel."""
+"""A store's part orders: place (all or nothing, idempotent), read, list, cancel; and
+the warehouse's side, dispatch and deliver (a planner key: the dispatch system's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
 from api.deps import (
+    AppState,
     IdempotencyKey,
     OptionalIdempotencyKey,
+    PlannerStoreAuth,
     SnapshotDep,
     StateDep,
     StoreAuth,
+    StoreCaller,
     known_store,
 )
 from api.idempotent import answer, reused
@@ -24,6 +29,7 @@ from api.schemas import (
     OrderCreate,
     OrderList,
     OrderPublic,
+    OrderStepRequest,
     decode_cursor,
     encode_cursor,
     order_public,
@@ -36,9 +42,12 @@ from ops import (
     OrderNotFoundError,
     OrderRequest,
     OrderStatusError,
+    OrderTimeError,
     Outcome,
     OutOfStockError,
+    PartOrder,
     StoredResponse,
+    advance_order,
     cancel_order,
     free_stock,
     get_order,
@@ -49,13 +58,15 @@ from ops import (
 )
 from ops.order_lists import MAX_PAGE
 
-router = APIRouter(tags=["store"])
+router = APIRouter()
 
 _ORDER = "/v1/stores/{store_id}/orders"
+_STEP_PROBLEMS = (400, 401, 404, 409, 413, 422, 429)
 
 
 @router.post(
     _ORDER,
+    tags=["store"],
     status_code=201,
     response_model=OrderPublic,
     responses=problem_responses(400, 401, 404, 409, 413, 422, 429, 503),
@@ -126,6 +137,7 @@ def create_order(
 
 @router.get(
     _ORDER + "/{order_id}",
+    tags=["store"],
     response_model=OrderPublic,
     responses=problem_responses(401, 404, 422, 429),
 )
@@ -138,7 +150,12 @@ def read_order(who: StoreAuth, state: StateDep, order_id: str) -> OrderPublic:
     return OrderPublic.model_validate(order_public(order))
 
 
-@router.get(_ORDER, response_model=OrderList, responses=problem_responses(401, 404, 422, 429))
+@router.get(
+    _ORDER,
+    tags=["store"],
+    response_model=OrderList,
+    responses=problem_responses(401, 404, 422, 429),
+)
 def list_store_orders(
     who: StoreAuth,
     state: StateDep,
@@ -162,8 +179,9 @@ def list_store_orders(
 
 @router.post(
     _ORDER + "/{order_id}/cancel",
+    tags=["store"],
     response_model=OrderPublic,
-    responses=problem_responses(400, 401, 404, 409, 413, 422, 429),
+    responses=problem_responses(*_STEP_PROBLEMS),
 )
 def cancel(
     who: StoreAuth,
@@ -180,29 +198,114 @@ def cancel(
     """
     reason = body.reason if body else None
 
+    def change(conn: Connection) -> PartOrder:
+        return cancel_order(conn, who.store_id, order_id, by=who.identity.name, reason=reason)
+
+    return _step(who, state, request, key, body, change)
+
+
+@router.post(
+    _ORDER + "/{order_id}/dispatch",
+    tags=["dispatch"],
+    response_model=OrderPublic,
+    responses=problem_responses(403, *_STEP_PROBLEMS),
+)
+def dispatch(
+    who: PlannerStoreAuth,
+    state: StateDep,
+    order_id: str,
+    request: Request,
+    key: OptionalIdempotencyKey,
+    body: OrderStepRequest | None = None,
+) -> JSONResponse:
+    """Mark a confirmed order dispatched: it left the warehouse and can no longer be cancelled.
+
+    For the warehouse's dispatch system, with a planner key (a store key is
+    403). ``at`` says when it left (default now). 409 when the order is not
+    confirmed, naming its status (also as ``order_status``): sent again, the
+    step is a 409 "cannot become dispatched again", unless it carries the
+    first request's Idempotency-Key, which answers the first 200.
+    """
+    return _step(who, state, request, key, body, _advancing(who, order_id, "dispatched", body))
+
+
+@router.post(
+    _ORDER + "/{order_id}/deliver",
+    tags=["dispatch"],
+    response_model=OrderPublic,
+    responses=problem_responses(403, *_STEP_PROBLEMS),
+)
+def deliver(
+    who: PlannerStoreAuth,
+    state: StateDep,
+    order_id: str,
+    request: Request,
+    key: OptionalIdempotencyKey,
+    body: OrderStepRequest | None = None,
+) -> JSONResponse:
+    """Mark a dispatched order delivered: handed over at the store; returns open for 90 days.
+
+    A planner key (the dispatch system's). A confirmed order must be
+    dispatched first (409). ``at`` is the hand-over time (default now): the
+    90-day return window runs from it. Repeats and Idempotency-Key as for
+    dispatch.
+    """
+    return _step(who, state, request, key, body, _advancing(who, order_id, "delivered", body))
+
+
+def _advancing(
+    who: StoreCaller, order_id: str, status: str, body: OrderStepRequest | None
+) -> Callable[[Connection], PartOrder]:
+    at, reason = (body.at, body.reason) if body else (None, None)
+
+    def change(conn: Connection) -> PartOrder:
+        return advance_order(
+            conn, who.store_id, order_id, status, by=who.identity.name, reason=reason, at=at
+        )
+
+    return change
+
+
+def _step(
+    who: StoreCaller,
+    state: AppState,
+    request: Request,
+    key: str | None,
+    body: CancelRequest | OrderStepRequest | None,
+    change: Callable[[Connection], PartOrder],
+) -> JSONResponse:
+    """One status change, run once per Idempotency-Key when one is given; 200 with the order."""
+
     def act(conn: Connection) -> StoredResponse:
-        order = cancel_order(conn, who.store_id, order_id, by=who.identity.name, reason=reason)
-        return StoredResponse(200, order_public(order))
+        return StoredResponse(200, order_public(change(conn)))
 
     try:
         if key is None:
             with state.engine.begin() as conn:
                 outcome = Outcome(act(conn), replayed=False)
         else:
-            payload = body.model_dump(mode="json") if body else None
+            payload: dict[str, Any] | None = body.model_dump(mode="json") if body else None
             outcome = run_once(
                 state.engine,
                 IdempotentRequest(who.identity.key_id, key, "POST", request.url.path, payload),
                 act,
             )
     except OrderNotFoundError:
+        order_id = request.path_params["order_id"]
         raise ApiError(
             404, f"no order {order_id} at store {who.store_id}", kind="not-found"
         ) from None
     except OrderStatusError as error:
-        raise ApiError(409, str(error), kind="order-status") from None
+        raise ApiError(
+            409, str(error), kind="order-status", extra={"order_status": error.current}
+        ) from None
+    except OrderTimeError as error:
+        raise ApiError(422, str(error), kind="validation", errors=[("at", str(error))]) from None
     except IdempotencyKeyReusedError as error:
         raise reused(error) from None
+    if not outcome.replayed:
+        status = outcome.response.body["status"]
+        state.metrics.inc("partsflow_order_status_changes_total", status=status)
     return answer(outcome)
 
 

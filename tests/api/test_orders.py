@@ -107,6 +107,11 @@ def test_another_stores_orders_are_404(api: Api) -> None:
         ]
         == []
     )
+    is_problem(api.client.get(ORDERS, headers=api.auth("other")), 404)  # B listing A's
+    for path in (f"{ORDERS}/{placed['order_id']}", theirs):  # on A's path, and on its own
+        is_problem(api.client.post(f"{path}/cancel", headers=api.auth("other")), 404)
+    mine = api.client.get(f"{ORDERS}/{placed['order_id']}", headers=api.auth()).json()
+    assert mine["status"] == "confirmed"  # B's cancellations did nothing
 
 
 def test_orders_list_newest_first_page_by_page(api: Api) -> None:
