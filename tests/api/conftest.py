@@ -1,5 +1,11 @@
 """The API's fixtures: one small published plan, a fresh operational store per test.
 
+The store is ``store_url`` (tests/conftest.py): every test that takes ``api``
+runs on SQLite and on PostgreSQL, the store-facing endpoints' behaviour being
+the backends' to get right (locks, constraints, time zones). A test whose
+behaviour never depends on the store (/docs, the rate limit's buckets in
+memory, unknown routes) pins SQLite with :data:`SQLITE_ONLY` and says why.
+
 The app is driven in process by httpx over its ASGI transport; its start-up
 (the lifespan: schema upgrade, first snapshot read, the poller) runs in a
 blocking portal, the event loop thread that also serves the requests, so the
@@ -94,11 +100,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return World(work / "published", build(work / "night", work / "published"))
 
 
-def config(snapshots: Path, store: Path, **limits: Any) -> ApiConfig:
-    """An API on ``snapshots`` with its operational store in the file ``store``."""
+#: Pins a test (or a module, as ``pytestmark``) to the SQLite store.
+SQLITE_ONLY = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+
+
+def config(snapshots: Path, store: str | Path, **limits: Any) -> ApiConfig:
+    """An API on ``snapshots`` with its operational store at the URL ``store`` (a path: a
+    SQLite file there)."""
     return ApiConfig(
         snapshot_dir=snapshots,
-        ops_url=f"sqlite:///{store}",
+        ops_url=store if isinstance(store, str) else f"sqlite:///{store}",
         limits=ApiLimits(**{"rate_per_s": 1000.0, "rate_burst": 1000, **limits}),
     )
 
@@ -126,7 +137,7 @@ def running(cfg: ApiConfig) -> Iterator[Api]:
 
 
 @pytest.fixture
-def api(world: World, tmp_path: Path) -> Iterator[Api]:
-    """The API on the small world, with an empty operational store of its own."""
-    with running(config(world.snapshots, tmp_path / "ops.sqlite3")) as started:
+def api(world: World, store_url: str) -> Iterator[Api]:
+    """The API on the small world, with an empty operational store of its own (each backend)."""
+    with running(config(world.snapshots, store_url)) as started:
         yield started

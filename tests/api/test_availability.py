@@ -97,11 +97,11 @@ def test_the_promise_formula() -> None:
     assert later.minutes == 9
 
 
-def test_a_newer_snapshot_is_picked_up_while_requests_run(tmp_path: Path) -> None:
+def test_a_newer_snapshot_is_picked_up_while_requests_run(tmp_path: Path, store_url: str) -> None:
     # The world's snapshot is shared: switch on a copy of our own.
     mine = tmp_path / "published"
     first = build(tmp_path / "n1", mine)
-    with running(config(mine, tmp_path / "ops2.sqlite3", snapshot_poll_s=0.05)) as app:
+    with running(config(mine, store_url, snapshot_poll_s=0.05)) as app:
         failures: list[int] = []
         stop = threading.Event()
 
@@ -126,3 +126,44 @@ def test_a_newer_snapshot_is_picked_up_while_requests_run(tmp_path: Path) -> Non
             thread.join()
         assert failures == []
         assert app.available("P1")["P1"]["available"] == 9
+
+
+def test_orders_and_cancellations_during_a_snapshot_switch_all_stay_counted(
+    tmp_path: Path, store_url: str
+) -> None:
+    """Orders placed and cancelled while tonight's snapshot replaces yesterday's: none fails,
+    and the new counters hold exactly the orders still standing."""
+    mine = tmp_path / "published"
+    build(tmp_path / "n1", mine)
+    with running(config(mine, store_url, snapshot_poll_s=0.05)) as app:
+        kept = app.order([("P1", 2)], key="kept")
+        assert kept.status_code == 201, kept.text
+        failures: list[str] = []
+        stop = threading.Event()
+
+        def churn(worker: int) -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                placed = app.order([("P1", 1)], key=f"churn-{worker}-{n}")
+                if placed.status_code != 201:
+                    failures.append(f"order {placed.status_code}: {placed.text}")
+                    continue
+                path = f"/v1/stores/{STORE}/orders/{placed.json()['order_id']}/cancel"
+                cancel = app.client.post(path, headers=app.auth())
+                if cancel.status_code != 200:
+                    failures.append(f"cancel {cancel.status_code}: {cancel.text}")
+
+        churning = [threading.Thread(target=churn, args=(n,)) for n in range(2)]
+        for thread in churning:
+            thread.start()
+        second = build(tmp_path / "n2", mine, counts={("FW01", "P1"): 9})
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while app.client.get("/readyz").json()["plan_run_id"] != second:
+            assert datetime.now(UTC) < deadline, "the new snapshot was not picked up"
+        threading.Event().wait(0.3)  # a few more rounds on the new counters
+        stop.set()
+        for thread in churning:
+            thread.join()
+        assert failures == []
+        assert app.available("P1")["P1"]["available"] == 9 - 2

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from tests.api.conftest import Api
+from tests.api.conftest import SQLITE_ONLY, Api
+
+# /docs and its assets never reach the operational store: one backend says it all.
+pytestmark = SQLITE_ONLY
 
 
 def test_docs_reference_only_local_assets_and_they_are_served(api: Api) -> None:

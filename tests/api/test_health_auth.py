@@ -11,7 +11,7 @@ from httpx import Response
 from api.deps import PlannerAuth
 from api.problems import PROBLEM_JSON
 from tests.api._world import OTHER_STORE, STORE
-from tests.api.conftest import Api, World, config, running
+from tests.api.conftest import SQLITE_ONLY, Api, World, config, running
 
 
 def is_problem(answer: Response, status: int) -> dict[str, object]:
@@ -31,8 +31,10 @@ def test_healthz_and_readyz_name_the_published_run(api: Api, world: World) -> No
     assert ready.json()["plan_run_id"] == world.run_id
 
 
-def test_without_a_published_plan_readyz_and_data_endpoints_say_503(tmp_path: Path) -> None:
-    with running(config(tmp_path / "empty", tmp_path / "ops.sqlite3")) as api:
+def test_without_a_published_plan_readyz_and_data_endpoints_say_503(
+    tmp_path: Path, store_url: str
+) -> None:
+    with running(config(tmp_path / "empty", store_url)) as api:
         is_problem(api.client.get("/readyz"), 503)
         answer = api.client.get(f"/v1/stores/{STORE}/availability?sku=P1", headers=api.auth())
         assert is_problem(answer, 503)["type"] == "urn:partsflow:problem:no-published-plan"
@@ -75,6 +77,7 @@ def test_a_store_key_on_a_planner_endpoint_is_403(api: Api) -> None:
     }
 
 
+@SQLITE_ONLY  # never reaches the store
 def test_unknown_routes_and_methods_are_problems_too(api: Api) -> None:
     is_problem(api.client.get("/nowhere"), 404)
     is_problem(api.client.delete("/healthz"), 405)
@@ -102,10 +105,9 @@ def test_a_chunked_body_over_the_limit_is_413(api: Api) -> None:
     is_problem(answer, 413)
 
 
-def test_past_the_burst_a_key_gets_429_with_retry_after(world: World, tmp_path: Path) -> None:
-    with running(
-        config(world.snapshots, tmp_path / "ops.sqlite3", rate_per_s=0.5, rate_burst=3)
-    ) as api:
+@SQLITE_ONLY  # the buckets live in the worker's memory, whatever the store
+def test_past_the_burst_a_key_gets_429_with_retry_after(world: World, store_url: str) -> None:
+    with running(config(world.snapshots, store_url, rate_per_s=0.5, rate_burst=3)) as api:
         path = f"/v1/stores/{STORE}/availability?sku=P1"
         codes = [api.client.get(path, headers=api.auth()).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -117,6 +119,7 @@ def test_past_the_burst_a_key_gets_429_with_retry_after(world: World, tmp_path: 
         assert "partsflow_rate_limited_total" in api.client.get("/metrics").text
 
 
+@SQLITE_ONLY  # never reaches the store
 def test_the_request_id_is_echoed_or_made(api: Api) -> None:
     assert api.client.get("/healthz", headers={"X-Request-ID": "abc-1"}).headers[
         "x-request-id"
@@ -138,6 +141,7 @@ def test_metrics_count_requests_and_latency_per_route(api: Api) -> None:
     assert f'partsflow_http_request_duration_seconds_bucket{{method="GET",{route}' in text
 
 
+@SQLITE_ONLY  # never reaches the store
 def test_the_openapi_document_lists_the_routes_and_the_bearer_scheme(api: Api) -> None:
     document = api.client.get("/openapi.json").json()
     assert {

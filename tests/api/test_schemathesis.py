@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -36,26 +35,26 @@ MAX_EXAMPLES = 8
 class Target:
     """A migrated operational store with one planner key."""
 
-    store: Path
+    ops_url: str
     token: str
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
-    """An empty store and a planner key in it (a planner may act for any store)."""
-    path = tmp_path_factory.mktemp("schemathesis") / "ops.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
+def target(module_store_url: str) -> Target:
+    """An empty store and a planner key in it (a planner may act for any store), on each
+    backend: PostgreSQL enforces column lengths and types that SQLite lets through."""
+    engine = make_engine(module_store_url)
     upgrade(engine)
     with engine.begin() as conn:
         token = create_key(conn, "planner", name="schemathesis").token
     engine.dispose()
-    return Target(path, token)
+    return Target(module_store_url, token)
 
 
 @pytest.fixture(scope="module")
 def api_schema(world: World, target: Target) -> Iterator[BaseSchema]:
     """The app on the small world (tests/api/_world.py), its document loaded over ASGI."""
-    yield from_asgi("/openapi.json", create_app(config(world.snapshots, target.store)))
+    yield from_asgi("/openapi.json", create_app(config(world.snapshots, target.ops_url)))
     # Schemathesis started the app's lifespan (and its snapshot poller) for the process;
     # stop it with the module rather than at interpreter exit.
     shutdown_lifespans()

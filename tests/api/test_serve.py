@@ -1,8 +1,10 @@
-"""``partsflow serve`` for real: uvicorn with 2 workers on loopback, SQLite in WAL mode.
+"""``partsflow serve`` for real: uvicorn with 2 workers on loopback, on each backend.
 
-The concurrency claims are checked here, across processes: orders racing for
-the last units never sell more than there are, and concurrent duplicates of
-one request make one order.
+The whole module runs once on SQLite in WAL mode and once on PostgreSQL
+(``module_store_url``): one server per backend. The concurrency claims are
+checked here, across processes: orders racing for the last units never sell
+more than there are, concurrent duplicates of one request make one order (or
+one return), and a step sent many times at once happens once.
 """
 
 from __future__ import annotations
@@ -68,10 +70,12 @@ def _token(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    world: World, module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """The small world served by 2 workers; a key made with ``partsflow api-key create``."""
     work = tmp_path_factory.mktemp("serve")
-    ops_url = f"sqlite:///{work / 'ops.sqlite3'}"
+    ops_url = module_store_url
     env = {
         **os.environ,
         "PARTSFLOW_SNAPSHOT_DIR": str(world.snapshots),
@@ -82,8 +86,9 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     tokens = {"store": _token(env, "--store", STORE)}  # the CLI, end to end, once
     engine = make_engine(ops_url)
     with engine.begin() as conn:
-        for name in ("race", "limited"):
+        for name in ("race", "limited", "life"):
             tokens[name] = create_key(conn, "store", store_id=STORE, name=name).token
+        tokens["planner"] = create_key(conn, "planner", name="fw01-dispatch").token
     engine.dispose()
     port = _free_port()
     log = work / "serve.log"
@@ -188,6 +193,70 @@ def test_cancel_frees_the_units_across_workers(server: Server) -> None:
     )
     assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
     assert _available(server, "P1") == before
+
+
+def test_a_part_goes_from_ordered_to_returned(server: Server) -> None:
+    """Every store endpoint and the dispatch system's, in the order a part's life takes them."""
+    orders = f"{server.url}/v1/stores/{STORE}/orders"
+    placed = _order(server, "life", "P1", 2, "life-1")
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    read = httpx.get(f"{orders}/{order_id}", headers=server.auth("life"))
+    assert read.status_code == 200 and read.json()["lines"] == placed.json()["lines"]
+    listed = httpx.get(orders, params={"limit": 500}, headers=server.auth("life")).json()
+    assert order_id in {o["order_id"] for o in listed["items"]}
+    for step in ("dispatch", "deliver"):
+        moved = httpx.post(f"{orders}/{order_id}/{step}", headers=server.auth("planner"))
+        assert moved.status_code == 200, moved.text
+    assert [h["status"] for h in moved.json()["status_history"]] == [
+        "confirmed",
+        "dispatched",
+        "delivered",
+    ]
+    body = {"order_id": order_id, "sku": "P1", "quantity": 1, "reason": "wrong size"}
+
+    def give_back(_: int) -> httpx.Response:
+        return httpx.post(
+            f"{server.url}/v1/stores/{STORE}/returns",
+            json=body,
+            headers={**server.auth("life"), "Idempotency-Key": "life-return-1"},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        returns = list(pool.map(give_back, range(8)))
+    assert {r.status_code for r in returns} == {201}, [r.text for r in returns]
+    assert len({r.json()["return_id"] for r in returns}) == 1
+    assert sum(r.headers["idempotent-replayed"] == "false" for r in returns) == 1
+    fitment = httpx.get(
+        f"{server.url}/v1/fitment",
+        params={"vehicle_model_id": "VM1", "store_id": STORE},
+        headers=server.auth("life"),
+    )
+    assert fitment.status_code == 200 and fitment.json()["parts"][0]["availability"]
+
+
+def test_a_step_sent_many_times_at_once_happens_once(server: Server) -> None:
+    """Ten dispatches of one order: one 200, nine 409s naming it dispatched; ten deliveries
+    with one Idempotency-Key: ten times the same 200."""
+    placed = _order(server, "life", "P1", 1, "life-2")
+    assert placed.status_code == 201, placed.text
+    path = f"{server.url}/v1/stores/{STORE}/orders/{placed.json()['order_id']}"
+
+    def step(name: str, key: str | None) -> httpx.Response:
+        headers = {**server.auth("planner"), **({"Idempotency-Key": key} if key else {})}
+        return httpx.post(f"{path}/{name}", headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        dispatches = list(pool.map(lambda _: step("dispatch", None), range(10)))
+        deliveries = list(pool.map(lambda _: step("deliver", "deliver-1"), range(10)))
+    assert Counter(a.status_code for a in dispatches) == {200: 1, 409: 9}
+    assert {a.json()["order_status"] for a in dispatches if a.status_code == 409} == {"dispatched"}
+    assert {a.status_code for a in deliveries} == {200}
+    assert len({a.text for a in deliveries}) == 1
+    assert sum(a.headers["idempotent-replayed"] == "false" for a in deliveries) == 1
+    history = httpx.get(path, headers=server.auth("life")).json()["status_history"]
+    assert [h["status"] for h in history] == ["confirmed", "dispatched", "delivered"]
 
 
 def test_a_body_over_the_limit_is_413(server: Server) -> None:
