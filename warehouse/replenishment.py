@@ -12,9 +12,15 @@ Each query returns a polars frame with exactly the schema the pure code in
   the destination's ``in_transit`` (:func:`stock_positions`): tonight's plan
   neither spends DC stock a planner already released nor orders it again.
   A released pull-back leaves the warehouse's ``on_hand`` the same way.
-* **Committed** store orders: order lines are loaded once completed or
-  cancelled, so no open store order is known to the nightly run; what stores
-  have asked for and not yet collected is in ``reserved``. ``committed`` is 0.
+* **Committed**: the units of completed order lines a warehouse's latest count
+  cannot have seen, sold after it (demand day after the warehouse's latest
+  count day, up to the planning day). They are off the shelf, or promised,
+  while the count still has them: orders placed through the API today, read
+  from the operational store tonight, when today's count is not in yet (the
+  API's availability takes them off the same way, ``ops.reservations``). The
+  count day is the warehouse's, not the pair's: a change log has no row for a
+  pair whose level did not change, and its level still holds that day.
+  What the count itself holds back for stores is its ``reserved``.
 * **Last movement** of a series is its last completed sale on or before the
   planning day; a series never sold counts as idle since the first day of
   history (the most that can be said of it).
@@ -67,6 +73,17 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
             GROUP BY ALL
         ), forward AS (
             SELECT warehouse_id FROM warehouses WHERE kind = 'forward'
+        ), counted AS (
+            SELECT s.warehouse_id, max(s.as_of) AS counted_on
+            FROM stock_levels s JOIN forward USING (warehouse_id)
+            WHERE s.as_of <= $as_of
+            GROUP BY ALL
+        ), committed AS (
+            SELECT l.warehouse_id, l.sku, sum(l.quantity) AS units
+            FROM order_lines l JOIN counted USING (warehouse_id)
+            WHERE l.status = 'completed' AND l.demand_date > counted.counted_on
+              AND l.demand_date <= $as_of
+            GROUP BY ALL
         ), arriving AS (
             SELECT to_warehouse_id AS warehouse_id, sku, sum(units) AS units
             FROM ({arriving}) a JOIN forward ON forward.warehouse_id = a.to_warehouse_id
@@ -83,12 +100,14 @@ def stock_positions(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame
         SELECT warehouse_id, sku,
                greatest(coalesce(stock.on_hand, 0) - coalesce(leaving.units, 0), 0) AS on_hand,
                coalesce(stock.in_transit, 0) + coalesce(arriving.units, 0) AS in_transit,
-               coalesce(stock.reserved, 0) AS reserved, 0 AS committed,
+               coalesce(stock.reserved, 0) AS reserved,
+               coalesce(committed.units, 0) AS committed,
                coalesce(sold.last_sale,
                         (SELECT min(demand_date) FROM order_lines)) AS last_movement,
                received.last_receipt
         FROM stock FULL JOIN arriving USING (warehouse_id, sku)
         LEFT JOIN leaving USING (warehouse_id, sku)
+        LEFT JOIN committed USING (warehouse_id, sku)
         LEFT JOIN sold USING (warehouse_id, sku)
         LEFT JOIN received USING (warehouse_id, sku)
         ORDER BY warehouse_id, sku

@@ -76,6 +76,29 @@ def test_positions_take_the_latest_count_and_the_last_sale(
     assert rows["B"]["last_movement"] == date(2026, 8, 1)
 
 
+def test_units_sold_after_the_warehouses_latest_count_are_committed(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # FW001 was last counted on the 20th (B's level, unchanged, still holds that day).
+    _sell(con, 1, "A", AS_OF)  # on the count day: the count has it
+    _sell(con, 2, "B", date(2026, 11, 21))  # after it: not in any count yet
+    _sell(con, 3, "B", date(2026, 11, 22))
+    _sell(con, 4, "B", date(2026, 11, 23))  # after the planning day below
+    con.execute(
+        "INSERT INTO order_lines VALUES ('O1', 5, ?, ?, 'S1', 'FW001', 'B', 4, 10, 'store',"
+        " 'cancelled', NULL, 'f', now())",
+        [datetime(2026, 11, 21, 9), date(2026, 11, 21)],
+    )
+    rows = {
+        r["sku"]: r
+        for r in replenishment.stock_positions(con, date(2026, 11, 22)).iter_rows(named=True)
+    }
+    assert (rows["A"]["committed"], rows["B"]["committed"]) == (0, 2)
+    assert (rows["B"]["on_hand"], rows["B"]["reserved"]) == (3, 0)  # the count's own figures
+    # Planned on the count day, nothing is past the count.
+    assert replenishment.stock_positions(con, AS_OF)["committed"].sum() == 0
+
+
 def test_sku_policy_weights_units_by_margin(con: duckdb.DuckDBPyConnection) -> None:
     skus = replenishment.sku_policy(con)
     assert skus.schema == SKU_POLICY
