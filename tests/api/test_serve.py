@@ -89,6 +89,7 @@ def server(
         for name in ("race", "limited", "life"):
             tokens[name] = create_key(conn, "store", store_id=STORE, name=name).token
         tokens["planner"] = create_key(conn, "planner", name="fw01-dispatch").token
+        tokens["reader"] = create_key(conn, "planner", name="ann").token
     engine.dispose()
     port = _free_port()
     log = work / "serve.log"
@@ -257,6 +258,22 @@ def test_a_step_sent_many_times_at_once_happens_once(server: Server) -> None:
     assert sum(a.headers["idempotent-replayed"] == "false" for a in deliveries) == 1
     history = httpx.get(path, headers=server.auth("life")).json()["status_history"]
     assert [h["status"] for h in history] == ["confirmed", "dispatched", "delivered"]
+
+
+def test_the_planners_reads_and_the_documents_answer(server: Server) -> None:
+    """The endpoints the other tests here do not call, once each on the real server."""
+    for path in (
+        "/v1/transfer-orders",
+        "/v1/purchase-orders",
+        "/v1/warehouses/FW01/series/P1",
+        "/v1/kpis",
+        "/v1/exceptions",
+    ):
+        answer = httpx.get(f"{server.url}{path}", headers=server.auth("reader"))
+        assert answer.status_code == 200, (path, answer.text)
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    assert "/v1/stores/{store_id}/orders/{order_id}/deliver" in document["paths"]
+    assert httpx.get(f"{server.url}/docs").status_code == 200
 
 
 def test_a_body_over_the_limit_is_413(server: Server) -> None:
