@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -157,6 +158,23 @@ def install(app: FastAPI) -> None:
         detail = error.detail if isinstance(error.detail, str) else _TITLES.get(error.status_code)
         return problem_response(
             ApiError(error.status_code, str(detail or "error"), headers=error.headers)
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _store_busy(request: Request, error: OperationalError) -> JSONResponse:
+        # A lock not granted within busy_timeout (SQLite) or a lost connection: the
+        # request did nothing (its transaction rolled back); the client may retry.
+        log.warning(
+            "operational store unavailable",
+            extra={"path": request.url.path, "error": str(error.orig).splitlines()[0]},
+        )
+        return problem_response(
+            ApiError(
+                503,
+                "the operational store is busy or unreachable; nothing was changed, retry",
+                kind="ops-busy",
+                headers={"Retry-After": "1"},
+            )
         )
 
     @app.exception_handler(Exception)

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from flows.store import adopt_workflow
 from ops import audit
@@ -318,3 +319,18 @@ def test_a_transfer_released_today_is_stock_the_store_can_order(api: Api) -> Non
     assert api.order([("P2", 7)], "k-p2").status_code == 201
     api.state.watcher.refresh()  # nothing new released: the reservation stands
     assert api.available("P2")["P2"]["available"] == 0
+
+
+def test_a_store_that_cannot_take_the_write_is_a_503_to_retry(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock not granted within the busy timeout is not the client's mistake, nor a 500."""
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("UPDATE transfer_orders ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store, "approve", locked)
+    answer = api.client.post("/v1/transfer-orders/x/approve", headers=api.auth("planner"))
+    problem = is_problem(answer, 503)
+    assert problem["type"] == "urn:partsflow:problem:ops-busy"
+    assert answer.headers["Retry-After"] == "1"
