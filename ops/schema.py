@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -339,6 +340,42 @@ source_stock = Table(
     CheckConstraint("free >= 0", name="free"),
 )
 
+#: A planner's decision on an exception of the dashboard's inbox (revision 0004):
+#: ``acknowledge`` (seen, nothing to do) or ``snooze`` until a time. The latest decision
+#: of an item holds; every one is kept (and audited).
+exception_decisions = Table(
+    "exception_decisions",
+    metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", String(200), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("until", UtcDateTime),
+    Column("reason", String(TEXT)),
+    Column("who", String(200), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    CheckConstraint("action IN ('acknowledge', 'snooze')", name="action"),
+    CheckConstraint("action <> 'snooze' OR until IS NOT NULL", name="snooze_has_until"),
+    Index("ix_exception_decisions_item_id", "item_id"),
+)
+
+#: Planners' service targets per SKU or category (revision 0004): set in the store (the
+#: dashboard, the API), copied by the nightly into ``warehouse.duckdb`` at its start.
+service_targets = Table(
+    "service_targets",
+    metadata,
+    Column("scope", String(16), nullable=False),
+    Column("key", String(ID), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("level", Float, nullable=False),
+    Column("reason", String(TEXT)),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+    CheckConstraint("scope IN ('sku', 'category')", name="scope"),
+    CheckConstraint("kind IN ('fill_rate', 'cycle_service', 'unit_fill')", name="kind"),
+    CheckConstraint("level > 0 AND level < 1", name="level"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -362,6 +399,7 @@ __all__ = [
     "active_stock_run",
     "api_keys",
     "audit_log",
+    "exception_decisions",
     "idempotency_records",
     "metadata",
     "part_order_lines",
@@ -372,6 +410,7 @@ __all__ = [
     "purchase_order_status_history",
     "purchase_orders",
     "returns",
+    "service_targets",
     "source_stock",
     "stock_reservations",
     "transfer_order_lines",

@@ -91,5 +91,5 @@ def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0003"
+            "0004"
         ]

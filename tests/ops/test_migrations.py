@@ -51,7 +51,7 @@ def test_processes_upgrading_together_upgrade_once(store_url: str) -> None:
     assert errors == []
     with engines[0].connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0003"
+            "0004"
         ]
     for engine in engines:
         engine.dispose()
