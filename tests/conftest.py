@@ -28,6 +28,12 @@ BACKENDS = ["sqlite", "postgresql"]
 
 # Each test run gets its own Prefect home, set before Prefect is imported anywhere.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="partsflow-prefect-")
+# ... and its own default operational store: a command run without PARTSFLOW_OPS_URL
+# (partsflow linehaul, nightly) must not write into the checkout's data/ops.sqlite3.
+os.environ.setdefault(
+    "PARTSFLOW_OPS_URL",
+    f"sqlite:///{Path(tempfile.mkdtemp(prefix='partsflow-ops-')) / 'ops.sqlite3'}",
+)
 use_prefect_defaults()
 
 

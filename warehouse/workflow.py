@@ -289,9 +289,25 @@ def copy_from_store(
     ``headers``/``lines``/``history`` are the store's rows of the orders that
     changed (``ops.workflow.changes_since``); columns this table lacks are
     dropped. Steps recorded here beyond the store's (a supersede the store
-    never saw) are removed. Call inside the caller's transaction. Returns the
-    number of orders copied.
+    never saw) are removed; orders of runs this database does not know are left
+    out. Call inside the caller's transaction. Returns the number of orders copied.
     """
+    if headers.is_empty():
+        return 0
+    # Orders of runs this database does not know (a store shared by mistake, a database
+    # rebuilt) cannot be kept here: their run is a foreign key. They are left out.
+    known = con.execute(
+        "SELECT run_id FROM runs WHERE run_id IN (SELECT unnest($ids))",
+        {"ids": headers["run_id"].drop_nulls().unique().to_list()},
+    ).fetchall()
+    kept = headers.filter(
+        pl.col("run_id").is_null() | pl.col("run_id").is_in([r for (r,) in known])
+    )
+    if kept.height < headers.height:
+        ids = kept[book.key]
+        headers = kept
+        lines = lines.filter(pl.col(book.key).is_in(ids)) if not lines.is_empty() else lines
+        history = history.filter(pl.col(book.key).is_in(ids))
     if headers.is_empty():
         return 0
     # Only what the workflow changes is updated: DuckDB updates an indexed column (a key,

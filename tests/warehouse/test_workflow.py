@@ -168,3 +168,25 @@ def test_the_copy_from_the_store_takes_its_statuses_lines_and_histories(
     with transaction(con):  # nothing changed: nothing to copy
         empty = pl.DataFrame()
         assert workflow.copy_from_store(con, PURCHASES, empty, empty, empty) == 0
+
+
+def test_orders_of_runs_the_database_does_not_know_are_not_copied(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    at = _now()
+    headers = pl.DataFrame(
+        [{"po_id": "PO9", "run_id": "a-run-of-another-database", "supplier_id": "S1",
+          "dc_id": "DC01", "created_at": at, "expected_on": AS_OF, "status": "proposed",
+          "status_reason": None}]
+    )  # fmt: skip
+    lines = pl.DataFrame(
+        [{"po_id": "PO9", "line_no": 1, "sku": "A", "proposed_quantity": 4, "quantity": 4,
+          "unit_cost": 1.0, "reason": "why"}]
+    )  # fmt: skip
+    history = pl.DataFrame(
+        [{"po_id": "PO9", "seq": 1, "status": "proposed", "reason": None,
+          "changed_by": "nightly", "changed_at": at}]
+    )  # fmt: skip
+    with transaction(con):
+        assert workflow.copy_from_store(con, PURCHASES, headers, lines, history) == 0
+    assert con.execute("SELECT count(*) FROM purchase_orders").fetchall() == [(0,)]
