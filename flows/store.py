@@ -20,16 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine, select
 
-from ops import make_engine, reading, upgrade
+from ops import make_engine, reading, targets, upgrade
 from ops import workflow as store
-from warehouse import purchasing, transfers, workflow
+from optimization.replenishment.service import ServiceTarget, TargetKind
+from warehouse import purchasing, replenishment, transfers, workflow
 from warehouse.frames import transaction
 from warehouse.schema import connect
 
@@ -69,6 +70,7 @@ def copy_workflow(db_path: Path, ops_url: str) -> Copied:
     try:
         upgrade(engine)
         adopt_workflow(db_path, engine)
+        copy_targets(db_path, engine)
         with reading(engine) as conn:
             latest = store.latest_publication(conn)
             since = latest.basis_at - REREAD if latest else None
@@ -108,6 +110,44 @@ def adopt_workflow(db_path: Path, engine: Engine) -> dict[store.Kind, int]:
         for kind, (headers, lines, history) in tables.items():
             adopted[kind] = store.adopt(conn, kind, headers, lines, history)
     return adopted
+
+
+def copy_targets(db_path: Path, engine: Engine) -> int:
+    """Make ``warehouse.duckdb``'s ``service_targets`` the store's (planners set them there).
+
+    The store's targets replace the database's whenever the store manages them
+    (it holds some, or held some: ``ops.targets.managed``); a store that never
+    had one adopts the database's once (targets set before the store existed),
+    as :func:`adopt_workflow` does for orders. A target whose SKU or category
+    the database does not know is skipped (the dashboard checked it against the
+    snapshot, which the database built). Returns the number of rows written.
+    """
+    with reading(engine) as conn:
+        managed = targets.managed(conn)
+        kept = targets.list_targets(conn)
+    if not managed:
+        with connect(db_path) as con:
+            rows = con.sql("SELECT * FROM service_targets ORDER BY scope, key").pl().to_dicts()
+        if rows:
+            with engine.begin() as conn:
+                targets.adopt_targets(conn, [targets.Target(reason=None, **row) for row in rows])
+        return 0
+    written = 0
+    with connect(db_path) as con, transaction(con):
+        con.execute("DELETE FROM service_targets")
+        for target in kept:
+            try:
+                replenishment.set_service_target(
+                    con,
+                    target.scope,
+                    target.key,
+                    ServiceTarget(cast(TargetKind, target.kind), target.level),
+                    target.updated_by,
+                )
+            except ValueError:  # unknown in this database: the plan could not use it anyway
+                continue
+            written += 1
+    return written
 
 
 @task(cache_policy=NO_CACHE)
