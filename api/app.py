@@ -9,6 +9,9 @@ process builds its own app.
 At start-up (the lifespan) a worker upgrades the store's schema (serialised
 across workers), reads the published snapshot if there is one, then polls for
 a newer one every ``snapshot_poll_s`` in the background.
+
+The planners' dashboard (:mod:`dashboard`) is mounted at ``/dashboard`` on the
+same app, around the same state.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 import anyio
 from fastapi import FastAPI
 
+import dashboard
 from api import logs
 from api.config import ApiConfig
 from api.deps import AppState
@@ -100,6 +104,7 @@ def create_app(settings: Settings | ApiConfig) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     docs.mount_assets(app)
+    app.mount("/dashboard", dashboard.build(state))
     app.add_middleware(
         EdgeMiddleware,
         verify=check_key,
