@@ -30,6 +30,16 @@ from warehouse.published.fitment import (
     vehicle_models,
 )
 from warehouse.published.forecasts import FORECAST_ROWS, forecasts
+from warehouse.published.history import (
+    ACCURACY_HISTORY,
+    HISTORY_NIGHTS,
+    KPI_HISTORY,
+    PLAN_KPIS,
+    RUN_HISTORY,
+    accuracy_history,
+    plan_kpis,
+    run_history,
+)
 from warehouse.published.master import SKUS, STORES, WAREHOUSES, skus, stores, warehouses
 from warehouse.published.network import (
     ACCURACY_ROWS,
@@ -82,6 +92,7 @@ from warehouse.published.transfers import (
 )
 
 __all__ = [
+    "ACCURACY_HISTORY",
     "ACCURACY_ROWS",
     "ALLOCATIONS",
     "ARRIVALS",
@@ -90,14 +101,18 @@ __all__ = [
     "EXCEPTION_KINDS",
     "FITTING_PARTS",
     "FORECAST_ROWS",
+    "HISTORY_NIGHTS",
+    "KPI_HISTORY",
     "LATEST_STOCK",
     "MAINTENANCE_SCHEDULE",
+    "PLAN_KPIS",
     "PLAN_LINES",
     "POLICY_REPLAYS",
     "PURCHASE_ORDER_LINES",
     "PURCHASE_ORDER_LIST",
     "PURCHASE_PLAN_LINES",
     "ROUTES",
+    "RUN_HISTORY",
     "SERIES_FORECAST",
     "SERIES_HISTORY",
     "SERIES_STOCK_COUNTS",
@@ -121,6 +136,7 @@ __all__ = [
     "Series",
     "SnapshotError",
     "TransferOrder",
+    "accuracy_history",
     "allocations",
     "dispatch_kpis",
     "fitting_parts",
@@ -130,6 +146,7 @@ __all__ = [
     "maintenance_schedule",
     "open_snapshot",
     "plan_exceptions",
+    "plan_kpis",
     "plan_line",
     "plan_lines",
     "policy_replays",
@@ -139,6 +156,7 @@ __all__ = [
     "purchase_plan",
     "released_arrivals",
     "routes",
+    "run_history",
     "series",
     "serving_warehouses",
     "skus",

@@ -27,6 +27,11 @@ read functions of :mod:`warehouse.published` need, for one run;
   (``warehouse.demand.stock_counts``), the input of the stock-out rule.
 * ``stock_levels``: the latest count per (warehouse, sku) on or before the
   run's as-of day, not the whole history.
+* ``run_history``, ``kpi_history``, ``accuracy_history``: the last
+  ``HISTORY_NIGHTS`` nightly runs up to this one (every run of any kind since
+  the oldest of them), their plan KPIs per (warehouse, category) and their
+  accuracy at the network, warehouse and category scopes
+  (:mod:`warehouse.published.history`: the planners' trends).
 * ``snapshot_info``: one row — format, run, as-of, history window, when published.
 
 Tables read by key are written sorted by it, so DuckDB's zone maps answer a
@@ -42,6 +47,7 @@ import duckdb
 
 from warehouse.demand import daily_demand, stock_counts
 from warehouse.frames import registered
+from warehouse.published.history import HISTORY_NIGHTS, HISTORY_SCOPES, KPI_SQL
 from warehouse.published.snapshot import SNAPSHOT_FORMAT
 from warehouse.purchasing import RELEASED_PO_AFTER_COUNT
 from warehouse.transfers import RELEASED_AFTER_COUNT
@@ -141,6 +147,7 @@ def copy_published(
         "ORDER BY warehouse_id, dispatcher, day"
     )
     _copy_history(con, into, start, as_of)
+    _copy_nights(con, into, run_id)
     con.execute(
         f"""
         CREATE TABLE {into}.stock_levels AS
@@ -177,6 +184,34 @@ def _window(
     if history_days < 1:
         raise ValueError(f"history_days must be at least 1, got {history_days}")
     return as_of, as_of - timedelta(days=history_days - 1)
+
+
+def _copy_nights(con: duckdb.DuckDBPyConnection, into: str, run_id: str) -> None:
+    """``run_history``, ``kpi_history`` and ``accuracy_history`` (see the module)."""
+    nights = (
+        "SELECT run_id FROM main.runs WHERE kind = 'nightly' AND started_at <= "
+        "(SELECT started_at FROM main.runs WHERE run_id = $run) "
+        f"ORDER BY started_at DESC LIMIT {HISTORY_NIGHTS}"
+    )
+    con.execute(
+        f"CREATE TABLE {into}.run_history AS SELECT * FROM main.runs WHERE started_at >= "
+        f"(SELECT min(started_at) FROM main.runs WHERE run_id IN ({nights}) OR run_id = $run) "
+        "ORDER BY started_at, run_id",
+        {"run": run_id},
+    )
+    plan = f"(SELECT * FROM main.replenishment_plan WHERE run_id IN ({nights}))"
+    con.execute(
+        f"CREATE TABLE {into}.kpi_history AS SELECT * FROM ({KPI_SQL.format(plan=plan)}) "
+        "ORDER BY as_of, warehouse_id, category",
+        {"run": run_id},
+    )
+    con.execute(
+        f"CREATE TABLE {into}.accuracy_history AS SELECT a.*, r.as_of "
+        "FROM main.forecast_accuracy a JOIN main.runs r ON a.run_id = r.run_id "
+        f"WHERE a.run_id IN ({nights}) AND a.scope IN {HISTORY_SCOPES!r} "
+        "ORDER BY a.scope, a.key, r.as_of",
+        {"run": run_id},
+    )
 
 
 def _copy_history(con: duckdb.DuckDBPyConnection, into: str, start: date, as_of: date) -> None:
