@@ -387,19 +387,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """``partsflow serve``: the API under uvicorn; each worker builds its app (``--factory``)."""
     _settings()  # a bad PARTSFLOW_* variable is one line here, not a traceback per worker
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from api.transport import NoDelayH11Protocol
+    from api.transport import NoDelayHttpToolsProtocol, reuse_port_listener
 
-    uvicorn.run(
-        "api.app:factory",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        http=NoDelayH11Protocol,  # TCP_NODELAY with --workers N too (api/transport.py)
-        access_log=False,  # the app writes its own access log, as JSON lines
-        log_level="info",
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "http": NoDelayHttpToolsProtocol,  # TCP_NODELAY with --workers N too (api/transport.py)
+        "loop": "uvloop",
+        "access_log": False,  # the app writes its own access log, as JSON lines
+        "log_level": "info",
+    }
+    if args.workers == 1:
+        uvicorn.run("api.app:factory", **options)
+        return 0
+    config = uvicorn.Config("api.app:factory", **options)
+    # A listening socket per worker (SO_REUSEPORT), so connections spread over the workers.
+    listener = reuse_port_listener(args.host, args.port)
+    host, port = listener.getsockname()[:2]
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d with %d workers", host, port, args.workers
     )
+    Multiprocess(config, sockets=[listener]).run()
     return 0
 
 
