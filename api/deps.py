@@ -1,5 +1,9 @@
 """The routes' dependencies as ``Annotated`` aliases: the snapshot, the store, the caller.
 
+Every dependency that only looks at the request or memory is ``async def``:
+FastAPI runs a plain ``def`` dependency in the thread pool, a hand-off that
+cost more than the check itself on every request (``bench/bench_api_load.py``).
+
 A route names what it needs in its signature (``view: SnapshotDep``,
 ``who: StoreAuth``) and gets it checked: no published plan is a 503, no key a
 401 (already refused by :mod:`api.middleware` before the body is read), a
@@ -48,7 +52,7 @@ class StoreCaller:
     store_id: str
 
 
-def _state(request: Request) -> AppState:
+async def _state(request: Request) -> AppState:
     state: AppState = request.app.state.partsflow
     return state
 
@@ -56,14 +60,14 @@ def _state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(_state)]
 
 
-def _ops(state: StateDep) -> Engine:
+async def _ops(state: StateDep) -> Engine:
     return state.engine
 
 
 OpsDep = Annotated[Engine, Depends(_ops)]
 
 
-def _snapshot(state: StateDep) -> LiveView:
+async def _snapshot(state: StateDep) -> LiveView:
     view = state.watcher.current
     if view is None:
         raise ApiError(
@@ -103,7 +107,7 @@ PublishedDep = Annotated[duckdb.DuckDBPyConnection, Depends(_published)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `partsflow api-key create`")
 
 
-def _caller(
+async def _caller(
     request: Request,
     _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> KeyIdentity:
@@ -116,7 +120,7 @@ def _caller(
 CallerDep = Annotated[KeyIdentity, Depends(_caller)]
 
 
-def _store_caller(
+async def _store_caller(
     store_id: Annotated[str, Path(min_length=1, max_length=64)], caller: CallerDep
 ) -> StoreCaller:
     if caller.role == "store" and caller.store_id != store_id:
@@ -127,7 +131,7 @@ def _store_caller(
 StoreAuth = Annotated[StoreCaller, Depends(_store_caller)]
 
 
-def _planner(caller: CallerDep) -> KeyIdentity:
+async def _planner(caller: CallerDep) -> KeyIdentity:
     if caller.role != "planner":
         raise ApiError(403, "this endpoint needs a planner key", kind="forbidden")
     return caller
@@ -136,7 +140,7 @@ def _planner(caller: CallerDep) -> KeyIdentity:
 PlannerAuth = Annotated[KeyIdentity, Depends(_planner)]
 
 
-def _planner_for_store(
+async def _planner_for_store(
     store_id: Annotated[str, Path(min_length=1, max_length=64)], caller: PlannerAuth
 ) -> StoreCaller:
     return StoreCaller(caller, store_id)
@@ -154,7 +158,7 @@ def known_store(view: LiveView, store_id: str) -> StoreReach:
     return store
 
 
-def _idempotency_key(
+async def _idempotency_key(
     key: Annotated[
         str | None,
         Header(
@@ -183,10 +187,10 @@ def _idempotency_key(
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
-def _optional_idempotency_key(
+async def _optional_idempotency_key(
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str | None:
-    return None if key is None else _idempotency_key(key)
+    return None if key is None else await _idempotency_key(key)
 
 
 OptionalIdempotencyKey = Annotated[str | None, Depends(_optional_idempotency_key)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
 from api.deps import SnapshotDep, StateDep, StoreAuth, known_store
@@ -17,7 +17,8 @@ from api.schemas import (
     WarehouseAlternative,
 )
 from api.stock import ArrivalOffer, Offer, SkuAvailability
-from ops import free_stock, reading
+from api.storeio import read
+from ops import free_stock
 
 router = APIRouter(tags=["store"])
 
@@ -29,18 +30,20 @@ Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
     response_model=AvailabilityPublic,
     responses=problem_responses(401, 404, 422, 429, 503),
 )
-def availability(
+async def availability(
     who: StoreAuth,
     view: SnapshotDep,
     state: StateDep,
     sku: Annotated[
         list[Sku], Query(min_length=1, max_length=100, description="1-100 SKUs: ?sku=A&sku=B")
     ],
-) -> AvailabilityPublic:
+) -> Response:
     """Units free for the store now, each with a delivery promise or, if none, an alternative.
 
     A SKU asked twice is answered once; an unknown SKU is a 422 naming it.
     """
+    # async, the store read in the loop on SQLite (api/storeio.py), and the answer serialised
+    # once here: FastAPI would validate the returned model again, in the thread pool.
     store = known_store(view, who.store_id)
     skus = list(dict.fromkeys(sku))
     unknown = [s for s in skus if s not in view.data.skus]
@@ -51,15 +54,16 @@ def availability(
             kind="unknown-sku",
             errors=[("sku", f"unknown SKU {s!r}") for s in unknown],
         )
-    with reading(state.engine) as conn:
-        free = free_stock(conn, state.stock.pairs(store, skus))
+    pairs = state.stock.pairs(store, skus)
+    free = await read(state.engine, lambda conn: free_stock(conn, pairs))
     now = datetime.now(UTC)
     items = state.stock.availability(view, store, skus, free, now)
-    return AvailabilityPublic(
+    answer = AvailabilityPublic(
         store_id=store.store_id,
         plan_run_id=view.data.run_id,
         items=[availability_item(item) for item in items],
     )
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 def availability_item(item: SkuAvailability) -> AvailabilityItem:
