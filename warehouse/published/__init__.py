@@ -12,6 +12,7 @@ What the snapshot holds is listed in :mod:`warehouse.published.build`;
 """
 
 from warehouse.published._sql import Page
+from warehouse.published.attention import AGEING_DAYS, ATTENTION_LINES, attention_lines
 from warehouse.published.availability import (
     ARRIVALS,
     LATEST_STOCK,
@@ -94,8 +95,10 @@ from warehouse.published.transfers import (
 __all__ = [
     "ACCURACY_HISTORY",
     "ACCURACY_ROWS",
+    "AGEING_DAYS",
     "ALLOCATIONS",
     "ARRIVALS",
+    "ATTENTION_LINES",
     "DISPATCH_KPIS",
     "EXCEPTIONS",
     "EXCEPTION_KINDS",
@@ -138,6 +141,7 @@ __all__ = [
     "TransferOrder",
     "accuracy_history",
     "allocations",
+    "attention_lines",
     "dispatch_kpis",
     "fitting_parts",
     "forecast_accuracy",
