@@ -283,3 +283,8 @@ def number(value: float | None, digits: int = 0) -> str:
 def money(value: float | None) -> str:
     """Yuan, no decimals."""
     return "–" if value is None else f"¥{value:,.0f}"
+
+
+def as_float(value: object) -> float:
+    """A frame's scalar (``Series.max()`` and the like) as a float; 0 for none."""
+    return float(value) if isinstance(value, int | float) else 0.0

@@ -1,15 +1,411 @@
-"""Delivery (a first frame; filled in below)."""
+"""Delivery: a warehouse's stores and its 5 km ring, the night's line-haul, the 30-minute replay.
+
+Drawn from coordinates in metres around the warehouse (an equirectangular
+projection: exact enough within a city, and no map tiles to fetch: it works
+offline). Reads the published snapshot: stores, warehouses, tonight's store
+coverage check, the line-haul routes and the latest dispatch replay.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import dash
-from dash import html
+import plotly.graph_objects as go
+import polars as pl
+from dash import Input, Output, dcc, html
 
-from dashboard.components import page_title
+from dashboard import context
+from dashboard.components import kpi_card, no_plan, number, page_title, percent
+from dashboard.filters import choices
+from warehouse import published
 
-dash.register_page(__name__, path="/delivery", name="Delivery", order=5)
+dash.register_page(
+    __name__, path="/delivery", name="Delivery", order=5, title="Delivery · partsflow planning"
+)
+
+_CONFIG: Any = {"displaylogo": False, "responsive": True}
+_RING_M = 5000
+_PROMISE_MIN = 30
+_LAT_M = 110_540.0  # metres per degree of latitude
+_LON_M = 111_320.0  # per degree of longitude at the equator (× cos latitude)
 
 
-def layout(**_query: str) -> html.Div:
-    """The page."""
-    return html.Div([page_title("Delivery")])
+def layout(warehouse_id: str | None = None, **_: str) -> html.Div:
+    """The page: a warehouse picker, then its map, the line-haul and the replay."""
+    try:
+        with context.snapshot() as con:
+            warehouses, _categories = choices(con)
+    except published.SnapshotError as error:
+        return html.Div([page_title("Delivery"), no_plan(error)])
+    known = [option["value"] for option in warehouses]
+    chosen = warehouse_id if warehouse_id in known else (known[0] if known else None)
+    return html.Div(
+        [
+            page_title(
+                "Delivery",
+                "Each store within 5 km and 30 minutes of its forward warehouse: tonight's "
+                "check, the line-haul that restocks the warehouses, and a replayed day of "
+                "store deliveries.",
+            ),
+            html.Div(
+                html.Div(
+                    [
+                        html.Label("Warehouse", htmlFor="dl-warehouse"),
+                        dcc.Dropdown(
+                            id="dl-warehouse", options=warehouses, value=chosen, clearable=False
+                        ),
+                    ],
+                    className="pf-filter",
+                ),
+                className="pf-filters",
+            ),
+            dcc.Loading(html.Div(id="dl-body"), type="dot", delay_show=300),
+        ]
+    )
+
+
+@dash.callback(Output("dl-body", "children"), Input("dl-warehouse", "value"))
+def _show(warehouse_id: str | None) -> Any:
+    if not warehouse_id:
+        return html.Div("No forward warehouse is published.", className="pf-notice")
+    try:
+        with context.snapshot() as con:
+            houses = published.warehouses(con)
+            coverage = published.store_coverage(con, warehouse_id=warehouse_id)
+            stores = published.stores(con, coverage["store_id"].to_list())
+            routes = published.routes(con, "linehaul")
+            dispatch = published.dispatch_kpis(con, warehouse_id)
+    except published.SnapshotError as error:
+        return no_plan(error)
+    home = houses.filter(pl.col("warehouse_id") == warehouse_id)
+    if home.is_empty():
+        return html.Div(f"No warehouse {warehouse_id}.", className="pf-notice")
+    flagged = coverage.filter(~pl.col("ok")).height
+    return [
+        html.Div(_cards(coverage, flagged, dispatch, routes, warehouse_id), className="pf-kpis"),
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H2(f"Stores served by {warehouse_id}"),
+                        dcc.Graph(
+                            id="dl-map",
+                            figure=_store_map(home.row(0, named=True), houses, stores, coverage),
+                            config=_CONFIG,
+                        ),
+                    ],
+                    className="pf-section",
+                ),
+                html.Div(
+                    [
+                        html.H2("A day of store deliveries, replayed"),
+                        _replay(dispatch),
+                    ],
+                    className="pf-section",
+                ),
+            ],
+            className="pf-grid-2",
+        ),
+        html.Div(
+            [html.H2("Tonight's line-haul from the DC"), _linehaul(houses, routes, warehouse_id)],
+            className="pf-section",
+        ),
+    ]
+
+
+def _cards(
+    coverage: pl.DataFrame,
+    flagged: int,
+    dispatch: pl.DataFrame,
+    routes: pl.DataFrame,
+    warehouse_id: str,
+) -> list[html.Div]:
+    cards = [
+        kpi_card("Stores served", f"{coverage.height:,}", ident="dl-stores"),
+        kpi_card(
+            "Outside 5 km / 30 min",
+            f"{flagged:,}",
+            detail="tonight's coverage check",
+            tone="bad" if flagged else "good",
+            ident="dl-flagged",
+        ),
+        kpi_card(
+            "Farthest store",
+            f"{_top(coverage['distance_m']) / 1000:.1f} km",
+            detail=f"{_top(coverage['reach_s']) / 60:.0f} min at the busy hour",
+        ),
+    ]
+    visits = routes.filter(pl.col("location_id") == warehouse_id)
+    cards.append(
+        kpi_card(
+            "Line-haul stops tonight",
+            f"{visits.height:,}",
+            detail=f"{visits['load'].sum():,.0f} l delivered" if visits.height else None,
+        )
+    )
+    rolling = dispatch.filter(pl.col("dispatcher") == "rolling")
+    if not rolling.is_empty():
+        row = rolling.row(0, named=True)
+        cards.append(
+            kpi_card(
+                "30-minute on-time",
+                percent(row["on_time_rate"]),
+                detail=f"{row['on_time']:,} of {row['orders']:,} orders, {row['riders']} riders",
+                tone="good" if row["on_time_rate"] >= 0.99 else "warn",
+                ident="dl-ontime",
+            )
+        )
+    return cards
+
+
+def _top(values: pl.Series) -> float:
+    """The largest value, 0 for none."""
+    top = values.max()
+    return float(top) if isinstance(top, int | float) else 0.0
+
+
+def _metres(lat: float, lon: float, origin: dict[str, Any]) -> tuple[float, float]:
+    scale = math.cos(math.radians(origin["lat"]))
+    return (lon - origin["lon"]) * _LON_M * scale, (lat - origin["lat"]) * _LAT_M
+
+
+def _store_map(
+    home: dict[str, Any], houses: pl.DataFrame, stores: pl.DataFrame, coverage: pl.DataFrame
+) -> go.Figure:
+    placed = stores.join(coverage, on="store_id", how="inner", suffix="_check")
+    xs, ys = (
+        zip(
+            *(_metres(r["lat"], r["lon"], home) for r in placed.iter_rows(named=True)), strict=False
+        )
+        if placed.height
+        else ((), ())
+    )
+    placed = placed.with_columns(x=pl.Series(list(xs)), y=pl.Series(list(ys)))
+    figure = go.Figure()
+    angle = [2 * math.pi * i / 120 for i in range(121)]
+    figure.add_trace(
+        go.Scatter(
+            x=[_RING_M * math.cos(a) for a in angle],
+            y=[_RING_M * math.sin(a) for a in angle],
+            mode="lines",
+            line={"color": "#9fb3c8", "dash": "dash"},
+            name="5 km",
+            hoverinfo="skip",
+        )
+    )
+    for ok, name, colour in (
+        (True, "within the promise", "#1d4ed8"),
+        (False, "outside", "#b91c1c"),
+    ):
+        part = placed.filter(pl.col("ok") == ok)
+        figure.add_trace(
+            go.Scatter(
+                x=part["x"].to_list(),
+                y=part["y"].to_list(),
+                mode="markers",
+                marker={"size": 9, "color": colour, "line": {"width": 1, "color": "#fff"}},
+                name=f"stores {name}",
+                text=[
+                    f"{r['store_id']} · {r['name']}<br>{r['distance_m'] / 1000:.1f} km, "
+                    f"{r['reach_s'] / 60:.0f} min" + (f"<br>{r['issues']}" if r["issues"] else "")
+                    for r in part.iter_rows(named=True)
+                ],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    others = houses.filter(pl.col("warehouse_id") != home["warehouse_id"])
+    near = [
+        (r["warehouse_id"], *_metres(r["lat"], r["lon"], home))
+        for r in others.iter_rows(named=True)
+    ]
+    near = [w for w in near if math.hypot(w[1], w[2]) <= 3 * _RING_M]
+    figure.add_trace(
+        go.Scatter(
+            x=[0.0, *(w[1] for w in near)],
+            y=[0.0, *(w[2] for w in near)],
+            mode="markers+text",
+            marker={"size": 14, "symbol": "square", "color": ["#102a43"] + ["#9fb3c8"] * len(near)},
+            text=[home["warehouse_id"], *(w[0] for w in near)],
+            textposition="top center",
+            name="warehouses",
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    reach = max([_RING_M * 1.15, *(abs(v) for v in (*xs, *ys))])
+    figure.update_layout(
+        height=460,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#fff",
+        legend={"orientation": "h", "y": -0.12},
+        xaxis={"range": [-reach, reach], "title": "metres east", "gridcolor": "#eef1f4",
+               "zeroline": False},
+        yaxis={"range": [-reach, reach], "title": "metres north", "gridcolor": "#eef1f4",
+               "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
+    )  # fmt: skip
+    return figure
+
+
+def _replay(dispatch: pl.DataFrame) -> Any:
+    if dispatch.is_empty():
+        return html.Div(
+            "No day has been replayed for this warehouse yet (`partsflow dispatch`).",
+            className="pf-notice",
+        )
+    figure = go.Figure()
+    for row in dispatch.iter_rows(named=True):
+        figure.add_trace(
+            go.Bar(
+                x=["p50", "p90", "p99"],
+                y=[row["delivery_p50_min"], row["delivery_p90_min"], row["delivery_p99_min"]],
+                name=f"{row['dispatcher']} ({percent(row['on_time_rate'])} on time)",
+                text=[
+                    number(v, 0)
+                    for v in (
+                        row["delivery_p50_min"],
+                        row["delivery_p90_min"],
+                        row["delivery_p99_min"],
+                    )
+                ],
+                textposition="outside",
+            )
+        )
+    figure.add_hline(
+        y=_PROMISE_MIN, line={"color": "#b91c1c", "dash": "dash"}, annotation_text="30 min"
+    )
+    highest = [float(v) for v in dispatch["delivery_p99_min"].drop_nulls()]
+    lowest = [float(v) for v in dispatch["delivery_p50_min"].drop_nulls() if v > 0]
+    # The naive dispatcher can be hours late where the rolling one keeps minutes: a log axis.
+    log = bool(highest and lowest) and max(highest) > 10 * min(lowest)
+    figure.update_layout(
+        barmode="group",
+        height=360,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#fff",
+        yaxis={
+            "title": "minutes from order to delivery" + (" (log scale)" if log else ""),
+            "gridcolor": "#eef1f4",
+            "type": "log" if log else "linear",
+        },
+        legend={"orientation": "h", "y": -0.15},
+    )
+    day = dispatch["day"][0]
+    rows = [
+        html.Tr(
+            [
+                html.Td(r["dispatcher"]),
+                html.Td(f"{r['orders']:,}", className="num"),
+                html.Td(percent(r["on_time_rate"]), className="num"),
+                html.Td(f"{r['riders']}", className="num"),
+                html.Td(f"{r['trips']:,}", className="num"),
+                html.Td(number(r["km"], 0), className="num"),
+            ]
+        )
+        for r in dispatch.iter_rows(named=True)
+    ]
+    head = ["dispatcher", "orders", "on time", "riders", "trips", "km"]
+    return html.Div(
+        [
+            html.P(f"The replay of {day}: delivery times by percentile.", className="pf-status"),
+            dcc.Graph(id="dl-replay", figure=figure, config=_CONFIG),
+            html.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                className="pf-table",
+            ),
+        ]
+    )
+
+
+def _linehaul(houses: pl.DataFrame, routes: pl.DataFrame, warehouse_id: str) -> Any:
+    if routes.is_empty():
+        return html.Div("No line-haul routes tonight.", className="pf-notice")
+    points = {r["warehouse_id"]: r for r in houses.iter_rows(named=True)}
+    dcs = houses.filter(pl.col("kind") == "dc")
+    origin = dcs.row(0, named=True) if dcs.height else houses.row(0, named=True)
+    figure = go.Figure()
+    summary = []
+    for (route_id,), stops in routes.group_by(["route_id"], maintain_order=True):
+        located = [points[s] for s in stops["location_id"].to_list() if s in points]
+        xy = [_metres(p["lat"], p["lon"], origin) for p in located]
+        stops_here = warehouse_id in stops["location_id"].to_list()
+        figure.add_trace(
+            go.Scatter(
+                x=[x / 1000 for x, _ in xy],
+                y=[y / 1000 for _, y in xy],
+                mode="lines+markers",
+                line={
+                    "width": 3 if stops_here else 1,
+                    "color": "#1d4ed8" if stops_here else "#bcccdc",
+                },
+                name=str(route_id),
+                text=[p["warehouse_id"] for p in located],
+                hovertemplate=f"{route_id}: %{{text}}<extra></extra>",
+                showlegend=False,
+            )
+        )
+        summary.append(
+            {
+                "route": str(route_id),
+                "van": stops["vehicle_id"][0],
+                "stops": " → ".join(stops["location_id"].to_list()),
+                "km": _top(stops["distance_m"]) / 1000,
+                "departs": stops["arrival"].min(),
+                "returns": stops["arrival"].max(),
+                "mine": stops_here,
+            }
+        )
+    label = houses.with_columns(
+        xy=pl.struct("lat", "lon").map_elements(
+            lambda p: list(_metres(p["lat"], p["lon"], origin)), return_dtype=pl.List(pl.Float64)
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[p[0] / 1000 for p in label["xy"].to_list()],
+            y=[p[1] / 1000 for p in label["xy"].to_list()],
+            mode="markers+text",
+            text=label["warehouse_id"].to_list(),
+            textposition="top center",
+            marker={"size": 10, "symbol": "square", "color": "#102a43"},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.update_layout(
+        height=420,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#fff",
+        xaxis={"title": "km east of the DC", "gridcolor": "#eef1f4"},
+        yaxis={"title": "km north", "gridcolor": "#eef1f4", "scaleanchor": "x", "scaleratio": 1},
+    )
+    mine = [s for s in summary if s["mine"]]
+    rows = [
+        html.Tr(
+            [
+                html.Td(s["route"]),
+                html.Td(s["van"]),
+                html.Td(s["stops"]),
+                html.Td(f"{s['departs']:%H:%M}–{s['returns']:%H:%M} UTC"),
+                html.Td(f"{s['km']:,.1f}", className="num"),
+            ]
+        )
+        for s in mine
+    ]
+    head = ["route", "van", "stops", "on the road", "km"]
+    return html.Div(
+        [
+            html.P(
+                f"{len(summary)} trips tonight; the {len(mine)} stopping at {warehouse_id} "
+                "in blue.",
+                className="pf-status",
+            ),
+            dcc.Graph(id="dl-linehaul", figure=figure, config=_CONFIG),
+            html.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                className="pf-table",
+            )
+            if rows
+            else None,
+        ]
+    )
