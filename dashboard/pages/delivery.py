@@ -14,7 +14,7 @@ from typing import Any
 import dash
 import plotly.graph_objects as go
 import polars as pl
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard import context
 from dashboard.components import kpi_card, no_plan, number, page_title, percent
@@ -61,13 +61,32 @@ def layout(warehouse_id: str | None = None, **_: str) -> html.Div:
                 ),
                 className="pf-filters",
             ),
+            html.Div(id="dl-cards", className="pf-kpis"),
             dcc.Loading(html.Div(id="dl-body"), type="dot", delay_show=300),
         ]
     )
 
 
-@dash.callback(Output("dl-body", "children"), Input("dl-warehouse", "value"))
-def _show(warehouse_id: str | None) -> Any:
+@dash.callback(Output("dl-cards", "children"), Input("dl-warehouse", "value"))
+def _show_cards(warehouse_id: str | None) -> Any:
+    if not warehouse_id:
+        return html.Div("No forward warehouse is published.", className="pf-notice")
+    try:
+        with context.snapshot() as con:
+            coverage = published.store_coverage(con, warehouse_id=warehouse_id)
+            routes = published.routes(con, "linehaul")
+            dispatch = published.dispatch_kpis(con, warehouse_id)
+    except published.SnapshotError as error:
+        return no_plan(error)
+    flagged = coverage.filter(~pl.col("ok")).height
+    return _cards(coverage, flagged, dispatch, routes, warehouse_id)
+
+
+# After the cards: the charts make the browser compile plotly.js, which would hold them back.
+@dash.callback(
+    Output("dl-body", "children"), Input("dl-cards", "children"), State("dl-warehouse", "value")
+)
+def _show(_cards: Any, warehouse_id: str | None) -> Any:
     if not warehouse_id:
         return html.Div("No forward warehouse is published.", className="pf-notice")
     try:
@@ -82,9 +101,7 @@ def _show(warehouse_id: str | None) -> Any:
     home = houses.filter(pl.col("warehouse_id") == warehouse_id)
     if home.is_empty():
         return html.Div(f"No warehouse {warehouse_id}.", className="pf-notice")
-    flagged = coverage.filter(~pl.col("ok")).height
     return [
-        html.Div(_cards(coverage, flagged, dispatch, routes, warehouse_id), className="pf-kpis"),
         html.Div(
             [
                 html.Div(

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 import polars as pl
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboard import context
 from dashboard.components import kpi_card, money, no_plan, number, page_title, percent
@@ -44,7 +43,40 @@ def layout(warehouse_id: str | None = None, category: str | None = None, **_: st
             ),
             bar,
             dcc.Loading(html.Div(id="ov-body"), type="dot", delay_show=300),
+            html.Div(id="ov-trends"),
         ]
+    )
+
+
+def _read(warehouse_id: str | None, category: str | None) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """The nights' KPIs and accuracy for the filter (a re-run day counts once: its last)."""
+    with context.snapshot() as con:
+        nights = published.plan_kpis(con, warehouse_id=warehouse_id, category=category)
+        scope, key = _accuracy_scope(warehouse_id, category)
+        accuracy = published.accuracy_history(con, scope, key)
+    nights = nights.unique("as_of", keep="last", maintain_order=True)
+    accuracy = accuracy.sort("as_of", "run_id").unique("as_of", keep="last", maintain_order=True)
+    return nights, accuracy, scope
+
+
+@dash.callback(
+    Output("ov-trends", "children"),
+    Input("ov-body", "children"),
+    State("ov-warehouse", "value"),
+    State("ov-category", "value"),
+)
+def _show_trends(_cards: Any, warehouse_id: str | None, category: str | None) -> Any:
+    # After the cards, not beside them: the first figure makes the browser compile
+    # plotly.js (~0.4 s of its main thread), which would hold the cards back.
+    try:
+        nights, accuracy, _scope = _read(warehouse_id, category)
+    except published.SnapshotError:
+        return None
+    if nights.is_empty():
+        return None
+    return html.Div(
+        [html.H2(f"Over the last {nights.height} night(s)"), _trends(nights, accuracy)],
+        className="pf-section",
     )
 
 
@@ -55,10 +87,8 @@ def layout(warehouse_id: str | None = None, category: str | None = None, **_: st
 )
 def _show(warehouse_id: str | None, category: str | None) -> Any:
     try:
+        nights, accuracy, scope = _read(warehouse_id, category)
         with context.snapshot() as con:
-            nights = published.plan_kpis(con, warehouse_id=warehouse_id, category=category)
-            scope, key = _accuracy_scope(warehouse_id, category)
-            accuracy = published.accuracy_history(con, scope, key)
             flagged = published.store_coverage(con, warehouse_id=warehouse_id, flagged_only=True)
             checked = published.store_coverage(con, warehouse_id=warehouse_id).height
             dispatch = published.dispatch_kpis(con, warehouse_id)
@@ -66,18 +96,9 @@ def _show(warehouse_id: str | None, category: str | None) -> Any:
         return no_plan(error)
     if nights.is_empty():
         return html.Div("No plan lines match this filter.", className="pf-notice")
-    # A night run again for the same day (after a failure, say): its latest run counts.
-    nights = nights.unique("as_of", keep="last", maintain_order=True)
-    accuracy = accuracy.sort("as_of", "run_id").unique("as_of", keep="last", maintain_order=True)
-    return [
-        html.Div(
-            _cards(nights, accuracy, flagged.height, checked, dispatch, scope), className="pf-kpis"
-        ),
-        html.Div(
-            [html.H2(f"Over the last {nights.height} night(s)"), _trends(nights, accuracy)],
-            className="pf-section",
-        ),
-    ]
+    return html.Div(
+        _cards(nights, accuracy, flagged.height, checked, dispatch, scope), className="pf-kpis"
+    )
 
 
 def _accuracy_scope(warehouse_id: str | None, category: str | None) -> tuple[str, str]:
@@ -258,21 +279,24 @@ def _chart(
     percent_axis: bool = False,
     axis_format: str = ",.4~s",
 ) -> dcc.Graph:
-    figure = go.Figure(
-        [
-            go.Scatter(x=days, y=values.to_list(), name=name, mode="lines+markers")
+    # A plain figure dict, not go.Figure: its validation costs more than the page's reads.
+    figure = {
+        "data": [
+            {"type": "scatter", "x": days, "y": values.to_list(), "name": name,
+             "mode": "lines+markers"}
             for name, values in lines.items()
-        ]
-    )
-    figure.update_layout(
-        title={"text": title, "font": {"size": 13}},
-        height=220,
-        margin={"l": 50, "r": 10, "t": 36, "b": 30},
-        legend={"orientation": "h", "y": -0.25, "font": {"size": 11}},
-        showlegend=len(lines) > 1,
-        plot_bgcolor="#fff",
-        paper_bgcolor="#fff",
-        xaxis={"type": "date", "gridcolor": "#eef1f4", "tickformat": "%d %b"},
-        yaxis={"gridcolor": "#eef1f4", "tickformat": ".0%" if percent_axis else axis_format},
-    )
+        ],
+        "layout": {
+            "title": {"text": title, "font": {"size": 13}},
+            "height": 220,
+            "margin": {"l": 50, "r": 10, "t": 36, "b": 30},
+            "legend": {"orientation": "h", "y": -0.25, "font": {"size": 11}},
+            "showlegend": len(lines) > 1,
+            "plot_bgcolor": "#fff",
+            "paper_bgcolor": "#fff",
+            "xaxis": {"type": "date", "gridcolor": "#eef1f4", "tickformat": "%d %b"},
+            "yaxis": {"gridcolor": "#eef1f4",
+                      "tickformat": ".0%" if percent_axis else axis_format},
+        },
+    }  # fmt: skip
     return dcc.Graph(figure=figure, config=_GRAPH_CONFIG, className="pf-trend")
