@@ -219,7 +219,7 @@ def _category(
             detail=f"average value at cost, all of {warehouse_id}",
         ),
         kpi_card(
-            f"{category}'s share of the stock",
+            f"Share of {category}",
             "–" if found.share is None else f"{found.share * 100:.1f} %",
             detail=f"of {warehouse_id}'s stock value tonight",
         ),
@@ -406,7 +406,7 @@ def _change(
     level: float | None,
     reason: str | None,
     version: int | None,
-) -> tuple[html.Div, int]:
+) -> tuple[html.Div, Any]:
     engine = context.state().engine
     who = context.planner()
     if dash.ctx.triggered_id == "targets-remove":
@@ -430,7 +430,8 @@ def _change(
         className="pf-ok" if outcome.ok else "pf-refused",
         style={"color": "var(--pf-good)" if outcome.ok else "var(--pf-bad)", "margin": ".4rem 0"},
     )
-    return shown, (version or 0) + (1 if outcome.ok else 0)
+    # A refusal leaves the form as typed (a new version would reload it from the store).
+    return shown, (version or 0) + 1 if outcome.ok else dash.no_update
 
 
 def _label(kind: str, level: float) -> str:

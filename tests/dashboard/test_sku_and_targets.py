@@ -2,7 +2,7 @@
 
 The service tests call :mod:`dashboard.sku_service` and
 :mod:`dashboard.targets_service` on small frames; the browser tests
-(``dashboard_server`` and ``signed_in_page`` from tests/dashboard/conftest.py)
+(``small_night`` and ``signed_in`` from tests/dashboard/_night.py)
 open the pages on the real server and check that the chart is drawn, a target
 is priced and stored, no request leaves the server and nothing is logged to
 the console.
@@ -11,14 +11,20 @@ the console.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import quote
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from dashboard import sku_service, targets_service
+from ops import audit, make_engine, reading, targets
 from pipelines.demand_series import STOCK_COUNTS, stockout_spans
+from tests.dashboard._night import Served, Watched, chromium, signed_in, small_night
+from warehouse import published
 from warehouse.published import POLICY_REPLAYS
+
+__all__ = ["chromium", "signed_in", "small_night"]  # the fixtures this module uses
 
 START, AS_OF = date(2026, 11, 1), date(2026, 11, 20)
 
@@ -105,3 +111,78 @@ def test_the_standing_target_and_stock_share_come_from_the_plan_lines() -> None:
     assert found == targets_service.Standing("unit_fill", 0.95, 2)
     assert targets_service.stock_share(lines, "tyres") == pytest.approx(300 / 400)
     assert targets_service.standing(lines.head(0)) is None
+
+
+# ---- in the browser ------------------------------------------------------------------------
+
+
+def test_the_drill_down_draws_the_fan_chart_of_a_planned_series(
+    small_night: Served, signed_in: Watched
+) -> None:
+    with small_night.api() as api:
+        first = api.get("/v1/transfer-orders", params={"status": "proposed"}).json()["items"][0]
+        order = api.get(f"/v1/transfer-orders/{quote(first['transfer_id'], safe='')}").json()
+        line = order["lines"][0]
+        warehouse = first["to_warehouse_id"]
+        series = api.get(f"/v1/warehouses/{warehouse}/series/{line['sku']}").json()
+    signed_in.open(f"/sku?warehouse_id={warehouse}&sku={line['sku']}")
+    page = signed_in.page
+    page.wait_for_selector("#sku-chart .main-svg")
+    # The history's bars, the forecast's mean and its four quantile bands are drawn.
+    assert page.locator("#sku-chart .barlayer .trace").count() >= 1
+    assert page.locator("#sku-chart .scatterlayer .trace").count() >= 1 + 2 * 4
+    assert page.inner_text("#sku-reason") == series["reason"]
+    assert f"{series['order_up_to']:,} units" in page.inner_text("#sku-kpis")
+    assert (series["demand_class"] or "–") in page.inner_text("#sku-kpis")
+    page.wait_for_selector("#sku-transfers .ag-row")
+    assert first["transfer_id"] in page.inner_text("#sku-transfers")
+    signed_in.assert_clean()
+
+
+def test_a_planner_prices_and_sets_a_category_target(
+    small_night: Served, signed_in: Watched
+) -> None:
+    with published.open_snapshot(small_night.snapshots) as snap:
+        warehouse = published.warehouses(snap, kind="forward")["warehouse_id"][0]
+        category = sorted(set(published.skus(snap)["category"].to_list()))[0]
+    signed_in.open(f"/targets?warehouse_id={warehouse}&category={category}")
+    page = signed_in.page
+    page.wait_for_selector("#targets-chart .main-svg .scatterlayer .trace")
+    assert "tonight's plan" in page.inner_text("#targets-cards").lower()
+    page.fill("#targets-level", "")
+    page.fill("#targets-level", "97")
+    page.press("#targets-level", "Tab")
+    page.wait_for_function(
+        "() => (document.querySelector('#targets-cost-text') || {}).innerText?.includes('97.0 %')"
+    )
+    expected = page.locator("#targets-expected")
+    if expected.count():  # inside the replayed range: a price in yuan
+        assert "¥" in expected.inner_text()
+    else:
+        assert "outside what the" in page.inner_text("#targets-cost-text")
+
+    page.click("#targets-set")  # no reason: refused, nothing stored
+    page.wait_for_selector("#targets-outcome .pf-refused")
+    assert "needs a reason" in page.inner_text("#targets-outcome")
+    page.fill("#targets-reason", "peak season ahead")
+    page.click("#targets-set")
+    page.wait_for_selector("#targets-outcome .pf-ok")
+    page.wait_for_function(
+        "c => (document.querySelector('#targets-grid') || {}).innerText?.includes(c)",
+        arg=category,
+    )
+    engine = make_engine(small_night.ops_url)
+    with reading(engine) as conn:
+        stored = targets.get_target(conn, "category", category)
+        logged = audit.history(conn, "service_target", f"category:{category}")
+    engine.dispose()
+    assert stored is not None
+    assert (stored.kind, stored.level, stored.updated_by) == (
+        "unit_fill",
+        0.97,
+        small_night.planner,
+    )
+    assert [(e.action, e.who, e.why) for e in logged] == [
+        ("set", small_night.planner, "peak season ahead")
+    ]
+    signed_in.assert_clean()
