@@ -40,17 +40,22 @@ class AuditEntry:
 def record(conn: Connection, entry: AuditEntry) -> None:
     """Append ``entry`` to the log inside the caller's transaction."""
     conn.execute(
-        insert(audit_log).values(
-            who=entry.who,
-            at=entry.at,
-            action=entry.action,
-            entity=entry.entity,
-            entity_id=entry.entity_id,
-            before=None if entry.before is None else dict(entry.before),
-            after=None if entry.after is None else dict(entry.after),
-            why=entry.why,
-        )
+        _INSERT,
+        {
+            "who": entry.who,
+            "at": entry.at,
+            "action": entry.action,
+            "entity": entry.entity,
+            "entity_id": entry.entity_id,
+            "before": None if entry.before is None else dict(entry.before),
+            "after": None if entry.after is None else dict(entry.after),
+            "why": entry.why,
+        },
     )
+
+
+# Built once (an order writes one entry under SQLite's write lock); the row as parameters.
+_INSERT = insert(audit_log)
 
 
 def history(conn: Connection, entity: str, entity_id: str) -> list[AuditEntry]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ops.engine import reading
@@ -159,43 +159,60 @@ def _attempt(
     request: IdempotentRequest,
     action: Callable[[Connection], StoredResponse],
 ) -> Outcome:
-    key = (
-        idempotency_records.c.key_id == request.key_id,
-        idempotency_records.c.idempotency_key == request.idempotency_key,
-    )
     with engine.begin() as conn:
         stored = _stored(conn, request)
         if stored is not None:
             return Outcome(stored, replayed=True)
         try:
             conn.execute(
-                insert(idempotency_records).values(
-                    key_id=request.key_id,
-                    idempotency_key=request.idempotency_key,
-                    method=request.method,
-                    path=request.path,
-                    body_hash=request.body_hash,
-                    created_at=datetime.now(UTC),
-                )
+                _CLAIM,
+                {
+                    "key_id": request.key_id,
+                    "idempotency_key": request.idempotency_key,
+                    "method": request.method,
+                    "path": request.path,
+                    "body_hash": request.body_hash,
+                    "created_at": datetime.now(UTC),
+                },
             )
         except IntegrityError as error:
             raise _ClaimedError from error
         response = action(conn)
         conn.execute(
-            update(idempotency_records)
-            .where(*key)
-            .values(status_code=response.status_code, response_body=response.body)
+            _ANSWER,
+            {
+                "i_key_id": request.key_id,
+                "i_key": request.idempotency_key,
+                "status_code": response.status_code,
+                "response_body": response.body,
+            },
         )
         return Outcome(response, replayed=False)
+
+
+# Built once: every idempotent write runs them (on SQLite under the one write lock).
+_CLAIM = insert(idempotency_records)
+_ANSWER = (
+    update(idempotency_records)
+    .where(
+        idempotency_records.c.key_id == bindparam("i_key_id"),
+        idempotency_records.c.idempotency_key == bindparam("i_key"),
+    )
+    .values(
+        status_code=bindparam("status_code", type_=idempotency_records.c.status_code.type),
+        response_body=bindparam("response_body", type_=idempotency_records.c.response_body.type),
+    )
+)
+_STORED = select(idempotency_records).where(
+    idempotency_records.c.key_id == bindparam("i_key_id"),
+    idempotency_records.c.idempotency_key == bindparam("i_key"),
+)
 
 
 def _stored(conn: Connection, request: IdempotentRequest) -> StoredResponse | None:
     """The committed response for the request's key, checking it is the same request."""
     row = conn.execute(
-        select(idempotency_records).where(
-            idempotency_records.c.key_id == request.key_id,
-            idempotency_records.c.idempotency_key == request.idempotency_key,
-        )
+        _STORED, {"i_key_id": request.key_id, "i_key": request.idempotency_key}
     ).one_or_none()
     if row is None:
         return None

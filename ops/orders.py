@@ -141,19 +141,20 @@ def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrde
     now = datetime.now(UTC)
     order_id = f"ORD-{secrets.token_hex(8).upper()}"
     conn.execute(
-        insert(part_orders).values(
-            order_id=order_id,
-            store_id=request.store_id,
-            status="confirmed",
-            vehicle_model_id=request.vehicle_model_id,
-            reference=request.reference,
-            plan_run_id=plan_run_id,
-            created_at=now,
-            updated_at=now,
-        )
+        _INSERT_ORDER,
+        {
+            "order_id": order_id,
+            "store_id": request.store_id,
+            "status": "confirmed",
+            "vehicle_model_id": request.vehicle_model_id,
+            "reference": request.reference,
+            "plan_run_id": plan_run_id,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     conn.execute(
-        insert(part_order_lines),
+        _INSERT_LINES,
         [
             {
                 "order_id": order_id,
@@ -166,13 +167,48 @@ def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrde
             for line_no, line in enumerate(request.lines, start=1)
         ],
     )
-    add_history(conn, order_id, "confirmed", None, by, now)
-    order = load_order(conn, request.store_id, order_id)
+    conn.execute(
+        _INSERT_HISTORY,
+        {
+            "order_id": order_id,
+            "seq": 1,
+            "status": "confirmed",
+            "reason": None,
+            "changed_by": by,
+            "changed_at": now,
+        },
+    )
+    # Built from what was inserted (UtcDateTime reads every time back in UTC), not read back:
+    # on SQLite every statement here is time under the one write lock.
+    order = PartOrder(
+        order_id=order_id,
+        store_id=request.store_id,
+        status="confirmed",
+        plan_run_id=plan_run_id,
+        vehicle_model_id=request.vehicle_model_id,
+        reference=request.reference,
+        created_at=now,
+        updated_at=now,
+        lines=tuple(
+            OrderLine(
+                n, line.sku, line.quantity, line.warehouse_id, line.deliver_by.astimezone(UTC)
+            )
+            for n, line in enumerate(request.lines, start=1)
+        ),
+        history=(StatusChange(1, "confirmed", None, by, now),),
+    )
     audit.record(
         conn,
         audit.AuditEntry(by, now, "create", "part_order", order_id, None, order_json(order)),
     )
     return order
+
+
+# Built once, given their rows as parameters: on SQLite an order's statements all run under
+# the one write lock, where building each anew (values() per call) cost more than running it.
+_INSERT_ORDER = insert(part_orders)
+_INSERT_LINES = insert(part_order_lines)
+_INSERT_HISTORY = insert(part_order_status_history)
 
 
 def get_order(conn: Connection, store_id: str, order_id: str) -> PartOrder | None:

@@ -46,6 +46,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ops.schema import active_stock_run, part_order_lines, part_orders, stock_reservations
 
@@ -128,15 +130,17 @@ def load_bases(
         bases[key] = row
     # First the switch: on PostgreSQL it waits here for orders in flight (they hold the
     # row FOR SHARE), so the recount below sees every one of them committed.
-    switched = conn.execute(
-        update(active_stock_run)
-        .where(active_stock_run.c.slot == 1)
-        .values(plan_run_id=plan_run_id, loaded_at=now)
-    ).rowcount
-    if not switched:
-        conn.execute(
-            insert(active_stock_run).values(slot=1, plan_run_id=plan_run_id, loaded_at=now)
+    # An upsert: two API workers starting on an empty store both load; an insert after a
+    # look for the row let the second fail on the first's (a unique violation on PostgreSQL).
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(
+        active_stock_run
+    ).values(slot=1, plan_run_id=plan_run_id, loaded_at=now)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[active_stock_run.c.slot],
+            set_={"plan_run_id": plan_run_id, "loaded_at": now},
         )
+    )
     conn.execute(delete(stock_reservations))
     if bases:
         conn.execute(
@@ -168,10 +172,11 @@ def active_run(conn: Connection, *, lock: bool = False) -> str | None:
     With ``lock``, hold it (``FOR SHARE`` on PostgreSQL) until the transaction
     ends, so :func:`load_bases` cannot switch runs under a reservation.
     """
-    query = select(active_stock_run.c.plan_run_id).where(active_stock_run.c.slot == 1)
-    if lock:
-        query = query.with_for_update(read=True)
-    return conn.execute(query).scalar_one_or_none()
+    return conn.execute(_ACTIVE_SHARED if lock else _ACTIVE).scalar_one_or_none()
+
+
+_ACTIVE = select(active_stock_run.c.plan_run_id).where(active_stock_run.c.slot == 1)
+_ACTIVE_SHARED = _ACTIVE.with_for_update(read=True)
 
 
 def active_load(conn: Connection) -> tuple[str, datetime] | None:
@@ -245,20 +250,18 @@ def reserve(conn: Connection, wanted: Mapping[StockKey, int]) -> tuple[str, list
     run = active_run(conn, lock=True)
     if run is None:
         raise NoStockLoadedError("no published stock is loaded: orders cannot be reserved yet")
-    table = stock_reservations.c
     now = datetime.now(UTC)
     short: list[StockKey] = []
     for warehouse_id, sku in sorted(wanted):
-        quantity = wanted[warehouse_id, sku]
         changed = conn.execute(
-            update(stock_reservations)
-            .where(
-                table.plan_run_id == run,
-                table.warehouse_id == warehouse_id,
-                table.sku == sku,
-                table.base - table.reserved >= quantity,
-            )
-            .values(reserved=table.reserved + quantity, updated_at=now)
+            _RESERVE,
+            {
+                "r_run": run,
+                "r_w": warehouse_id,
+                "r_s": sku,
+                "r_q": wanted[warehouse_id, sku],
+                "r_now": now,
+            },
         ).rowcount
         if changed != 1:
             short.append((warehouse_id, sku))
@@ -266,6 +269,23 @@ def reserve(conn: Connection, wanted: Mapping[StockKey, int]) -> tuple[str, list
         return run, []
     free = free_stock(conn, short)
     return run, [Short(w, s, wanted[w, s], free[w, s]) for w, s in short]
+
+
+# The reservation (see the module), built once: an order runs it per line, on SQLite under
+# the one write lock, where building the statement anew each time cost more than running it.
+_RESERVE = (
+    update(stock_reservations)
+    .where(
+        stock_reservations.c.plan_run_id == bindparam("r_run"),
+        stock_reservations.c.warehouse_id == bindparam("r_w"),
+        stock_reservations.c.sku == bindparam("r_s"),
+        stock_reservations.c.base - stock_reservations.c.reserved >= bindparam("r_q"),
+    )
+    .values(
+        reserved=stock_reservations.c.reserved + bindparam("r_q"),
+        updated_at=bindparam("r_now", type_=stock_reservations.c.updated_at.type),
+    )
+)
 
 
 def release(conn: Connection, placed_at: datetime, quantities: Mapping[StockKey, int]) -> None:

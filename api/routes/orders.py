@@ -94,27 +94,41 @@ def create_order(
     if unknown:
         raise ApiError(422, "unknown SKUs in the order", kind="unknown-sku", errors=unknown)
     asked = [(line.sku, line.quantity) for line in body.lines]
+    pairs = state.stock.pairs(store, list(dict.fromkeys(s for s, _ in asked)))
+    # On SQLite sourced from a read before the write transaction: every statement inside it
+    # is time under the one write lock (PostgreSQL reads in it: a round trip less). The
+    # reservations re-check every line anyway.
+    free_before: dict[tuple[str, str], int] | None = None
+    if state.engine.dialect.name == "sqlite":
+        with reading(state.engine) as conn:
+            free_before = free_stock(conn, pairs)
+
+    def order_of(sourced: list[tuple[str, datetime]]) -> OrderRequest:
+        return OrderRequest(
+            store_id=store.store_id,
+            lines=tuple(
+                LineRequest(sku, quantity, warehouse_id, deliver_by)
+                for (sku, quantity), (warehouse_id, deliver_by) in zip(asked, sourced, strict=True)
+            ),
+            vehicle_model_id=body.vehicle_model_id,
+            reference=body.reference,
+        )
 
     def place(conn: Connection) -> StoredResponse:
         now = datetime.now(UTC)
-        # Read in the order's own transaction: on SQLite it holds the write lock already.
-        free = free_stock(conn, state.stock.pairs(store, list(dict.fromkeys(s for s, _ in asked))))
+        free = free_stock(conn, pairs) if free_before is None else free_before
         sourced = state.stock.source(view, store, asked, free, now)
-        order = place_order(
-            conn,
-            OrderRequest(
-                store_id=store.store_id,
-                lines=tuple(
-                    LineRequest(sku, quantity, warehouse_id, deliver_by)
-                    for (sku, quantity), (warehouse_id, deliver_by) in zip(
-                        asked, sourced, strict=True
-                    )
-                ),
-                vehicle_model_id=body.vehicle_model_id,
-                reference=body.reference,
-            ),
-            by=who.identity.name,
-        )
+        try:
+            order = place_order(conn, order_of(sourced), by=who.identity.name)
+        except OutOfStockError:
+            if free_before is None or len(state.stock.candidates(store)) == 1:
+                raise  # read in here, or one warehouse: sourcing again cannot choose otherwise
+            # Stock moved since the read: source again from what is free now (nothing was
+            # reserved: place_order rolled its savepoint back), as sourcing in here would have.
+            again = state.stock.source(view, store, asked, free_stock(conn, pairs), now)
+            if again == sourced:
+                raise
+            order = place_order(conn, order_of(again), by=who.identity.name)
         return StoredResponse(201, order_public(order))
 
     idempotent = IdempotentRequest(

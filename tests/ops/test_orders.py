@@ -48,6 +48,15 @@ def test_an_order_is_confirmed_with_numbered_lines(engine: Engine) -> None:
     ]
 
 
+def test_the_order_placed_is_the_order_stored(engine: Engine) -> None:
+    """place_order builds its answer from what it inserted, not by reading it back."""
+    stock(engine, {("FW01", "A"): 5, ("FW01", "B"): 5})
+    with engine.begin() as conn:
+        placed = place_order(conn, order(("A", 2), ("B", 1)), by="store S0001")
+    with engine.begin() as conn:
+        assert get_order(conn, STORE, placed.order_id) == placed
+
+
 def test_a_short_line_reserves_nothing_and_names_every_short_sku(engine: Engine) -> None:
     stock(engine, {("FW01", "A"): 5, ("FW01", "B"): 1, ("FW01", "C"): 2})
     with engine.begin() as conn:
