@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from ops.engine import make_engine, reading, upgrade
 
@@ -75,6 +77,64 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 100
+
+
+def _bump_in_a_process(url: str, times: int) -> None:
+    engine = make_engine(url)
+    for _ in range(times):
+        with engine.begin() as conn:
+            n = conn.execute(text("SELECT n FROM counter")).scalar_one()
+            conn.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+    engine.dispose()
+
+
+def test_sqlite_writers_of_several_processes_take_turns(tmp_path: Path) -> None:
+    """The writers' queue (a flock beside the file) holds across processes, as API workers are."""
+    url = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO counter VALUES (0)"))
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_bump_in_a_process, args=(url, 50)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    _bump_in_a_process(url, 50)
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 200
+    assert (tmp_path / "ops.sqlite3.writers").exists()
+
+
+def test_a_writer_waits_at_most_the_busy_timeout_then_the_next_gets_in(tmp_path: Path) -> None:
+    """Not its turn in time: SQLite's own "database is locked" (the API's 503 ops-busy)."""
+    url = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    holder, waiter = make_engine(url), make_engine(url, busy_timeout_ms=100)
+    outcome: list[BaseException | None] = []
+
+    def write() -> None:
+        try:
+            with waiter.begin() as conn:
+                conn.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            outcome.append(None)
+        except BaseException as error:  # reported below
+            outcome.append(error)
+
+    with holder.begin():
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(10)
+    [error] = outcome
+    assert isinstance(error, OperationalError) and "database is locked" in str(error)
+    write()  # the holder committed: the queue is free again, also after the failed wait
+    assert outcome[1:] == [None]
+    with pytest.raises(ZeroDivisionError), holder.begin() as conn:  # rolled back: leaves it too
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        _ = 1 / 0
+    write()
+    assert outcome[2:] == [None]
 
 
 def test_a_read_transaction_does_not_wait_for_a_writer(engine: Engine) -> None:
