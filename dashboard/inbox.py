@@ -135,7 +135,7 @@ def _line_items(lines: pl.DataFrame, root: str) -> list[dict[str, Any]]:
             else:
                 reason = f"Nothing free at {where} and nothing on its way or sent tonight"
                 if cut > 0:
-                    reason += f": the allocation cut all {proposed} units ({why_cut})"
+                    reason += f": the allocation cut all {_units(proposed)} ({why_cut})"
                 severity = "high"
             rate = line["rate"] or 0.0
             reason += f"; sells {rate:.2f} a day here"
@@ -190,6 +190,10 @@ def _line_items(lines: pl.DataFrame, root: str) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def _units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
 
 
 def _cause(cut_by: str | None) -> str:
