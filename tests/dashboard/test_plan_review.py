@@ -9,9 +9,7 @@ from urllib.parse import quote
 from playwright.sync_api import Page
 
 from ops import audit, make_engine, reading
-from tests.dashboard._night import Served, Watched, chromium, signed_in, small_night
-
-__all__ = ["chromium", "signed_in", "small_night"]  # the fixtures this module uses
+from tests.dashboard._night import Served, Watched
 
 ROW = "#{grid} .ag-center-cols-container .ag-row[row-index='{index}']"
 

@@ -2,7 +2,7 @@
 
 The service tests call :mod:`dashboard.sku_service` and
 :mod:`dashboard.targets_service` on small frames; the browser tests
-(``small_night`` and ``signed_in`` from tests/dashboard/_night.py)
+(``small_night`` and ``signed_in``, tests/dashboard/conftest.py)
 open the pages on the real server and check that the chart is drawn, a target
 is priced and stored, no request leaves the server and nothing is logged to
 the console.
@@ -20,11 +20,9 @@ from polars.testing import assert_frame_equal
 from dashboard import sku_service, targets_service
 from ops import audit, make_engine, reading, targets
 from pipelines.demand_series import STOCK_COUNTS, stockout_spans
-from tests.dashboard._night import Served, Watched, chromium, signed_in, small_night
+from tests.dashboard._night import Served, Watched
 from warehouse import published
 from warehouse.published import POLICY_REPLAYS
-
-__all__ = ["chromium", "signed_in", "small_night"]  # the fixtures this module uses
 
 START, AS_OF = date(2026, 11, 1), date(2026, 11, 20)
 
