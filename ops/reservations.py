@@ -44,6 +44,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -163,6 +164,11 @@ def load_bases(
         .where(stock_reservations.c.plan_run_id == plan_run_id)
         .values(reserved=_sold_since_count())
     )
+    if conn.dialect.name == "postgresql":
+        # Fresh statistics now, not at autovacuum's next pass (up to a minute on): with the
+        # table's old ones the planner found free stock by (run, warehouse) alone and filtered
+        # the SKUs, ~4,500 rows a warehouse on the medium network: 2.4 ms a read, 0.17 after.
+        conn.execute(text("ANALYZE stock_reservations"))
     return len(bases)
 
 
