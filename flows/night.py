@@ -9,7 +9,8 @@ cheap. Parameters arrive as the frozen objects ``settings.Settings`` builds
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import time
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,8 @@ class NightlyResult:
     linehaul_unassigned_l: float
     stores_flagged: int
     snapshot: str
+    # Seconds per step of the flow body (the Runs page); saving and publishing come after.
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -336,6 +339,7 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
     night copies what planners decided at its start and proposes tonight's orders there.
     """
     db = paths.db
+    laps = _Laps()
     loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
     if paths.landing is not None and paths.landing.exists():
         loaded = ingest_landing(db, paths.landing)
@@ -345,28 +349,40 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
 
     # Released orders are in-transit stock: read what planners decided before planning.
     basis_at = copy_store_workflow(db, paths.ops_url) if paths.ops_url else None
+    laps.lap("ingest")
 
     run_id, as_of = start_nightly_run(db, as_of, asdict(params))
     try:
         history, positions, skus = load_planning_inputs(db, as_of, params.history_days)
         inputs = load_forecast_inputs(db, as_of, params.history_days, params.new_warehouse_days)
         demand_forecast = forecast_demand(history, positions, inputs, as_of, params.forecast)
+        laps.lap("forecast")
         supply = load_supply_inputs(db, as_of)
         network_plan = plan_replenishment(
             demand_forecast, positions, skus, supply, as_of, params.policy, params.allocation
         )
+        transfers = transfer_orders(network_plan.plan, run_id, as_of)
+        laps.lap("plan")
+        linehaul = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
+        laps.lap("line-haul")
+        replays = replay_targets(history, network_plan, as_of, params.replay)
+        laps.lap("replay")
+        coverage = check_coverage(db)
+        laps.lap("coverage")
+        purchases = plan_dc_purchases(
+            demand_forecast, network_plan, supply, as_of, run_id, params.purchasing
+        )
+        laps.lap("purchase")
         night = Night(
             demand_forecast,
             network_plan,
-            transfers=transfer_orders(network_plan.plan, run_id, as_of),
-            linehaul=plan_routes(network_plan, supply.sites, as_of, params.linehaul),
-            replays=replay_targets(history, network_plan, as_of, params.replay),
-            coverage=check_coverage(db),
-            purchases=plan_dc_purchases(
-                demand_forecast, network_plan, supply, as_of, run_id, params.purchasing
-            ),
+            transfers=transfers,
+            linehaul=linehaul,
+            replays=replays,
+            coverage=coverage,
+            purchases=purchases,
         )
-        result = _summary(run_id, as_of, loaded, night)
+        result = replace(_summary(run_id, as_of, loaded, night), step_seconds=laps.seconds)
         save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
         snapshot = publish_plan(db, run_id, paths.snapshots)
         if paths.ops_url and basis_at is not None:
@@ -375,6 +391,19 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
         mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
         raise
     return replace(result, snapshot=str(snapshot))
+
+
+class _Laps:
+    """Seconds per step of the flow body, each step timed from the end of the last."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._last, 2)
+        self._last = now
 
 
 def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> NightlyResult:

@@ -32,13 +32,13 @@ STEPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("forecast", (("series_forecast", "series"), ("series_reselected", "models re-selected"),
                   ("censored_days", "stock-out days censored"))),
     ("plan", (("series_held", "series held"), ("lines_proposed", "lines proposed"),
-              ("units_proposed", "units proposed"))),
-    ("allocate", (("units_allocated", "units allocated"), ("lines_cut", "lines cut"))),
-    ("transfer orders", (("transfer_orders", "orders"), ("pull_back_lines", "pull-back lines"))),
-    ("purchase", (("purchase_orders", "orders"), ("purchase_units", "units"))),
+              ("units_allocated", "units allocated"), ("lines_cut", "lines cut"),
+              ("transfer_orders", "transfer orders"), ("pull_back_lines", "pull-back lines"))),
     ("line-haul", (("linehaul_vans", "vans"), ("linehaul_trips", "trips"),
                    ("linehaul_km", "km"))),
+    ("replay", ()),
     ("coverage", (("stores_flagged", "stores flagged"),)),
+    ("purchase", (("purchase_orders", "orders"), ("purchase_units", "units"))),
 )  # fmt: skip
 
 _COLUMNS = [
@@ -208,7 +208,7 @@ def _detail(clicked: dict[str, Any] | None, current: str) -> Any:
     elif run["kind"] == "nightly":
         parts.append(
             html.P(
-                "This run recorded no per-step times (runs before step timing was added).",
+                "This run recorded no per-step times (a run from before they were recorded).",
                 className="pf-status",
             )
         )
