@@ -132,7 +132,7 @@ def _line_columns(kind: str) -> list[dict[str, Any]]:
     columns = [
         _num("line_no", "#", 70),
         sku,
-        _num("proposed_quantity", "Proposed", 105),
+        _num("proposed_quantity", "Proposed", 115),
         quantity,
         {**_num("unit_cost", "Unit cost", 110), "valueFormatter": _YUAN_CENTS},
         {**_num("value", "Value (CNY)", 130), "valueFormatter": _YUAN},

@@ -296,7 +296,7 @@ def figure(
             )
     for cost, label, symbol, colour, where in (
         (today, "tonight's target", "star", "#111827", "top left"),
-        (chosen, "your choice", "diamond", "#b91c1c", "bottom right"),
+        (chosen, "your choice", "diamond", "#b91c1c", "bottom left"),
     ):
         if cost is not None and cost.inventory is not None and cost.service == measure:
             fig.add_trace(
@@ -367,7 +367,7 @@ def _cost(
                 "Change vs tonight's target",
                 f"{'+' if change >= 0 else '−'}{_millions(abs(change))}",
                 detail=f"{change / today.inventory * 100:+.1f} % of {_millions(today.inventory)}",
-                tone="warn" if change > 0 else "good",
+                tone="warn" if change > 0 else ("good" if change < 0 else "neutral"),
             )
         )
         if found.share is not None:
