@@ -19,6 +19,10 @@ from api.snapshot import LiveView
 from ops import KeyIdentity
 from warehouse import published
 
+#: The published snapshot's connection, as pages name it in their signatures (this module
+#: is the dashboard's one import of DuckDB: an import-linter contract keeps it so).
+Snapshot = duckdb.DuckDBPyConnection
+
 #: Where :mod:`dashboard.app` leaves the app's state in the Flask server's config.
 STATE_KEY = "PARTSFLOW_STATE"
 
@@ -61,7 +65,7 @@ def live() -> LiveView | None:
 
 
 @contextmanager
-def snapshot() -> Iterator[duckdb.DuckDBPyConnection]:
+def snapshot() -> Iterator[Snapshot]:
     """The published snapshot, read-only, for :mod:`warehouse.published`'s readers.
 
     Raises

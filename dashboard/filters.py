@@ -5,16 +5,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import duckdb
 from dash import dcc, html
 
+from dashboard.context import Snapshot
 from warehouse import published
 
 _cache: dict[str, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
 _lock = threading.Lock()
 
 
-def choices(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def choices(con: Snapshot) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The forward warehouses and the SKU categories as dropdown options (kept per night)."""
     run_id = published.published_run(con).run_id
     with _lock:
@@ -35,7 +35,7 @@ def choices(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, str]], list[
 
 def filter_bar(
     prefix: str,
-    con: duckdb.DuckDBPyConnection,
+    con: Snapshot,
     *,
     warehouse_id: str | None = None,
     category: str | None = None,
