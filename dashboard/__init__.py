@@ -38,7 +38,8 @@ The contract a page codes against
   snapshot in memory, ``config``); ``context.planner()`` the signed-in
   ``ops.KeyIdentity`` (its ``name`` is *who* in every audit entry);
   ``with context.snapshot() as con:`` the published snapshot, read-only, for
-  :mod:`warehouse.published`'s readers (raises
+  :mod:`warehouse.published`'s readers (type it ``context.Snapshot``: only
+  :mod:`dashboard.context` imports DuckDB; raises
   ``warehouse.published.SnapshotError`` before the first night: show
   :func:`dashboard.components.no_plan`); ``context.live()`` the API's
   in-memory view (stores with their reach, counts), or None.
