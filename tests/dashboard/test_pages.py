@@ -21,6 +21,9 @@ from tests.dashboard._night import Served, Watched
 
 pytestmark = pytest.mark.slow
 
+# As long as the page's own timeout: a loaded CI machine compiles plotly.js slowly.
+expect.set_options(timeout=20_000)
+
 
 def _shot(page: Page, name: str) -> None:
     folder = os.environ.get("PARTSFLOW_SHOTS")
