@@ -8,6 +8,7 @@ latest dispatch replay. Filters: a forward warehouse, a category.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dash
@@ -23,6 +24,7 @@ dash.register_page(
     __name__, path="/", name="Overview", order=0, title="Overview · partsflow planning"
 )
 
+_DAY_MS = 86_400_000
 _GRAPH_CONFIG: Any = {"displayModeBar": False, "displaylogo": False, "responsive": True}
 
 
@@ -116,7 +118,10 @@ def _change(nights: pl.DataFrame, column: str, show: Any) -> str | None:
     now, before = nights[column][-1], nights[column][-2]
     if now is None or before is None:
         return None
-    return f"{show(now - before) if now < before else '+' + show(now - before)} vs the night before"
+    text = show(now - before)
+    if text.lstrip("-") == show(0):
+        return "unchanged since the night before"
+    return f"{text if now < before else '+' + text} vs the night before"
 
 
 def _cards(
@@ -294,7 +299,9 @@ def _chart(
             "showlegend": len(lines) > 1,
             "plot_bgcolor": "#fff",
             "paper_bgcolor": "#fff",
-            "xaxis": {"type": "date", "gridcolor": "#eef1f4", "tickformat": "%d %b"},
+            # Whole days a tick (about 8 ticks at most): plotly would tick hours between two.
+            "xaxis": {"type": "date", "gridcolor": "#eef1f4", "tickformat": "%d %b",
+                      "dtick": _DAY_MS * max(1, math.ceil(len(days) / 8))},
             "yaxis": {"gridcolor": "#eef1f4",
                       "tickformat": ".0%" if percent_axis else axis_format},
         },
