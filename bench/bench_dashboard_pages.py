@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -113,12 +114,18 @@ def main() -> None:
                     page.goto("about:blank")
                     started = time.perf_counter()
                     page.goto(f"{base}/dashboard/{name}", wait_until="commit")
-                    page.wait_for_selector(PAGES.get(name, "#_pages_content > *"))
+                    try:
+                        page.wait_for_selector(PAGES.get(name, "#_pages_content > *"))
+                    except PlaywrightTimeoutError:
+                        print(f"/{name}: its content did not show in 30 s", flush=True)
+                        break
                     drawn.append(time.perf_counter() - started)
                     # Playwright's network idle: no request for 500 ms (included here).
                     page.wait_for_load_state("networkidle")
                     idle.append(time.perf_counter() - started)
                 page.screenshot(path=str(args.shots / f"{name or 'overview'}.png"), full_page=True)
+                if not drawn:
+                    continue
                 print(
                     f"{'/' + name:<14}{statistics.median(drawn):>9.2f}{max(drawn):>7.2f}"
                     f"{statistics.median(idle):>9.2f}{max(idle):>7.2f}"
