@@ -4,18 +4,33 @@ orders, and the API shows the decision persisted and audited."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from playwright.sync_api import Page
 
-from ops import audit, make_engine, reading
+from api.snapshot import LiveView, read_snapshot
+from dashboard import plan_service
+from ops import KeyIdentity, audit, make_engine, reading
 from tests.dashboard._night import Served, Watched
+from warehouse import published
 
 ROW = "#{grid} .ag-center-cols-container .ag-row[row-index='{index}']"
 
 
+def _order(order_id: str) -> str:
+    """An order's row in the orders grid, by its id (rows keep their id across reloads).
+    AG Grid writes the id into the ``row-id`` attribute HTML-escaped (``>`` as ``&gt;``)."""
+    escaped = order_id.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"#plan-orders .ag-center-cols-container .ag-row[row-id='{escaped}']"
+
+
 def _cell(page: Page, grid: str, index: int, column: str) -> str:
-    selector = ROW.format(grid=grid, index=index) + f" .ag-cell[col-id='{column}']"
+    return _text(page, ROW.format(grid=grid, index=index), column)
+
+
+def _text(page: Page, row: str, column: str) -> str:
+    selector = row + f" .ag-cell[col-id='{column}']"
     page.wait_for_function(
         "s => { const c = document.querySelector(s); return c && c.innerText.trim() !== ''; }",
         arg=selector,
@@ -38,6 +53,44 @@ def _outcome(page: Page, text: str) -> str:
     return page.inner_text("#plan-outcome")
 
 
+def test_a_release_beyond_the_dcs_free_stock_is_refused_naming_the_sku(
+    small_night: Served,
+) -> None:
+    """Two of the DC's orders share a SKU: the first takes all the DC has free of it."""
+    engine = make_engine(small_night.ops_url)
+    view = LiveView(read_snapshot(small_night.snapshots))
+    who = plan_service.Reviewer(KeyIdentity("t1", "bo (planner)", "planner", None), engine, view)
+    with published.open_snapshot(small_night.snapshots) as snap:
+        rows = plan_service.order_page(who, "transfer", status="proposed", limit=500).rows
+        shipping = {
+            row["transfer_id"]: {
+                line["sku"]
+                for line in plan_service.order(who, snap, "transfer", row["transfer_id"])["lines"]
+                if line["quantity"] > 0
+            }
+            for row in rows
+            if row["from_warehouse_id"] not in view.data.forward  # from the DC
+        }
+        first, second, sku = next(
+            (a, b, min(shipping[a] & shipping[b]))
+            for a in shipping
+            for b in shipping
+            if a < b and shipping[a] & shipping[b]
+        )
+        probe = plan_service.override(who, snap, "transfer", first, sku, 1_000_000, "probe")
+        found = re.search(rf"'{sku}': 1000000 asked, (\d+) free at", probe.message)
+        assert not probe.ok and found, probe.message
+        free = int(found.group(1))
+        assert plan_service.override(who, snap, "transfer", first, sku, free, "take it all").ok
+        approved = plan_service.step(who, snap, "transfer", "approve", [second])
+        released = plan_service.step(who, snap, "transfer", "release", [first, second])
+    engine.dispose()
+    assert [o.ok for o in approved] == [True]
+    assert [o.ok for o in released] == [True, False]
+    assert f"'{sku}'" in released[1].message
+    assert "0 free at" in released[1].message
+
+
 def test_a_planner_overrides_approves_and_releases_and_the_api_sees_it(
     small_night: Served, signed_in: Watched
 ) -> None:
@@ -50,9 +103,9 @@ def test_a_planner_overrides_approves_and_releases_and_the_api_sees_it(
     index, line = next((i, x) for i, x in enumerate(order["lines"][:12]) if x["quantity"] > 0)
 
     signed_in.open("/plan")
-    assert _cell(page, "plan-orders", 0, "status") == "proposed"
-    assert _cell(page, "plan-orders", 1, "status") == "proposed"
-    page.click(ROW.format(grid="plan-orders", index=0) + " .ag-cell[col-id='status']")
+    for chosen in (first, second):
+        assert _text(page, _order(chosen["transfer_id"]), "status") == "proposed"
+    page.click(_order(first["transfer_id"]) + " .ag-cell[col-id='status']")
     assert _cell(page, "plan-lines", index, "quantity") == str(line["quantity"])
     assert line["sku"] in page.inner_text(ROW.format(grid="plan-lines", index=index))
 
@@ -72,10 +125,8 @@ def test_a_planner_overrides_approves_and_releases_and_the_api_sees_it(
     page.fill("#plan-reason", "the store next door closed")
     _edit(page, index, line["quantity"] - 1)
     assert f"{line['sku']} set to {line['quantity'] - 1}" in _outcome(page, "✓")
-    assert _cell(page, "plan-orders", 0, "status") in {"overridden", "proposed"}
-
-    for row in (0, 1):
-        page.check(ROW.format(grid="plan-orders", index=row) + " input.ag-checkbox-input")
+    for chosen in (first, second):
+        page.check(_order(chosen["transfer_id"]) + " input.ag-checkbox-input")
     page.click("#plan-approve")  # the overridden one cannot be approved; the other is
     shown = _outcome(page, f"{second['transfer_id']}: approved")
     assert "cannot go from overridden to approved" in shown
@@ -84,7 +135,7 @@ def test_a_planner_overrides_approves_and_releases_and_the_api_sees_it(
     assert f"{first['transfer_id']}: released" in shown
     page.wait_for_function(
         "s => document.querySelector(s)?.innerText.trim() === 'released'",
-        arg=ROW.format(grid="plan-orders", index=0) + " .ag-cell[col-id='status']",
+        arg=_order(first["transfer_id"]) + " .ag-cell[col-id='status']",
     )
     trail = page.inner_text("#plan-audit")
     assert small_night.planner in trail
