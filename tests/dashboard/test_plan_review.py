@@ -1,6 +1,7 @@
 """Plan review in headless Chromium against ``partsflow serve``: a planner overrides a line
 with a reason (refused without one, and beyond the DC's free stock), approves and releases
-orders, and the API shows the decision persisted and audited."""
+orders, and the API shows the decision persisted and audited. Through the page's service
+(``dashboard.plan_service``): a release beyond the DC's free stock is refused naming the SKU."""
 
 from __future__ import annotations
 
