@@ -8,6 +8,8 @@ left out until its figures change (a new item id).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -128,8 +130,30 @@ def layout(warehouse_id: str | None = None, category: str | None = None, **_: st
     )
 
 
+#: Items built per (night, warehouse, category), the last few: the night's figures do not
+#: change, only the decisions do, and those are read fresh on every request.
+_built: OrderedDict[tuple[str, str | None, str | None], pl.DataFrame] = OrderedDict()
+_built_lock = threading.Lock()
+
+
 def _items(warehouse_id: str | None, category: str | None) -> pl.DataFrame:
     """Every item for the filter, less those a decision hides now."""
+    live = context.live()
+    key = (live.data.run_id if live else "", warehouse_id, category)
+    with _built_lock:
+        items = _built.get(key)
+    if items is None or not key[0]:
+        items = _build(warehouse_id, category)
+        with _built_lock:
+            _built[key] = items
+            while len(_built) > 16:
+                _built.popitem(last=False)
+    with reading(context.state().engine) as conn:
+        hidden = decisions.hidden(conn, items["item_id"].to_list())
+    return inbox.without(items, hidden)
+
+
+def _build(warehouse_id: str | None, category: str | None) -> pl.DataFrame:
     with context.snapshot() as con:
         lines = published.attention_lines(con, warehouse_id=warehouse_id, category=category)
         accuracy = pl.concat(
@@ -148,10 +172,7 @@ def _items(warehouse_id: str | None, category: str | None) -> pl.DataFrame:
         accuracy = accuracy.filter((pl.col("scope") == "category") & (pl.col("key") == category))
     if warehouse_id or category:
         runs = runs.clear()  # a failed run is everyone's, shown unfiltered only
-    items = inbox.build_items(lines, accuracy, coverage, runs, root=dash.get_relative_path("/"))
-    with reading(context.state().engine) as conn:
-        hidden = decisions.hidden(conn, items["item_id"].to_list())
-    return inbox.without(items, hidden)
+    return inbox.build_items(lines, accuracy, coverage, runs, root=dash.get_relative_path("/"))
 
 
 @dash.callback(
