@@ -29,13 +29,11 @@ from sqlalchemy import Engine
 from api.problems import ApiError
 from api.routes import planner_orders as routes
 from api.snapshot import LiveView
+from dashboard.context import Snapshot
 from ops import KeyIdentity, audit, reading
 from ops import workflow as store
 
 Kind = Literal["transfer", "purchase"]
-#: An open published snapshot (``dashboard.context.snapshot()``); typed loosely because the
-#: dashboard imports DuckDB nowhere but in ``dashboard.context`` (an import-linter contract).
-Snapshot = Any
 Step = Literal["approve", "release", "cancel"]
 
 #: Times are shown in the network's own time zone (its days are Shanghai days).

@@ -19,12 +19,10 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
+from dashboard.context import Snapshot
 from ops import reading
 from ops import workflow as store
 from warehouse import published
-
-#: An open published snapshot (see :mod:`dashboard.plan_service`).
-Snapshot = Any
 
 #: Days a series started with nothing on the shelf, as spans.
 STOCKOUT_SPANS = pl.Schema({"from_day": pl.Date, "to_day": pl.Date})

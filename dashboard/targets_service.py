@@ -26,13 +26,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
+from dashboard.context import Snapshot
 from ops import KeyIdentity, audit, reading
 from ops import targets as store
 from optimization.evaluation.frontier import FRONTIER_POINTS, frontier, inventory_at_service
 from warehouse import published
-
-#: An open published snapshot (see :mod:`dashboard.plan_service`).
-Snapshot = Any
 
 #: The replayed policy that plans to each target kind.
 POLICY_OF_KIND: Mapping[str, str] = {
