@@ -93,6 +93,7 @@ def order_page(
     *,
     warehouse_id: str | None = None,
     status: str | None = None,
+    run_id: str | None = None,
     cursor: str | None = None,
     limit: int = BLOCK,
 ) -> OrderPage:
@@ -104,21 +105,22 @@ def order_page(
         An unknown warehouse or a cursor not given out (the endpoint's 422).
     """
     lister = routes.list_transfer_orders if kind == "transfer" else routes.list_purchase_orders
-    page = lister(who.planner, who.view, who.engine, warehouse_id, status, limit, cursor)  # type: ignore[arg-type]
+    page = lister(who.planner, who.view, who.engine, warehouse_id, status, limit, cursor, run_id)  # type: ignore[arg-type]
     return OrderPage([item.model_dump(mode="json") for item in page.items], page.next_cursor)
 
 
 def rows_block(
     who: Reviewer,
     kind: Kind,
-    start: int,
-    end: int,
+    block: range,
     cursors: Mapping[str, str | None],
     *,
     warehouse_id: str | None = None,
     status: str | None = None,
+    run_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None, dict[str, str | None]]:
-    """Rows ``start`` to ``end`` of the filtered orders, for AG Grid's infinite model.
+    """Rows ``block.start`` to ``block.stop`` of the filtered orders, for AG Grid's
+    infinite model.
 
     ``cursors`` maps a row index (as text) to the cursor that starts there, as
     earlier blocks found them (the browser keeps it); a block the grid asks for
@@ -126,6 +128,7 @@ def rows_block(
     the rows, the row count once the last page is read (else None) and the
     cursors with this block's end added.
     """
+    start, end = block.start, block.stop
     known = {int(k): v for k, v in cursors.items()} | {0: None}
     found = dict(cursors)
     nearest = max(k for k in known if k <= start)
@@ -134,7 +137,13 @@ def rows_block(
     while position < start:  # walk to the block: ids only matter, pages of up to 500
         step = min(500, start - position)
         page = order_page(
-            who, kind, warehouse_id=warehouse_id, status=status, cursor=cursor, limit=step
+            who,
+            kind,
+            warehouse_id=warehouse_id,
+            status=status,
+            run_id=run_id,
+            cursor=cursor,
+            limit=step,
         )
         position += len(page.rows)
         cursor = page.next_cursor
@@ -142,7 +151,13 @@ def rows_block(
             return [], position, found
         found[str(position)] = cursor
     page = order_page(
-        who, kind, warehouse_id=warehouse_id, status=status, cursor=cursor, limit=end - start
+        who,
+        kind,
+        warehouse_id=warehouse_id,
+        status=status,
+        run_id=run_id,
+        cursor=cursor,
+        limit=end - start,
     )
     if page.next_cursor is None:
         return page.rows, start + len(page.rows), found
@@ -151,14 +166,25 @@ def rows_block(
 
 
 def all_orders(
-    who: Reviewer, kind: Kind, *, warehouse_id: str | None = None, status: str | None = None
+    who: Reviewer,
+    kind: Kind,
+    *,
+    warehouse_id: str | None = None,
+    status: str | None = None,
+    run_id: str | None = None,
 ) -> pl.DataFrame:
     """Every order of the filter (up to :data:`MAX_ORDERS`), for a CSV."""
     rows: list[dict[str, Any]] = []
     cursor: str | None = None
     while len(rows) < MAX_ORDERS:
         page = order_page(
-            who, kind, warehouse_id=warehouse_id, status=status, cursor=cursor, limit=500
+            who,
+            kind,
+            warehouse_id=warehouse_id,
+            status=status,
+            run_id=run_id,
+            cursor=cursor,
+            limit=500,
         )
         rows.extend(page.rows)
         cursor = page.next_cursor

@@ -529,13 +529,15 @@ def list_orders(
     *,
     status: str | None = None,
     warehouse_id: str | None = None,
+    run_id: str | None = None,
     after: str | None = None,
     limit: int = 100,
 ) -> WorkflowPage:
     """A page of orders by id, each with ``lines``, ``proposed_units``, ``units`` (and
     ``allocated_units`` for transfers, ``value`` for purchases).
 
-    ``warehouse_id`` keeps a transfer from or to it, a purchase order of that DC.
+    ``warehouse_id`` keeps a transfer from or to it, a purchase order of that DC;
+    ``run_id`` the orders one night proposed.
 
     Raises
     ------
@@ -567,6 +569,8 @@ def list_orders(
     )
     if status is not None:
         query = query.where(o.c.status == status)
+    if run_id is not None:
+        query = query.where(o.c.run_id == run_id)
     if warehouse_id is not None:
         if kind == "transfer":
             query = query.where(

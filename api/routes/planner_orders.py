@@ -44,6 +44,8 @@ router = APIRouter(tags=["planner"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(max_length=400)]
 WarehouseFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
+#: Only the orders one night proposed (its run id, as each order's ``run_id`` gives it).
+RunFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
 OrderId = Annotated[str, Path(min_length=1, max_length=200)]
 Sku = Annotated[str, Path(min_length=1, max_length=64)]
 _READ = problem_responses(401, 403, 404, 422, 429, 503)
@@ -106,11 +108,13 @@ def list_transfer_orders(
     status: WorkflowStatus | None = None,
     limit: Limit = 100,
     cursor: Cursor = None,
+    run_id: RunFilter = None,
 ) -> TransferOrderList:
-    """Transfer orders from or to ``warehouse_id``, in ``status``, by id (live statuses)."""
+    """Transfer orders from or to ``warehouse_id``, in ``status``, of night ``run_id``, by id
+    (live statuses)."""
     known_warehouse(view, warehouse_id)
     return TransferOrderList.model_validate(
-        _page(ops, "transfer", warehouse_id, status, limit, cursor)
+        _page(ops, "transfer", warehouse_id, status, limit, cursor, run_id)
     )
 
 
@@ -218,11 +222,13 @@ def list_purchase_orders(
     status: WorkflowStatus | None = None,
     limit: Limit = 100,
     cursor: Cursor = None,
+    run_id: RunFilter = None,
 ) -> PurchaseOrderList:
-    """The DCs' purchase orders (``warehouse_id``: the DC), in ``status``, by id."""
+    """The DCs' purchase orders (``warehouse_id``: the DC), in ``status``, of night
+    ``run_id``, by id."""
     known_warehouse(view, warehouse_id)
     return PurchaseOrderList.model_validate(
-        _page(ops, "purchase", warehouse_id, status, limit, cursor)
+        _page(ops, "purchase", warehouse_id, status, limit, cursor, run_id)
     )
 
 
@@ -299,11 +305,18 @@ def _page(
     status: str | None,
     limit: int,
     cursor: str | None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     after = after_cursor(cursor)
     with reading(ops) as conn:
         page = store.list_orders(
-            conn, kind, status=status, warehouse_id=warehouse_id, after=after, limit=limit
+            conn,
+            kind,
+            status=status,
+            warehouse_id=warehouse_id,
+            run_id=run_id,
+            after=after,
+            limit=limit,
         )
     return {
         "items": list(page.items),

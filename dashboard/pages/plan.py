@@ -174,10 +174,12 @@ def layout(**query: str) -> html.Div:
     try:
         with context.snapshot() as con:
             warehouses = published.warehouses(con)
+            night = published.published_run(con)
     except published.SnapshotError as error:
         return html.Div([page_title("Plan review"), no_plan(error)])
     kind = query.get("kind") or "transfer"
     kind = kind if kind in _KINDS else "transfer"
+    tonight = query.get("run_id", night.run_id) or None
     options = [
         {"label": f"{row['warehouse_id']} · {row['name']}", "value": row["warehouse_id"]}
         for row in warehouses.iter_rows(named=True)
@@ -201,6 +203,22 @@ def layout(**query: str) -> html.Div:
                             value=kind,
                             inline=True,
                             inputStyle={"marginRight": ".3rem", "marginLeft": ".8rem"},
+                        ),
+                    ),
+                    _filter(
+                        "Night",
+                        dcc.Dropdown(
+                            id="plan-night",
+                            options=[
+                                {
+                                    "label": f"tonight's ({night.as_of:%Y-%m-%d})",
+                                    "value": night.run_id,
+                                }
+                            ],
+                            # Tonight's orders unless asked: a month of nights lists
+                            # thousands of released and superseded ones before them.
+                            value=tonight,
+                            placeholder="All nights",
                         ),
                     ),
                     _filter(
@@ -241,7 +259,14 @@ def layout(**query: str) -> html.Div:
                                 "Cancel", id="plan-cancel", className="pf-button pf-button-quiet"
                             ),
                             csv_download(
-                                "plan-orders", source="plan-orders", params={"kind": kind}
+                                "plan-orders",
+                                source="plan-orders",
+                                params={
+                                    "kind": kind,
+                                    "warehouse_id": query.get("warehouse_id"),
+                                    "status": query.get("status"),
+                                    "run_id": tonight,
+                                },
                             ),
                         ],
                         className="pf-toolbar",
@@ -323,6 +348,7 @@ def _reviewer() -> service.Reviewer:
     State("plan-kind", "value"),
     State("plan-warehouse", "value"),
     State("plan-status", "value"),
+    State("plan-night", "value"),
     State("plan-cursors", "data"),
     prevent_initial_call=True,
 )
@@ -331,15 +357,22 @@ def _orders_block(
     kind: service.Kind,
     warehouse_id: str | None,
     status: str | None,
+    run_id: str | None,
     cursors: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not request:
         raise dash.exceptions.PreventUpdate
-    key = [kind, warehouse_id, status]
+    key = [kind, warehouse_id, status, run_id]
     known = (cursors or {}).get("at", {}) if (cursors or {}).get("key") == key else {}
     start, end = int(request.get("startRow", 0)), int(request.get("endRow", service.BLOCK))
     rows, count, found = service.rows_block(
-        _reviewer(), kind, start, end, known, warehouse_id=warehouse_id, status=status
+        _reviewer(),
+        kind,
+        range(start, end),
+        known,
+        warehouse_id=warehouse_id,
+        status=status,
+        run_id=run_id,
     )
     response: dict[str, Any] = {"rowData": rows}
     if count is not None:
@@ -350,7 +383,7 @@ def _orders_block(
 # A new filter, kind or step: the grids ask for their blocks again (kept rows stay until then).
 dash.clientside_callback(
     """
-    function(kind, warehouse, status, version) {
+    function(kind, warehouse, status, night, version) {
         const trigger = (dash_clientside.callback_context.triggered[0] || {}).prop_id || '';
         for (const id of ['plan-orders', 'plan-lines']) {
             let api = null;
@@ -365,6 +398,7 @@ dash.clientside_callback(
     Input("plan-kind", "value"),
     Input("plan-warehouse", "value"),
     Input("plan-status", "value"),
+    Input("plan-night", "value"),
     Input("plan-version", "data"),
     prevent_initial_call=True,
 )
@@ -378,12 +412,13 @@ dash.clientside_callback(
     Input("plan-kind", "value"),
     Input("plan-warehouse", "value"),
     Input("plan-status", "value"),
+    Input("plan-night", "value"),
     prevent_initial_call=True,
 )
 def _filters_changed(
-    kind: str, warehouse_id: str | None, status: str | None
+    kind: str, warehouse_id: str | None, status: str | None, run_id: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], None, dict[str, Any]]:
-    params = {"kind": kind, "warehouse_id": warehouse_id, "status": status}
+    params = {"kind": kind, "warehouse_id": warehouse_id, "status": status, "run_id": run_id}
     return _order_columns(kind), _line_columns(kind), None, params
 
 
@@ -576,6 +611,7 @@ def _orders_csv(request: CsvRequest) -> pl.DataFrame:
         params.get("kind", "transfer"),
         warehouse_id=params.get("warehouse_id"),
         status=params.get("status"),
+        run_id=params.get("run_id"),
     )
     return filter_frame(frame, request.filter_model, request.sort_model)
 

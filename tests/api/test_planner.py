@@ -334,3 +334,18 @@ def test_a_store_that_cannot_take_the_write_is_a_503_to_retry(
     problem = is_problem(answer, 503)
     assert problem["type"] == "urn:partsflow:problem:ops-busy"
     assert answer.headers["Retry-After"] == "1"
+
+
+def test_lists_keep_one_nights_orders_when_asked(adopted: Api, world: World) -> None:
+    """The world's two orders are an earlier night's; tonight (the published run) has none."""
+    api, planner = adopted, adopted.auth("planner")
+    listed = api.client.get("/v1/transfer-orders", headers=planner).json()["items"]
+    earlier = {o["run_id"] for o in listed}
+    assert len(earlier) == 1 and world.run_id not in earlier
+    (night,) = earlier
+    only = api.client.get("/v1/transfer-orders", params={"run_id": night}, headers=planner)
+    assert [o["transfer_id"] for o in only.json()["items"]] == [o["transfer_id"] for o in listed]
+    tonight = api.client.get(
+        "/v1/transfer-orders", params={"run_id": world.run_id}, headers=planner
+    )
+    assert tonight.json() == {"items": [], "next_cursor": None}

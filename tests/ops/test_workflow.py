@@ -270,3 +270,15 @@ def test_two_planners_releasing_the_last_units_at_once_release_them_once(engine:
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["refused", "released"]
+
+
+def test_lists_keep_one_nights_orders_when_asked(engine: Engine) -> None:
+    _publish(engine, "r1", _transfers("r1", ("P1", 2)), {"P1": 10})
+    _publish(engine, "r2", _transfers("r2", ("P1", 2)), {"P1": 10})
+    with engine.connect() as conn:
+        everything = workflow.list_orders(conn, "transfer")
+        tonight = workflow.list_orders(conn, "transfer", run_id="r2")
+        purchases = workflow.list_orders(conn, "purchase", run_id="r1")
+    assert [o["transfer_id"] for o in everything.items] == ["TO-r1-FW01", "TO-r2-FW01"]
+    assert [o["transfer_id"] for o in tonight.items] == ["TO-r2-FW01"]
+    assert [(o["po_id"], o["status"]) for o in purchases.items] == [("PO-r1", "cancelled")]
