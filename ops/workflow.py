@@ -241,13 +241,18 @@ def publish_orders(
     return Published(len(transfers.headers), len(purchases.headers), superseded, already=False)
 
 
-def latest_publication(conn: Connection) -> Publication | None:
-    """The newest night written into the store (by publishing time), or None."""
-    row = conn.execute(
+def latest_publication(conn: Connection, *, lock: bool = False) -> Publication | None:
+    """The newest night written into the store (by publishing time), or None.
+
+    With ``lock`` its row is held (``FOR UPDATE`` on PostgreSQL) until the
+    transaction ends: the transfer check's queue for the same units.
+    """
+    query = (
         select(plan_publications.c.run_id, plan_publications.c.as_of, plan_publications.c.basis_at)
         .order_by(plan_publications.c.published_at.desc(), plan_publications.c.run_id.desc())
         .limit(1)
-    ).first()
+    )
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return None if row is None else Publication(row.run_id, row.as_of, row.basis_at)
 
 
@@ -727,12 +732,7 @@ def _check_transfer(
     source = conn.execute(
         select(transfer_orders.c.from_warehouse_id).where(transfer_orders.c.transfer_id == order_id)
     ).scalar_one()
-    latest = conn.execute(
-        select(plan_publications.c.run_id, plan_publications.c.basis_at)
-        .order_by(plan_publications.c.published_at.desc(), plan_publications.c.run_id.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
+    latest = latest_publication(conn, lock=True)
     if latest is None:
         raise WorkflowConflictError(
             f"{order_id}: no nightly plan has been published into the store, so the stock "

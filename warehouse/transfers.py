@@ -30,8 +30,9 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from ops.workflow import OPEN_STATUSES, TRANSITIONS
 from warehouse import workflow
-from warehouse.workflow import OPEN_STATUSES, TRANSITIONS, OrderBook, WorkflowError
+from warehouse.workflow import OrderBook, WorkflowError
 
 __all__ = [
     "AVAILABILITY",

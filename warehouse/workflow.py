@@ -36,19 +36,9 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
+# The one status machine, shared with the operational store.
+from ops.workflow import TRANSITIONS
 from warehouse.frames import registered, transaction
-
-#: Allowed transitions: status → statuses it may move to.
-TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "proposed": frozenset({"approved", "overridden", "cancelled"}),
-    "approved": frozenset({"released", "overridden", "cancelled"}),
-    "overridden": frozenset({"released", "overridden", "cancelled"}),
-    "released": frozenset(),
-    "cancelled": frozenset(),
-}
-
-#: Statuses a new night's plan supersedes.
-OPEN_STATUSES = ("proposed", "approved", "overridden")
 
 
 class WorkflowError(ValueError):

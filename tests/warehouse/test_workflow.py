@@ -10,13 +10,14 @@ import duckdb
 import polars as pl
 import pytest
 
+from ops.workflow import OPEN_STATUSES, TRANSITIONS
 from optimization.replenishment.purchasing import PURCHASE_LINES, PURCHASE_ORDERS
 from warehouse import runs, workflow
 from warehouse.frames import transaction
 from warehouse.purchasing import PURCHASES, PurchaseOrderError
 from warehouse.schema import connect
 from warehouse.transfers import TRANSFERS, TransferError
-from warehouse.workflow import OPEN_STATUSES, TRANSITIONS, WorkflowError
+from warehouse.workflow import WorkflowError
 
 AS_OF = date(2026, 11, 18)
 
