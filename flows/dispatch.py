@@ -1,5 +1,5 @@
 """The dispatch review: a day of store deliveries replayed with the rolling and the naive
-dispatcher (a Prefect flow), its KPIs stored and published."""
+dispatcher (a Prefect flow), its KPIs and delivery-time distribution stored and published."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.commands import require_database
 from flows.night import mark_run_failed
-from optimization.delivery.day_replay import SimParams, day_instances, simulate_day, size_fleet
+from optimization.delivery.day_replay import (
+    DAY_KPIS,
+    DELIVERY_TIMES,
+    SimParams,
+    day_instances,
+    delivery_times,
+    run_instance,
+    size_fleet,
+)
 from pipelines.errors import InputError
 from settings import DataPaths
 from warehouse import dispatch, plan, runs
@@ -43,17 +51,30 @@ def load_day(db_path: Path, day: date | None) -> tuple[date, pl.DataFrame, pl.Da
 
 
 @task(cache_policy=NO_CACHE)
-def replay_day(orders: pl.DataFrame, warehouses: pl.DataFrame, riders: int | None) -> pl.DataFrame:
-    """Both dispatchers per warehouse: with ``riders`` each, or at their smallest fleet."""
-    if riders is not None:
-        return simulate_day(orders, warehouses, riders).with_columns(fleet_sized=pl.lit(False))
+def replay_day(
+    orders: pl.DataFrame, warehouses: pl.DataFrame, riders: int | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both dispatchers per warehouse: with ``riders`` each, or at their smallest fleet.
+
+    Returns the KPIs (``DAY_KPIS`` + ``fleet_sized``) and the delivery-time
+    distribution (``DELIVERY_TIMES``) of the same dispatches.
+    """
     params = SimParams()
-    rows = [
-        {**size_fleet(instance, dispatcher, params).kpis, "fleet_sized": True}
-        for instance in day_instances(orders, warehouses, params)
-        for dispatcher in ("rolling", "naive")
-    ]
-    return pl.DataFrame(rows).sort("warehouse_id", "dispatcher")
+    rows: list[dict[str, object]] = []
+    times: list[pl.DataFrame] = []
+    for instance in day_instances(orders, warehouses, params):
+        for dispatcher in ("rolling", "naive"):
+            if riders is None:
+                sized = size_fleet(instance, dispatcher, params)
+                result, row = sized.result, sized.kpis
+            else:
+                result, row = run_instance(instance, riders, dispatcher, params)
+            rows.append({**row, "fleet_sized": riders is None})
+            times.append(delivery_times(instance, result, dispatcher, params))
+    kpis = pl.DataFrame(rows, schema={**DAY_KPIS, "fleet_sized": pl.Boolean}, orient="row").sort(
+        "warehouse_id", "dispatcher"
+    )
+    return kpis, pl.concat(times) if times else DELIVERY_TIMES.to_frame()
 
 
 def dispatch_review(
@@ -85,9 +106,11 @@ def _dispatch_review(paths: DataPaths, day: date | None, riders: int | None) -> 
         )
     try:
         resolved, orders, warehouses = load_day(paths.db, day)
-        kpis = replay_day(orders, warehouses, riders)
+        kpis, times = replay_day(orders, warehouses, riders)
         with connect(paths.db) as con:
-            plan.write_dispatch_kpis(con, run_id, kpis, {"day": resolved, "orders": orders.height})
+            plan.write_dispatch_kpis(
+                con, run_id, kpis, {"day": resolved, "orders": orders.height}, times=times
+            )
             published = runs.latest_succeeded(con, "nightly")
             if published:  # the dashboard reads the snapshot: refresh it with these KPIs
                 plan.publish_snapshot(con, published[0], paths.snapshots)

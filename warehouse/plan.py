@@ -145,14 +145,31 @@ def prune_forecasts(con: duckdb.DuckDBPyConnection, keep_runs: int) -> int:
 
 
 def write_dispatch_kpis(
-    con: duckdb.DuckDBPyConnection, run_id: str, kpis: pl.DataFrame, summary: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    kpis: pl.DataFrame,
+    summary: dict[str, Any],
+    *,
+    times: pl.DataFrame | None = None,
 ) -> None:
-    """Insert a dispatch replay's KPIs (``DAY_KPIS`` + ``fleet_sized``) and finish its run."""
+    """Insert a dispatch replay's KPIs and finish its run, in one transaction.
+
+    ``kpis`` are ``DAY_KPIS`` + ``fleet_sized``; ``times``, the same dispatches'
+    delivery-time distribution (``optimization.delivery.day_replay.DELIVERY_TIMES``),
+    goes to ``dispatch_delivery_times`` (None or empty: no rows).
+    """
     with transaction(con), registered(con, kpis) as rows:
         con.execute(
             f"INSERT INTO dispatch_kpis BY NAME SELECT $run_id AS run_id, * FROM {rows}",
             {"run_id": run_id},
         )
+        if times is not None and not times.is_empty():
+            with registered(con, times) as time_rows:
+                con.execute(
+                    "INSERT INTO dispatch_delivery_times BY NAME "
+                    f"SELECT $run_id AS run_id, * FROM {time_rows}",
+                    {"run_id": run_id},
+                )
         finish_run(con, run_id, summary)
 
 

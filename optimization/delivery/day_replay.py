@@ -4,7 +4,9 @@ For each (forward warehouse, day) in the orders, :func:`simulate_day` builds
 the instance (the warehouse and its ordering stores, travel matrices by
 hour from the provider, orders in seconds since local midnight, sizes in
 decilitres), runs each dispatcher on a fleet of identical riders and
-returns one :data:`DAY_KPIS` row per warehouse x dispatcher x day.
+returns one :data:`DAY_KPIS` row per warehouse x dispatcher x day;
+:func:`delivery_times` turns one dispatched day into its delivery-time
+distribution (:data:`DELIVERY_TIMES`, orders per local hour and minute).
 :func:`smallest_fleet` finds the fewest riders that keep the on-time target
 (a galloping then bisecting search); :func:`size_fleet` applies it to one
 warehouse and day.
@@ -19,6 +21,12 @@ KPI definitions (``DAY_KPIS``):
 - ``km`` = distance ridden (road metres of the travel provider);
 - ``tick_solve_p50_s`` / ``p99`` over the ticks that solved a model (null
   for the naive dispatcher, which solves nothing).
+
+Distribution (``DELIVERY_TIMES``): the same delivery times, counted per
+local hour the order was placed and whole minute rounded up (bucket ``m``
+holds (m - 1, m] minutes), the slowest in one cap bucket
+(:data:`DELIVERY_CAP_MIN`). Times are whole seconds, so with a promise of whole
+minutes the buckets up to the promise hold exactly the on-time orders.
 """
 
 from __future__ import annotations
@@ -86,6 +94,25 @@ DAY_KPIS = pl.Schema(
     }
 )
 
+#: The last minute bucket of ``DELIVERY_TIMES``: it holds every delivery over
+#: ``DELIVERY_CAP_MIN - 1`` minutes (four times the promise: the naive dispatcher can
+#: be hours late, and a longer tail would not change what a planner reads off it). It
+#: bounds the distribution at 24 x (cap + 1) rows per warehouse x dispatcher x day.
+DELIVERY_CAP_MIN = 120
+
+#: Orders per warehouse x dispatcher x day x local hour placed x delivery minute bucket
+#: (only the buckets with orders; see the module).
+DELIVERY_TIMES = pl.Schema(
+    {
+        "warehouse_id": pl.String,
+        "dispatcher": pl.String,
+        "day": pl.Date,
+        "hour": pl.Int64,  # local hour the order was placed, 0-23
+        "minutes": pl.Int64,  # delivery time rounded up, at most DELIVERY_CAP_MIN
+        "orders": pl.Int64,
+    }
+)
+
 Dispatcher = Callable[
     [Sequence[DispatchOrder], Sequence[Rider], TravelClock, DeliveryTimes, DispatchParams],
     DispatchResult,
@@ -131,12 +158,24 @@ class SimParams:
 
 @dataclass(frozen=True, eq=False)
 class DayInstance:
-    """One forward warehouse's day, ready to dispatch."""
+    """One forward warehouse's day, ready to dispatch.
+
+    ``placed_s[k]`` is when ``orders[k]`` was placed, in seconds since local
+    midnight: its ``arrival_s`` unless it came before the shift and was released
+    at its start.
+    """
 
     warehouse_id: str
     day: date
     orders: tuple[DispatchOrder, ...]
     travel: TravelClock
+    placed_s: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.placed_s) != len(self.orders):
+            raise ValueError(
+                f"placed_s has {len(self.placed_s)} times for {len(self.orders)} orders"
+            )
 
 
 def day_instances(
@@ -172,6 +211,7 @@ def day_instances(
         travel = TravelClock(tuple(provider.matrices(points, params.profile, h) for h in range(24)))
         midnight = group["ordered_at"].dt.truncate("1d")
         seconds = (group["ordered_at"] - midnight).dt.total_seconds().cast(pl.Int64)
+        placed = tuple(int(sec) for sec in seconds)
         items = tuple(
             DispatchOrder(
                 oid, index[store], max(int(sec), params.shift[0]), math.ceil(volume * 10 - 1e-9)
@@ -180,7 +220,7 @@ def day_instances(
                 group["order_id"], group["store_id"], seconds, group["volume_l"], strict=True
             )
         )
-        instances.append(DayInstance(wid, day, items, travel))
+        instances.append(DayInstance(wid, day, items, travel, placed))
     return instances
 
 
@@ -367,16 +407,8 @@ def _kpis(
     dispatcher: str,
     params: SimParams,
 ) -> dict[str, object]:
-    ordered = {o.id: o.arrival_s for o in instance.orders}
     times = params.times
-    delivery = np.array(
-        [
-            a + times.service_s - ordered[oid]
-            for trip in result.trips
-            for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
-        ],
-        dtype=np.float64,
-    )
+    delivery = np.array(list(_delivery_s(instance, result, params).values()), dtype=np.float64)
     shift_of = {r.id: r.shift for r in fleet}
     last_return: dict[str, int] = {}
     for trip in result.trips:
@@ -417,9 +449,65 @@ def _kpis(
     }
 
 
+def _delivery_s(instance: DayInstance, result: DispatchResult, params: SimParams) -> dict[str, int]:
+    """Seconds from order (its release) to handover done, per delivered order id."""
+    ordered = {o.id: o.arrival_s for o in instance.orders}
+    return {
+        oid: a + params.times.service_s - ordered[oid]
+        for trip in result.trips
+        for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
+    }
+
+
+def delivery_times(
+    instance: DayInstance,
+    result: DispatchResult,
+    dispatcher: str,
+    params: SimParams | None = None,
+) -> pl.DataFrame:
+    """The delivery-time distribution of one dispatched day, for the dashboard's histogram.
+
+    Parameters
+    ----------
+    instance
+        The day dispatched (:func:`day_instances`).
+    result
+        Its dispatch (:func:`run_instance` or :func:`size_fleet`).
+    dispatcher
+        The dispatcher's name, as in ``DAY_KPIS``.
+    params
+        The simulation's settings (the handover time ends a delivery).
+
+    Returns
+    -------
+    pl.DataFrame
+        :data:`DELIVERY_TIMES` by hour and minutes: the delivery times of the
+        ``DAY_KPIS`` row (its ``orders`` is their sum), each counted under the
+        local hour the order was placed and its whole minute rounded up, those over
+        ``DELIVERY_CAP_MIN - 1`` minutes in the ``DELIVERY_CAP_MIN`` bucket.
+    """
+    params = params or SimParams()
+    hour_of = {
+        order.id: min(23, placed // 3600)
+        for order, placed in zip(instance.orders, instance.placed_s, strict=True)
+    }
+    counts: dict[tuple[int, int], int] = {}
+    for oid, seconds in _delivery_s(instance, result, params).items():
+        # Integer ceiling: a delivery of 14 min 1 s is in the 15-minute bucket.
+        key = (hour_of[oid], min(DELIVERY_CAP_MIN, -(-seconds // 60)))
+        counts[key] = counts.get(key, 0) + 1
+    rows = [
+        (instance.warehouse_id, dispatcher, instance.day, hour, minutes, n)
+        for (hour, minutes), n in sorted(counts.items())
+    ]
+    return pl.DataFrame(rows, schema=DELIVERY_TIMES, orient="row")
+
+
 __all__ = [
     "DAY_KPIS",
     "DAY_ORDERS",
+    "DELIVERY_CAP_MIN",
+    "DELIVERY_TIMES",
     "DISPATCHERS",
     "LOCAL_TZ",
     "DayInstance",
@@ -427,6 +515,7 @@ __all__ = [
     "SimParams",
     "SizedFleet",
     "day_instances",
+    "delivery_times",
     "make_riders",
     "run_instance",
     "simulate_day",

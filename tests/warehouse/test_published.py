@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 
 from models.schemas import NETWORK_FORECAST
 from optimization.delivery.coverage import ASSIGNMENT_CHECK
-from optimization.delivery.day_replay import DAY_KPIS
+from optimization.delivery.day_replay import DAY_KPIS, DELIVERY_CAP_MIN, DELIVERY_TIMES
 from optimization.evaluation.replay import REPLAY_RESULTS
 from optimization.replenishment.planning import (
     ALLOCATION_STATS,
@@ -192,6 +192,16 @@ KPIS = _frame(
     warehouse_id="FW001",
     day=AS_OF,
 )
+#: The replay's distribution: FW001's naive dispatcher late twice at 09:00, over the cap.
+TIMES = pl.DataFrame(
+    [
+        ("FW001", "naive", AS_OF, 9, 12, 1),
+        ("FW001", "naive", AS_OF, 9, DELIVERY_CAP_MIN, 2),
+        ("FW001", "rolling", AS_OF, 9, 12, 3),
+    ],
+    schema=DELIVERY_TIMES,
+    orient="row",
+)
 SUMMARY = {"series_forecast": 3, "lines_proposed": 4}
 
 
@@ -247,7 +257,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         )
         plan.write_plan(con, run_id, tables, SUMMARY)
         dispatch = runs.start_run(con, "route", AS_OF)
-        plan.write_dispatch_kpis(con, dispatch, KPIS, {})
+        plan.write_dispatch_kpis(con, dispatch, KPIS, {}, times=TIMES)
         plan.publish_snapshot(con, run_id, work / "published")
     return World(work / "w.duckdb", work / "published", earlier, run_id, dispatch)
 
@@ -483,6 +493,48 @@ def test_dispatch_kpis_are_the_latest_replays(
     assert_frame_equal(published.dispatch_kpis(snap), expected)
 
 
+def test_delivery_times_are_those_of_the_same_replay(
+    snap: duckdb.DuckDBPyConnection, world: World
+) -> None:
+    expected = TIMES.select(pl.lit(world.dispatch).alias("run_id"), pl.all())
+    every = published.dispatch_delivery_times(snap)
+    fw001 = published.dispatch_delivery_times(snap, "FW001")
+    fw002 = published.dispatch_delivery_times(snap, "FW002")
+    assert every is not None and fw001 is not None and fw002 is not None
+    assert_frame_equal(every, expected)
+    assert_frame_equal(fw001, expected)
+    assert fw002.is_empty()
+
+
+def test_only_the_latest_replays_delivery_times_are_published(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        _master(con)
+        night = runs.start_run(con, "nightly", AS_OF, {"history_days": HISTORY_DAYS})
+        plan.write_plan(con, night, plan.NightTables(FORECASTS.head(0), PLAN.head(0)), {})
+        older = runs.start_run(con, "route", AS_OF)
+        plan.write_dispatch_kpis(con, older, KPIS, {}, times=TIMES)
+        latest = runs.start_run(con, "route", AS_OF)
+        plan.write_dispatch_kpis(con, latest, KPIS, {}, times=TIMES.head(1))
+        plan.publish_snapshot(con, night, tmp_path / "published")
+    with published.open_snapshot(tmp_path / "published") as snap:
+        times = published.dispatch_delivery_times(snap)
+        kpis = published.dispatch_kpis(snap)
+    assert times is not None
+    assert set(times["run_id"]) == set(kpis["run_id"]) == {latest}
+    assert times.drop("run_id").rows() == TIMES.head(1).rows()
+
+
+def test_a_snapshot_from_before_the_delivery_times_reads_none(world: World, tmp_path: Path) -> None:
+    older = tmp_path / published.SNAPSHOT_NAME
+    older.write_bytes((world.snapshots / published.SNAPSHOT_NAME).read_bytes())
+    with duckdb.connect(str(older)) as con:  # as published before migration 0011
+        con.execute("DROP TABLE dispatch_delivery_times")
+    with published.open_snapshot(tmp_path) as snap:
+        assert published.dispatch_delivery_times(snap) is None
+        assert published.dispatch_delivery_times(snap, "FW001") is None
+        assert published.dispatch_kpis(snap).height == KPIS.height
+
+
 def test_flagged_stores_are_those_not_ok(snap: duckdb.DuckDBPyConnection) -> None:
     flagged = published.store_coverage(snap, flagged_only=True)
     assert flagged["store_id"].to_list() == ["S2"]
@@ -532,7 +584,8 @@ def _reads(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[pl.DataFrame, pl.S
     """Every read function's frame and the schema it declares."""
     found = published.series(con, "FW001", "A")
     order = published.transfer_order(con, published.transfer_orders(con).rows["transfer_id"][0])
-    assert found is not None and order is not None
+    times = published.dispatch_delivery_times(con)
+    assert found is not None and order is not None and times is not None
     return {
         "plan_lines": (published.plan_lines(con, "FW002").rows, published.PLAN_LINES),
         "forecasts": (published.forecasts(con).rows, published.FORECAST_ROWS),
@@ -551,6 +604,7 @@ def _reads(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[pl.DataFrame, pl.S
         "routes": (published.routes(con), published.ROUTES),
         "coverage": (published.store_coverage(con), published.STORE_COVERAGE),
         "dispatch": (published.dispatch_kpis(con), published.DISPATCH_KPIS),
+        "delivery_times": (times, published.DISPATCH_DELIVERY_TIMES),
         "all_accuracy": (published.forecast_accuracy(con, "class").rows, published.ACCURACY_ROWS),
         "replays": (published.policy_replays(con), published.POLICY_REPLAYS),
         "allocations": (published.allocations(con), published.ALLOCATIONS),

@@ -19,7 +19,10 @@ read functions of :mod:`warehouse.published` need, for one run;
   the DC after its latest count (``warehouse.purchasing.RELEASED_PO_AFTER_COUNT``),
   with their lines and status history; ``purchase_plan``, the run's plan per
   (DC, SKU).
-* ``dispatch_kpis`` of the latest succeeded dispatch replay (a run of its own).
+* ``dispatch_kpis`` and ``dispatch_delivery_times`` of the latest succeeded
+  dispatch replay (a run of its own). A snapshot published before the
+  distribution was kept has no ``dispatch_delivery_times``; its reader says so
+  (:func:`warehouse.published.network.dispatch_delivery_times`).
 * ``demand_history``: daily demand per (warehouse, sku) over the run's
   history window, sparse (days with demand), as the forecast read it
   (``warehouse.demand.daily_demand``; ``y`` in units).
@@ -76,6 +79,18 @@ _RUN_TABLES = {
     "store_coverage": "store_id",
     "purchase_plan": "dc_id, sku",
 }
+
+#: The dispatch replay's tables (copied for its latest succeeded run), with their order.
+_DISPATCH_TABLES = {
+    "dispatch_kpis": "warehouse_id, dispatcher, day",
+    "dispatch_delivery_times": "warehouse_id, dispatcher, day, hour, minutes",
+}
+
+#: The latest succeeded dispatch replay (``partsflow dispatch``: a routing run of its own).
+_LATEST_REPLAY = (
+    "SELECT run_id FROM main.runs WHERE kind = 'route' AND status = 'succeeded' "
+    "ORDER BY finished_at DESC LIMIT 1"
+)
 
 #: Per order book: its orders' table and key, the released-but-not-counted SQL, and the
 #: tables keyed by order (copied for the snapshot's orders).
@@ -139,13 +154,11 @@ def copy_published(
                 f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table} "
                 f"WHERE {key} IN (SELECT {key} FROM {into}.{orders}) ORDER BY {key}, {order}"
             )
-    # The latest day of dispatch replayed (a separate run: `partsflow dispatch`).
-    con.execute(
-        f"CREATE TABLE {into}.dispatch_kpis AS SELECT k.* FROM main.dispatch_kpis k "
-        "WHERE k.run_id = (SELECT r.run_id FROM main.runs r WHERE r.kind = 'route' "
-        "AND r.status = 'succeeded' ORDER BY r.finished_at DESC LIMIT 1) "
-        "ORDER BY warehouse_id, dispatcher, day"
-    )
+    for table, order in _DISPATCH_TABLES.items():
+        con.execute(
+            f"CREATE TABLE {into}.{table} AS SELECT * FROM main.{table} "
+            f"WHERE run_id = ({_LATEST_REPLAY}) ORDER BY {order}"
+        )
     _copy_history(con, into, start, as_of)
     _copy_nights(con, into, run_id)
     con.execute(

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from optimization.delivery.coverage import ASSIGNMENT_CHECK
-from optimization.delivery.day_replay import DAY_KPIS
+from optimization.delivery.day_replay import DAY_KPIS, DELIVERY_TIMES
 from optimization.evaluation.replay import REPLAY_RESULTS
 from optimization.replenishment.planning import ALLOCATION_STATS
 from optimization.routing.linehaul import ROUTE_ROWS
@@ -28,6 +28,10 @@ STORE_COVERAGE = ASSIGNMENT_CHECK
 DISPATCH_KPIS = pl.Schema(
     [("run_id", pl.String()), *DAY_KPIS.items(), ("fleet_sized", pl.Boolean())]
 )
+
+#: The same replay's delivery times: orders per warehouse, dispatcher, day, local hour
+#: placed and minute bucket (rounded up; ``DELIVERY_CAP_MIN`` holds the slowest).
+DISPATCH_DELIVERY_TIMES = pl.Schema([("run_id", pl.String()), *DELIVERY_TIMES.items()])
 
 #: Backtest accuracy at one scope (``series``, ``warehouse``, ``category``, ``class``,
 #: ``network``) and key.
@@ -105,6 +109,35 @@ def dispatch_kpis(con: duckdb.DuckDBPyConnection, warehouse_id: str | None = Non
         "ORDER BY warehouse_id, dispatcher, day",
         {"warehouse": warehouse_id},
         DISPATCH_KPIS,
+    )
+
+
+def dispatch_delivery_times(
+    con: duckdb.DuckDBPyConnection, warehouse_id: str | None = None
+) -> pl.DataFrame | None:
+    """The latest dispatch replay's delivery-time distribution (the rows of :func:`dispatch_kpis`).
+
+    Returns
+    -------
+    pl.DataFrame or None
+        ``DISPATCH_DELIVERY_TIMES`` by warehouse, dispatcher, day, hour and minutes
+        (empty before the first ``partsflow dispatch``, or for a replay made before
+        the distribution was kept); None when the snapshot was published before the
+        table existed (its format is otherwise the same, so it stays readable).
+    """
+    held = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND table_name = 'dispatch_delivery_times'"
+    ).fetchall()[0][0]
+    if not held:
+        return None
+    return frame(
+        con,
+        "SELECT * FROM dispatch_delivery_times "
+        "WHERE $warehouse IS NULL OR warehouse_id = $warehouse "
+        "ORDER BY warehouse_id, dispatcher, day, hour, minutes",
+        {"warehouse": warehouse_id},
+        DISPATCH_DELIVERY_TIMES,
     )
 
 

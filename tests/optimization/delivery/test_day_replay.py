@@ -11,14 +11,17 @@ import pytest
 from optimization.delivery.day_replay import (
     DAY_KPIS,
     DAY_ORDERS,
+    DELIVERY_CAP_MIN,
+    DELIVERY_TIMES,
     SimParams,
     day_instances,
+    delivery_times,
     run_instance,
     simulate_day,
     size_fleet,
     smallest_fleet,
 )
-from optimization.delivery.dispatch import DispatchParams
+from optimization.delivery.dispatch import DispatchParams, DispatchResult, Trip
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 2, 7)
@@ -134,6 +137,76 @@ def test_fleet_sizing_returns_the_first_fleet_that_reaches_the_target(
     sized = size_fleet(fw1, "naive", PARAMS, target=0.99, start=1)
     n = sized.size.riders
     assert values[n - 1] >= 0.99 and (n == 1 or values[n - 2] < 0.99)
+
+
+def _delivered_after(instance_orders: pl.DataFrame, seconds: dict[str, int]) -> pl.DataFrame:
+    """The distribution of a hand-made dispatch: each order handed over ``seconds`` after it
+    was released (one trip each, on FW1)."""
+    (instance,) = day_instances(instance_orders, WAREHOUSES, PARAMS)
+    service = PARAMS.times.service_s
+    trips = tuple(
+        Trip("R001", (o.id,), o.arrival_s, (o.arrival_s + seconds[o.id] - service,), 0, 0, 0)
+        for o in instance.orders
+    )
+    return delivery_times(instance, DispatchResult(trips, ()), "naive", PARAMS)
+
+
+def test_delivery_minutes_round_up_and_the_slowest_share_the_cap_bucket() -> None:
+    orders = orders_frame(
+        [
+            (oid, "FW1", "S1", at(9, 10), 5.0, 31.21)
+            for oid in ("exact", "a_second_over", "on_the_promise", "late", "cap", "hours")
+        ]
+    )
+    seconds = {
+        "exact": 14 * 60,  # 14 min: bucket 14
+        "a_second_over": 14 * 60 + 1,  # bucket 15
+        "on_the_promise": 30 * 60,  # bucket 30: still on time
+        "late": 30 * 60 + 1,  # bucket 31
+        "cap": DELIVERY_CAP_MIN * 60,
+        "hours": 5 * 3600,  # 300 min: counted in the cap bucket
+    }
+    times = _delivered_after(orders, seconds)
+    assert times.schema == DELIVERY_TIMES
+    assert times.select("minutes", "orders").rows() == [
+        (14, 1),
+        (15, 1),
+        (30, 1),
+        (31, 1),
+        (DELIVERY_CAP_MIN, 2),
+    ]
+    assert set(times["hour"]) == {9}
+
+
+def test_the_hour_is_when_the_order_was_placed_in_local_time() -> None:
+    orders = orders_frame(
+        [
+            ("early", "FW1", "S1", at(7, 15), 5.0, 31.21),  # released at the 08:00 shift start
+            ("noon", "FW1", "S1", at(12, 59, 59), 5.0, 31.21),
+            ("late", "FW1", "S2", at(23, 30), 5.0, 31.22),
+        ]
+    )
+    times = _delivered_after(orders, {"early": 600, "noon": 600, "late": 600})
+    # Local (Asia/Shanghai) hours, not UTC (07:15 local is 23:15 UTC the day before).
+    assert times.select("day", "hour", "minutes", "orders").rows() == [
+        (DAY, 7, 10, 1),
+        (DAY, 12, 10, 1),
+        (DAY, 23, 10, 1),
+    ]
+
+
+def test_the_distribution_counts_every_order_of_its_kpi_row(busy_morning: pl.DataFrame) -> None:
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    for dispatcher in ("rolling", "naive"):
+        result, row = run_instance(fw1, 2, dispatcher, PARAMS)
+        times = delivery_times(fw1, result, dispatcher, PARAMS)
+        assert times["orders"].sum() == row["orders"] == 36
+        # Whole seconds and a 30-minute promise: the buckets up to 30 are the on-time orders.
+        assert times.filter(pl.col("minutes") <= 30)["orders"].sum() == row["on_time"]
+        assert set(times["dispatcher"]) == {dispatcher}
+        assert set(times["hour"]) <= {9, 10}
+        assert times.select("hour", "minutes").is_duplicated().sum() == 0
+        assert times.filter(pl.col("minutes") > DELIVERY_CAP_MIN).is_empty()
 
 
 @pytest.mark.parametrize("start", [1, 3, 7, 40])
