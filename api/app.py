@@ -37,7 +37,8 @@ from api.ratelimit import TokenBuckets
 from api.routes import ROUTERS, docs
 from api.snapshot import SnapshotWatcher
 from api.stock import StockService
-from ops import KeyIdentity, make_engine, reading, upgrade, verify
+from api.storeio import StoreIO
+from ops import KeyIdentity, make_async_engine, make_engine, upgrade, verify
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -49,11 +50,13 @@ def create_app(settings: Settings | ApiConfig) -> FastAPI:
     """The API over the published snapshot and the operational store named in ``settings``."""
     config = settings if isinstance(settings, ApiConfig) else settings.api_config()
     engine = make_engine(config.ops_url)
+    io = StoreIO(engine, make_async_engine(config.ops_url))
     watcher = SnapshotWatcher(config.snapshot_dir, engine, config.promise)
     metrics = Metrics()
     state = AppState(
         config=config,
         engine=engine,
+        io=io,
         watcher=watcher,
         stock=StockService(TravelTimes(), config.promise),
         metrics=metrics,
@@ -82,11 +85,10 @@ def create_app(settings: Settings | ApiConfig) -> FastAPI:
             tasks.start_soon(poll)
             yield
             tasks.cancel_scope.cancel()
-        engine.dispose()
+        await io.close()
 
-    def check_key(token: str) -> KeyIdentity | None:
-        with reading(engine) as conn:
-            return verify(conn, token)
+    async def check_key(token: str) -> KeyIdentity | None:
+        return await io.read(lambda conn: verify(conn, token))
 
     app = FastAPI(
         title="partsflow",

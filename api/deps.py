@@ -27,6 +27,7 @@ from api.metrics import Metrics
 from api.problems import ApiError
 from api.snapshot import LiveView, SnapshotWatcher, StoreReach
 from api.stock import StockService
+from api.storeio import StoreIO
 from ops import KeyIdentity
 from warehouse import published
 
@@ -39,6 +40,7 @@ class AppState:
 
     config: ApiConfig
     engine: Engine
+    io: StoreIO
     watcher: SnapshotWatcher
     stock: StockService
     metrics: Metrics

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -161,12 +162,17 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def _store_busy(request: Request, error: OperationalError) -> JSONResponse:
-        # A lock not granted within busy_timeout (SQLite) or a lost connection: the
-        # request did nothing (its transaction rolled back); the client may retry.
+    @app.exception_handler(PoolTimeoutError)
+    async def _store_busy(
+        request: Request, error: OperationalError | PoolTimeoutError
+    ) -> JSONResponse:
+        # A lock not granted within busy_timeout (SQLite), a lost connection, or no pooled
+        # PostgreSQL connection free in time: the request did nothing (its transaction
+        # rolled back, or never began); the client may retry.
+        cause = error.orig if isinstance(error, OperationalError) else error
         log.warning(
             "operational store unavailable",
-            extra={"path": request.url.path, "error": str(error.orig).splitlines()[0]},
+            extra={"path": request.url.path, "error": str(cause).splitlines()[0]},
         )
         return problem_response(
             ApiError(

@@ -277,6 +277,15 @@ class Phase:
     machine_cores: float  # busy CPU of the whole machine (PostgreSQL and other agents too)
     load: str
     spread: list[int]  # the client's connections held by each worker
+    offered: float | None = None  # open loop: the arrival rate asked for (requests/s)
+    offered_requests: int | None = None  # open loop: how many requests that made
+
+    @property
+    def loop(self) -> str:
+        """How the load was made: ``c=16`` (closed loop) or ``1,000/s on 64`` (open loop)."""
+        if self.offered is None:
+            return f"closed, {self.concurrency} conns"
+        return f"open, {self.offered:,.0f}/s on {self.concurrency} conns"
 
     @property
     def throughput(self) -> float:
@@ -326,16 +335,21 @@ def _connections_per_worker(server: Served) -> list[int]:
     return sorted(counts, reverse=True)
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """A phase's requests: how to draw the next, what to do with an answer, and a look at
+    how the connections spread over the workers once they are open."""
+
+    draw: Callable[[random.Random], Call]
+    on_answer: Callable[[Call, int, bytes], None]
+    on_open: Callable[[], list[int]]
+
+
 async def _phase(
-    port: int,
-    concurrency: int,
-    duration: float,
-    draw: Callable[[random.Random], Call],
-    on_answer: Callable[[Call, int, bytes], None],
-    on_open: Callable[[], list[int]],
-    seed: int,
+    port: int, concurrency: int, duration: float, traffic: Traffic, seed: int
 ) -> tuple[int, float, list[float], Counter[str], list[int]]:
     """Run ``concurrency`` closed loops for ``duration`` s; let every started request finish."""
+    draw, on_answer, on_open = traffic.draw, traffic.on_answer, traffic.on_open
     connections = [Connection(port) for _ in range(concurrency)]
     for connection in connections:
         # One by one, as independent store systems connect: opened in one burst, they would
@@ -371,6 +385,63 @@ async def _phase(
     return len(latencies), elapsed, sorted(latencies), statuses, spread
 
 
+async def _open_phase(
+    port: int, connections_n: int, rate: float, duration: float, traffic: Traffic, seed: int
+) -> tuple[int, float, list[float], Counter[str], list[int]]:
+    """Send ``rate`` x ``duration`` requests at random (Poisson) moments over ``duration`` s.
+
+    An open loop: a request is due at its moment whether or not earlier ones
+    were answered, and its latency runs from that moment, so time spent
+    waiting for a free connection (the server falling behind) counts, and a
+    slow answer cannot hold the next requests back (no coordinated omission).
+    The moments are ``rate x duration`` points drawn uniformly over the phase
+    (a Poisson process of that rate, given its count), so every run offers
+    exactly the same number of requests.
+    """
+    draw, on_answer, on_open = traffic.draw, traffic.on_answer, traffic.on_open
+    connections = [Connection(port) for _ in range(connections_n)]
+    for connection in connections:
+        await connection.open()
+        await asyncio.sleep(0.005)
+    spread = on_open()
+    free: asyncio.Queue[Connection] = asyncio.Queue()
+    for connection in connections:
+        free.put_nowait(connection)
+    rng = random.Random(seed)
+    count = round(rate * duration)
+    moments = sorted(rng.uniform(0, duration) for _ in range(count))
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+
+    async def one(due: float, call: Call) -> None:
+        connection = await free.get()
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                status, body = await connection.send(call)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
+            statuses[f"error {type(error).__name__}"] += 1
+            await connection.close()
+            return
+        finally:
+            free.put_nowait(connection)
+        latencies.append(time.perf_counter() - due)
+        statuses[str(status)] += 1
+        on_answer(call, status, body)
+
+    started = time.perf_counter()
+    tasks = []
+    for moment in moments:
+        due = started + moment
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(one(due, draw(rng))))
+    await asyncio.gather(*tasks)
+    elapsed = max(duration, time.perf_counter() - started)
+    await asyncio.gather(*(c.close() for c in connections))
+    return len(latencies), elapsed, sorted(latencies), statuses, spread
+
+
 @dataclass(frozen=True)
 class Served:
     """A running ``partsflow serve``: its backend, port and process (workers are children)."""
@@ -380,16 +451,22 @@ class Served:
     process: psutil.Process
 
 
-def measure(
-    server: Served,
-    requests: Requests,
-    ledger: Ledger,
-    scenario: str,
-    repeat: int,
-    concurrency: int,
-    duration: float,
-) -> Phase:
-    """One phase of ``scenario``, with the client's and the server's CPU over it."""
+@dataclass(frozen=True)
+class Load:
+    """A phase to run: a closed loop on ``connections``, or with ``rate`` an open loop at
+    that many requests a second over at most ``connections``."""
+
+    scenario: str
+    repeat: int
+    connections: int
+    duration: float
+    rate: float | None = None
+
+
+def measure(server: Served, requests: Requests, ledger: Ledger, load_made: Load) -> Phase:
+    """One phase, with the client's and the server's CPU over it."""
+    scenario, repeat, concurrency = load_made.scenario, load_made.repeat, load_made.connections
+    duration, rate = load_made.duration, load_made.rate
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     cpu_client, cpu_server = time.process_time(), _server_cpu(server.process)
     machine = psutil.cpu_times()
@@ -401,16 +478,12 @@ def measure(
     def on_open() -> list[int]:
         return _connections_per_worker(server)
 
+    seed = repeat * 7 + concurrency
+    traffic = Traffic(draw, on_answer, on_open)
     count, seconds, latencies, statuses, spread = asyncio.run(
-        _phase(
-            server.port,
-            concurrency,
-            duration,
-            draw,
-            on_answer,
-            on_open,
-            seed=repeat * 7 + concurrency,
-        )
+        _phase(server.port, concurrency, duration, traffic, seed)
+        if rate is None
+        else _open_phase(server.port, concurrency, rate, duration, traffic, seed)
     )
     return Phase(
         backend=server.backend,
@@ -429,6 +502,8 @@ def measure(
         machine_cores=(_busy(psutil.cpu_times()) - _busy(machine)) / seconds,
         load=load,
         spread=spread,
+        offered=rate,
+        offered_requests=None if rate is None else round(rate * duration),
     )
 
 
@@ -631,33 +706,39 @@ def _mix(statuses: dict[str, int]) -> str:
 def report(phases: list[Phase], checks: dict[str, Checks]) -> str:
     """Per-phase rows, then medians per backend, scenario and concurrency, then the checks."""
     out = [
-        "| backend | scenario | conc. | rep | requests | req/s | p50 ms | p95 ms | p99 ms | "
+        "| backend | scenario | load made | rep | requests | req/s | p50 ms | p95 ms | p99 ms | "
         "max ms | statuses | client cores | server cores | machine cores | conns per worker | "
         "load (1/5/15 min) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     out += [
-        f"| {p.backend} | {p.scenario} | {p.concurrency} | {p.repeat} | {p.requests:,} | "
+        f"| {p.backend} | {p.scenario} | {p.loop} | {p.repeat} | {p.requests:,} | "
         f"{p.throughput:,.0f} | {p.p50_ms:.1f} | {p.p95_ms:.1f} | {p.p99_ms:.1f} | "
         f"{p.max_ms:.0f} | {_mix(p.statuses)} | {p.client_cores:.2f} | {p.server_cores:.2f} | "
         f"{p.machine_cores:.2f} | "
         f"{'/'.join(map(str, p.spread))} | {p.load} |"
         for p in phases
     ]
-    groups: defaultdict[tuple[str, int, str], list[Phase]] = defaultdict(list)
+    groups: defaultdict[tuple[str, str, str], list[Phase]] = defaultdict(list)
     for p in phases:
-        groups[p.backend, p.concurrency, p.scenario].append(p)
+        groups[p.backend, p.loop, p.scenario].append(p)
+    baselines = {
+        (p.backend, p.concurrency): groups[p.backend, p.loop, p.scenario]
+        for p in phases
+        if p.scenario == "healthz" and p.offered is None
+    }
     out += [
         "",
         "Medians over the repetitions (ratio: req/s over `/healthz`'s in the same repetitions):",
         "",
-        "| backend | conc. | scenario | req/s | of which 201/s | p50 ms | p95 ms | p99 ms | "
+        "| backend | load made | scenario | req/s | of which 201/s | p50 ms | p95 ms | p99 ms | "
         "ratio to healthz | statuses (all reps) | target | met? |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (backend, concurrency, scenario), rows in groups.items():
+    for (backend, loop, scenario), rows in groups.items():
         rate = statistics.median(p.throughput for p in rows)
-        base = statistics.median(p.throughput for p in groups[backend, concurrency, "healthz"])
+        healthz = baselines.get((backend, rows[0].concurrency)) if rows[0].offered is None else None
+        ratio = f"{rate / statistics.median(p.throughput for p in healthz):.2f}" if healthz else ""
         p99 = statistics.median(p.p99_ms for p in rows)
         total: Counter[str] = Counter()
         for p in rows:
@@ -667,14 +748,20 @@ def report(phases: list[Phase], checks: dict[str, Checks]) -> str:
             want_rate, want_p99 = TARGETS[scenario]
             target = f">= {want_rate:,.0f}/s, p99 <= {want_p99:.0f} ms"
             failed = any(code.startswith(("5", "error")) for code in total)
-            met = "yes" if rate >= want_rate and p99 <= want_p99 and not failed else "no"
+            offered = rows[0].offered
+            if offered is not None:  # open loop: every request offered was answered
+                answered = all(p.requests == p.offered_requests for p in rows)
+                rate_ok = offered >= want_rate and answered
+            else:
+                rate_ok = rate >= want_rate
+            met = "yes" if rate_ok and p99 <= want_p99 and not failed else "no"
         created = statistics.median(p.statuses.get("201", 0) / p.seconds for p in rows)
         out.append(
-            f"| {backend} | {concurrency} | {scenario} | {rate:,.0f} | "
+            f"| {backend} | {loop} | {scenario} | {rate:,.0f} | "
             f"{f'{created:,.0f}' if scenario == 'orders' else ''} | "
             f"{statistics.median(p.p50_ms for p in rows):.1f} | "
             f"{statistics.median(p.p95_ms for p in rows):.1f} | {p99:.1f} | "
-            f"{rate / base:.2f} | {_mix(dict(sorted(total.items())))} | {target} | {met} |"
+            f"{ratio} | {_mix(dict(sorted(total.items())))} | {target} | {met} |"
         )
     out += [
         "",
@@ -699,6 +786,15 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
     parser.add_argument("--concurrency", default="16", help="connections; a list: 8,16,32")
+    parser.add_argument(
+        "--loops",
+        default="open,closed",
+        help="open: each target scenario at its target rate (latency from the moment due); "
+        "closed: --concurrency connections as fast as answered (the most the server does)",
+    )
+    parser.add_argument(
+        "--open-connections", type=int, default=64, help="connections the open loop may use"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds per scenario, unkept")
@@ -712,6 +808,9 @@ def main() -> None:
     if "healthz" not in scenarios or not set(scenarios) <= set(SCENARIOS):
         raise SystemExit(f"--scenarios: healthz (the baseline) and any of {', '.join(SCENARIOS)}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    loops = [loop for loop in args.loops.split(",") if loop]
+    if not loops or not set(loops) <= {"open", "closed"}:
+        raise SystemExit("--loops: open, closed or both")
 
     work_root = Path(tempfile.mkdtemp(prefix="partsflow-apiload-"))
     try:
@@ -741,20 +840,31 @@ def main() -> None:
                     ledger = Ledger()
                     with serve(backend, snapshot_dir, ops_url, args.workers, run_dir) as server:
                         for scenario in scenarios:  # warm-up: connections, caches, pools
-                            measure(server, requests, ledger, scenario, 0, levels[0], args.warmup)
-                        for concurrency in levels:
-                            for scenario in scenarios:
-                                phase = measure(
-                                    server, requests, ledger, scenario, repeat, concurrency,
-                                    args.duration,
-                                )  # fmt: skip
-                                phases.append(phase)
-                                print(
-                                    f"  {backend} {scenario} c={concurrency} rep {repeat}: "
-                                    f"{phase.throughput:,.0f} req/s, p99 {phase.p99_ms:.1f} ms, "
-                                    f"{_mix(phase.statuses)}",
-                                    flush=True,
-                                )
+                            warm = Load(scenario, 0, levels[0], args.warmup)
+                            measure(server, requests, ledger, warm)
+                        plan: list[tuple[str, int, float | None]] = []
+                        if "open" in loops:  # first: the targets, on the fullest stock
+                            plan += [
+                                (scenario, args.open_connections, TARGETS[scenario][0])
+                                for scenario in scenarios
+                                if scenario in TARGETS
+                            ]
+                        if "closed" in loops:
+                            plan += [(s, c, None) for c in levels for s in scenarios]
+                        for scenario, connections, rate in plan:
+                            phase = measure(
+                                server,
+                                requests,
+                                ledger,
+                                Load(scenario, repeat, connections, args.duration, rate),
+                            )
+                            phases.append(phase)
+                            print(
+                                f"  {backend} {scenario} {phase.loop} rep {repeat}: "
+                                f"{phase.throughput:,.0f} req/s, p99 {phase.p99_ms:.1f} ms, "
+                                f"{_mix(phase.statuses)}",
+                                flush=True,
+                            )
                     checks[f"{backend} rep {repeat}"] = check_store(ops_url, ledger, work.scarce)
                 for line in [*ledger.odd, *_server_errors(run_dir / "serve.log")]:
                     print(f"  {backend} rep {repeat}: {line}")

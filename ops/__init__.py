@@ -24,13 +24,14 @@ Modules: :mod:`ops.schema` (tables), :mod:`ops.engine` (connect, migrate),
 :mod:`ops.returns`, :mod:`ops.audit`.
 """
 
-from ops.engine import DEFAULT_URL, make_engine, reading, upgrade
+from ops.engine import DEFAULT_URL, make_async_engine, make_engine, reading, upgrade
 from ops.idempotency import (
     IdempotencyKeyReusedError,
     IdempotentRequest,
     Outcome,
     StoredResponse,
     run_once,
+    run_once_in,
 )
 from ops.keys import (
     ApiKey,
@@ -115,6 +116,7 @@ __all__ = [
     "list_keys",
     "list_orders",
     "load_bases",
+    "make_async_engine",
     "make_engine",
     "order_json",
     "order_returns",
@@ -124,6 +126,7 @@ __all__ = [
     "return_json",
     "revoke_key",
     "run_once",
+    "run_once_in",
     "upgrade",
     "verify",
 ]

@@ -48,6 +48,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 #: Where the operational store lives unless told otherwise (settings passes its URL down).
 DEFAULT_URL = "sqlite:///data/ops.sqlite3"
@@ -59,6 +60,15 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "ops_read_only"
 # Seconds a PostgreSQL connection is reused before the pool opens a new one.
 _PG_RECYCLE_S = 600
+# PostgreSQL connections a pool keeps open, and never more: SQLAlchemy's default (5 kept,
+# 10 more opened on demand and closed when returned) made every burst over 5 concurrent
+# requests a worker open and close connections, each a fork of a server backend on the same
+# 2 cores (4 % of an API worker's CPU in connect() at 16 concurrent connections, and the
+# server's share besides). A request past the 10th waits for a free one, at most
+# _PG_POOL_WAIT_S, then gets 503 ops-busy. An API worker has two pools (make_engine's and
+# make_async_engine's): 4 workers stay below PostgreSQL's default max_connections (100).
+_PG_POOL_SIZE = 10
+_PG_POOL_WAIT_S = 10
 # Any constant: PostgreSQL's advisory lock that serialises concurrent schema upgrades.
 _UPGRADE_LOCK = 7_212_301
 
@@ -88,7 +98,35 @@ def make_engine(url: str = DEFAULT_URL, *, busy_timeout_ms: int = BUSY_TIMEOUT_M
     # that shares the machine. A connection the server dropped fails once instead (the API
     # answers 503 ops-busy with Retry-After) and the pool discards it; pool_recycle retires
     # connections before server or network idle limits are likely to have closed them.
-    return create_engine(parsed, pool_recycle=_PG_RECYCLE_S)
+    return create_engine(
+        parsed,
+        pool_recycle=_PG_RECYCLE_S,
+        pool_size=_PG_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=_PG_POOL_WAIT_S,
+    )
+
+
+def make_async_engine(url: str = DEFAULT_URL) -> AsyncEngine | None:
+    """The same store for ``async`` code, or ``None`` for SQLite (whose reads are too short to
+    be worth awaiting and whose writes wait on a file lock: threads serve it better).
+
+    On PostgreSQL: psycopg's asyncio connections, pooled as :func:`make_engine`
+    pools them. Run the store's (synchronous) functions on it through
+    ``AsyncConnection.run_sync``: they execute in the event loop's thread, each
+    round trip awaited, so a worker serves other requests meanwhile without a
+    thread per transaction, or the hand-overs of the GIL between them.
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite":
+        return None
+    return create_async_engine(
+        parsed,
+        pool_recycle=_PG_RECYCLE_S,
+        pool_size=_PG_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=_PG_POOL_WAIT_S,
+    )
 
 
 def upgrade(engine: Engine) -> None:
@@ -115,9 +153,16 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
     Use it for lists and lookups, so reads run alongside the writers (WAL)
     instead of queueing behind them; a write inside it may fail with
-    "database is locked" on SQLite.
+    "database is locked" on SQLite, and is not a transaction on PostgreSQL
+    (where reads run in autocommit). Never write inside it.
     """
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # In autocommit: under READ COMMITTED every statement reads its own snapshot, in
+            # a transaction or not, so BEGIN and COMMIT would be two round trips for nothing
+            # (psycopg sends each on its own); a read of one statement is then one round trip.
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+            return
         connection.execution_options(**{_READ_ONLY: True})
         with connection.begin():
             yield connection
@@ -159,12 +204,9 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         # The driver must not open transactions itself; _on_begin does (see the docstring).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "foreign_keys=ON",
-            f"busy_timeout={int(busy_timeout_ms)}",
-            "synchronous=NORMAL",
-        ):
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        _wal(cursor, busy_timeout_ms / 1000)
+        for pragma in ("foreign_keys=ON", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -179,6 +221,24 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _wal(cursor: sqlite3.Cursor, within_s: float) -> None:
+    """Put the file in WAL mode (once per file; a no-op after), retrying while it is locked.
+
+    Switching a new file to WAL takes an exclusive lock, and SQLite may answer
+    "database is locked" at once rather than wait in the busy handler: three
+    workers opening a new store together hit it now and then.
+    """
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class WriterQueue:

@@ -6,15 +6,20 @@ second one. :func:`run_once` makes that hold even when the two copies arrive at
 the same moment:
 
 1. In one transaction it first *claims* the key: it inserts the idempotency
-   record, whose primary key is (API key, idempotency key).
+   record, whose primary key is (API key, idempotency key), unless that key
+   is there (``ON CONFLICT DO NOTHING``): then it reads the record and
+   replays it. The first request of a key costs one statement, not a look
+   and an insert.
 2. It runs the action (placing the order) in that same transaction and fills
    the record with the response before committing. The record and what it
    protects commit together or not at all.
 3. A concurrent copy cannot claim the key meanwhile. On SQLite it cannot even
    start: ``BEGIN IMMEDIATE`` queues it behind the first writer, after which it
    finds the record. On PostgreSQL its insert waits on the first one's
-   uncommitted key and then fails with a unique violation; it rolls back and
-   reads the committed record instead.
+   uncommitted key; when that one commits, the insert does nothing and the
+   next statement (a fresh snapshot under READ COMMITTED) reads the committed
+   record; when it rolls back, the insert goes through and the copy does the
+   work itself.
 
 A request whose action raises (out of stock, a bad field) records nothing: the
 same key may be sent again later and is then tried afresh, which is safe since
@@ -31,19 +36,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from ops.engine import reading
 from ops.schema import idempotency_records
 
 #: Visible ASCII, as API.md allows in an Idempotency-Key.
 _VISIBLE = frozenset(chr(code) for code in range(0x21, 0x7F))
 _MAX_KEY = 255
 _MAX_PATH = 2000
-# A claim that lost a race and then found no record (the winner rolled back after all)
-# is tried again; more attempts than this means something else is wrong.
-_ATTEMPTS = 3
 
 
 class IdempotencyKeyReusedError(ValueError):
@@ -107,10 +110,6 @@ class Outcome:
     replayed: bool
 
 
-class _ClaimedError(Exception):
-    """Another transaction holds (or committed) the same key."""
-
-
 def run_once(
     engine: Engine,
     request: IdempotentRequest,
@@ -138,60 +137,72 @@ def run_once(
     IdempotencyKeyReusedError
         The key was used before with another method, path or body.
     """
-    claim_failed: _ClaimedError | None = None
-    for _ in range(_ATTEMPTS):
-        try:
-            return _attempt(engine, request, action)
-        except _ClaimedError as error:
-            claim_failed = error
-            with reading(engine) as conn:
-                stored = _stored(conn, request)
-            if stored is not None:
-                return Outcome(stored, replayed=True)
-    # Not a lost race but another integrity error (e.g. an unknown key_id): show its cause.
-    raise RuntimeError(
-        f"could not claim Idempotency-Key {request.idempotency_key!r}"
-    ) from claim_failed
+    with engine.begin() as conn:
+        return run_once_in(conn, request, action)
 
 
-def _attempt(
-    engine: Engine,
+def run_once_in(
+    conn: Connection,
     request: IdempotentRequest,
     action: Callable[[Connection], StoredResponse],
 ) -> Outcome:
-    with engine.begin() as conn:
+    """:func:`run_once` in the caller's transaction, which must be rolled back if this raises
+    (an ``async`` caller's own, e.g. ``AsyncConnection.run_sync`` inside ``begin()``)."""
+    try:
+        # RETURNING, not rowcount: through this Core insert, rowcount did not tell a
+        # claim from a conflict on PostgreSQL (tests/ops/test_concurrency.py caught it).
+        claimed = conn.execute(_claim(conn), _claim_row(request)).first() is not None
+    except IntegrityError as error:  # not the key's own conflict (e.g. an unknown key_id)
+        raise RuntimeError(
+            f"could not claim Idempotency-Key {request.idempotency_key!r}"
+        ) from error
+    if not claimed:
         stored = _stored(conn, request)
-        if stored is not None:
-            return Outcome(stored, replayed=True)
-        try:
-            conn.execute(
-                _CLAIM,
-                {
-                    "key_id": request.key_id,
-                    "idempotency_key": request.idempotency_key,
-                    "method": request.method,
-                    "path": request.path,
-                    "body_hash": request.body_hash,
-                    "created_at": datetime.now(UTC),
-                },
-            )
-        except IntegrityError as error:
-            raise _ClaimedError from error
-        response = action(conn)
-        conn.execute(
-            _ANSWER,
-            {
-                "i_key_id": request.key_id,
-                "i_key": request.idempotency_key,
-                "status_code": response.status_code,
-                "response_body": response.body,
-            },
-        )
-        return Outcome(response, replayed=False)
+        if stored is None:  # the conflicting row was committed, so this cannot be
+            raise RuntimeError(f"idempotency record {request.idempotency_key!r} vanished")
+        return Outcome(stored, replayed=True)
+    response = action(conn)
+    conn.execute(
+        _ANSWER,
+        {
+            "i_key_id": request.key_id,
+            "i_key": request.idempotency_key,
+            "status_code": response.status_code,
+            "response_body": response.body,
+        },
+    )
+    return Outcome(response, replayed=False)
+
+
+def _claim_row(request: IdempotentRequest) -> dict[str, Any]:
+    return {
+        "key_id": request.key_id,
+        "idempotency_key": request.idempotency_key,
+        "method": request.method,
+        "path": request.path,
+        "body_hash": request.body_hash,
+        "created_at": datetime.now(UTC),
+    }
+
+
+def _claim(conn: Connection) -> Insert:
+    """The claim: insert the record, or nothing if the key has one (the dialect's own insert)."""
+    return _CLAIMS[conn.dialect.name]
 
 
 # Built once: every idempotent write runs them (on SQLite under the one write lock).
-_CLAIM = insert(idempotency_records)
+_CLAIMS = {
+    "postgresql": pg_insert(idempotency_records)
+    .on_conflict_do_nothing(
+        index_elements=[idempotency_records.c.key_id, idempotency_records.c.idempotency_key]
+    )
+    .returning(idempotency_records.c.key_id),
+    "sqlite": sqlite_insert(idempotency_records)
+    .on_conflict_do_nothing(
+        index_elements=[idempotency_records.c.key_id, idempotency_records.c.idempotency_key]
+    )
+    .returning(idempotency_records.c.key_id),
+}
 _ANSWER = (
     update(idempotency_records)
     .where(

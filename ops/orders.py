@@ -120,9 +120,9 @@ class PartOrder:
 def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrder:
     """Reserve every line and store the order, or reserve nothing.
 
-    The reservations run in a savepoint: if any (warehouse, SKU) is short, it
-    is rolled back and :class:`OutOfStockError` names every short SKU, leaving
-    the caller's transaction as it was.
+    The reservations are all or nothing (:func:`ops.reservations.reserve`): if
+    any (warehouse, SKU) is short, none is kept and :class:`OutOfStockError`
+    names every short SKU, leaving the caller's transaction as it was.
 
     Raises
     ------
@@ -134,10 +134,9 @@ def place_order(conn: Connection, request: OrderRequest, *, by: str) -> PartOrde
     wanted: Counter[StockKey] = Counter()
     for line in request.lines:
         wanted[line.warehouse_id, line.sku] += line.quantity
-    with conn.begin_nested():  # an exception rolls back this order's reservations alone
-        plan_run_id, short = reserve(conn, wanted)
-        if short:
-            raise OutOfStockError(short)
+    plan_run_id, short = reserve(conn, wanted)
+    if short:
+        raise OutOfStockError(short)
     now = datetime.now(UTC)
     order_id = f"ORD-{secrets.token_hex(8).upper()}"
     conn.execute(

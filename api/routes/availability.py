@@ -17,7 +17,6 @@ from api.schemas import (
     WarehouseAlternative,
 )
 from api.stock import ArrivalOffer, Offer, SkuAvailability
-from api.storeio import read
 from ops import free_stock
 
 router = APIRouter(tags=["store"])
@@ -42,7 +41,7 @@ async def availability(
 
     A SKU asked twice is answered once; an unknown SKU is a 422 naming it.
     """
-    # async, the store read in the loop on SQLite (api/storeio.py), and the answer serialised
+    # async, the store read without a thread (api/storeio.py), and the answer serialised
     # once here: FastAPI would validate the returned model again, in the thread pool.
     store = known_store(view, who.store_id)
     skus = list(dict.fromkeys(sku))
@@ -55,7 +54,7 @@ async def availability(
             errors=[("sku", f"unknown SKU {s!r}") for s in unknown],
         )
     pairs = state.stock.pairs(store, skus)
-    free = await read(state.engine, lambda conn: free_stock(conn, pairs))
+    free = await state.io.read(lambda conn: free_stock(conn, pairs))
     now = datetime.now(UTC)
     items = state.stock.availability(view, store, skus, free, now)
     answer = AvailabilityPublic(

@@ -55,6 +55,7 @@ from ops import (
     place_order,
     reading,
     run_once,
+    run_once_in,
 )
 from ops.order_lists import MAX_PAGE
 
@@ -71,7 +72,7 @@ _STEP_PROBLEMS = (400, 401, 404, 409, 413, 422, 429)
     response_model=OrderPublic,
     responses=problem_responses(400, 401, 404, 409, 413, 422, 429, 503),
 )
-def create_order(
+async def create_order(
     who: StoreAuth,
     view: SnapshotDep,
     state: StateDep,
@@ -100,8 +101,7 @@ def create_order(
     # reservations re-check every line anyway.
     free_before: dict[tuple[str, str], int] | None = None
     if state.engine.dialect.name == "sqlite":
-        with reading(state.engine) as conn:
-            free_before = free_stock(conn, pairs)
+        free_before = await state.io.read(lambda conn: free_stock(conn, pairs))
 
     def order_of(sourced: list[tuple[str, datetime]]) -> OrderRequest:
         return OrderRequest(
@@ -124,7 +124,7 @@ def create_order(
             if free_before is None or len(state.stock.candidates(store)) == 1:
                 raise  # read in here, or one warehouse: sourcing again cannot choose otherwise
             # Stock moved since the read: source again from what is free now (nothing was
-            # reserved: place_order rolled its savepoint back), as sourcing in here would have.
+            # reserved: place_order gave every line back), as sourcing in here would have.
             again = state.stock.source(view, store, asked, free_stock(conn, pairs), now)
             if again == sourced:
                 raise
@@ -135,7 +135,8 @@ def create_order(
         who.identity.key_id, key, "POST", request.url.path, body.model_dump(mode="json")
     )
     try:
-        outcome = run_once(state.engine, idempotent, place)
+        # In a thread on SQLite, awaited in the loop on PostgreSQL (api/storeio.py).
+        outcome = await state.io.write(lambda conn: run_once_in(conn, idempotent, place))
     except OutOfStockError as error:
         state.metrics.inc("partsflow_orders_refused_total")
         raise _short(error, asked) from None
