@@ -1,8 +1,10 @@
 """A small network's night served by ``partsflow serve``, and a signed-in Chromium page.
 
 For the plan-review, drill-down and targets tests: the small generated network
-(seed 11) planned by the real nightly flow, its orders published into a
-SQLite operational store, served on loopback by one worker; Debian's
+(seed 11) planned by the real nightly flow, its busiest day of store deliveries
+replayed by the dispatch review (``RIDERS`` riders a warehouse: the rolling
+dispatcher keeps most promises, the naive one has a tail to draw), its orders
+published into a SQLite operational store, served on loopback by one worker; Debian's
 ``chromium`` driven by Playwright (never a downloaded browser). The page
 records every request that leaves the server and every console error, which
 each test asserts are none.
@@ -32,6 +34,8 @@ from settings import DataPaths, Settings
 CHROMIUM = "/usr/bin/chromium"
 PARTSFLOW = Path(sys.executable).with_name("partsflow")
 NIGHT = Settings(forecast_horizon_days=7, linehaul_time_limit_s=1.0).nightly_params()
+#: Riders per warehouse in the dispatch replay (a fixed fleet: no fleet-sizing search).
+RIDERS = 10
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def small_night(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The small network's first night, published into a fresh store and served (~1 min)."""
+    """The small network's first night and a replayed day, published and served (~1 min)."""
     work = tmp_path_factory.mktemp("dashboard-night")
     landing = work / "landing"
     generate(landing, scale="small", seed=11)
     ops_url = f"sqlite:///{work / 'ops.sqlite3'}"
     paths = DataPaths(work / "w.duckdb", landing, work / "published", ops_url=ops_url)
     flows.nightly(paths, NIGHT)
+    flows.dispatch_review(paths, riders=RIDERS)  # republishes the night with the replay
     engine = make_engine(ops_url)
     with engine.begin() as conn:
         token = create_key(conn, "planner", name="ann (planner)").token

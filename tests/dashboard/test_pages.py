@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
+import duckdb
 import httpx
+import polars as pl
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboard.components import percent
 from ops import audit, create_key, make_engine, reading, revoke_key
 from ops import exceptions as decisions
 from tests.dashboard._night import Served, Watched
+from warehouse import published
 
 pytestmark = pytest.mark.slow
 
@@ -183,6 +188,65 @@ def test_delivery_draws_the_stores_in_their_ring(signed_in: Watched) -> None:
     expect(page.locator("#dl-linehaul .main-svg").first).to_be_visible()
     _shot(page, "delivery")
     signed_in.assert_clean()
+
+
+def test_delivery_draws_the_replayed_days_delivery_times(
+    small_night: Served, signed_in: Watched
+) -> None:
+    page = signed_in.page
+    signed_in.open("/delivery?warehouse_id=FW001")
+    histogram = page.locator("#dl-histogram")
+    expect(histogram.locator(".main-svg").first).to_be_visible()
+    with published.open_snapshot(small_night.snapshots) as snap:
+        kpis = published.dispatch_kpis(snap, "FW001")
+        times = published.dispatch_delivery_times(snap, "FW001")
+    assert times is not None and kpis.height == 2
+    # One bar trace per dispatcher, named with the replay's on-time rate, and the promise.
+    expect(histogram.locator(".legendtext")).to_have_text(
+        [
+            f"{name}: {percent(kpis.filter(dispatcher=name)['on_time_rate'][0])} on time"
+            for name in ("rolling", "naive")
+        ]
+    )
+    assert histogram.locator(".barlayer .trace").count() == 2
+    expect(histogram).to_contain_text("30-minute promise")
+    # The bars count the replay's orders, each once; those up to 30 minutes are its on-time.
+    for row in kpis.iter_rows(named=True):
+        mine = times.filter(pl.col("dispatcher") == row["dispatcher"])
+        assert mine["orders"].sum() == row["orders"] > 0
+        assert mine.filter(pl.col("minutes") <= 30)["orders"].sum() == row["on_time"]
+    hours = page.locator("#dl-hours")
+    expect(hours.locator(".legendtext")).to_have_text(
+        ["orders placed", "rolling on time", "naive on time"]
+    )
+    assert hours.locator(".barlayer .point").count() == times["hour"].n_unique()
+    _shot(page, "delivery-times")
+    signed_in.assert_clean()
+
+
+def test_delivery_says_when_a_snapshot_predates_the_delivery_times(
+    small_night: Served, signed_in: Watched, tmp_path: Path
+) -> None:
+    served = small_night.snapshots / published.SNAPSHOT_NAME
+    kept, older = tmp_path / "kept.duckdb", tmp_path / "older.duckdb"
+    shutil.copy2(served, kept)
+    shutil.copy2(served, older)
+    with duckdb.connect(str(older)) as con:  # as published before migration 0011
+        con.execute("DROP TABLE dispatch_delivery_times")
+    os.replace(older, served)
+    try:
+        page = signed_in.page
+        signed_in.open("/delivery?warehouse_id=FW001")
+        expect(page.locator("#dl-body .pf-notice").first).to_contain_text(
+            "distribution is not available for this snapshot"
+        )
+        # The replay's KPIs and the rest of the page are still there.
+        expect(page.locator("#dl-body .pf-table").first).to_contain_text("rolling")
+        expect(page.locator("#dl-map .main-svg").first).to_be_visible()
+        assert page.locator("#dl-histogram, #dl-hours").count() == 0
+        signed_in.assert_clean()
+    finally:
+        os.replace(kept, served)
 
 
 def test_runs_lists_the_night_with_its_steps(small_night: Served, signed_in: Watched) -> None:
