@@ -37,7 +37,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     ScalarSelect,
+    String,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -47,6 +49,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -210,7 +213,7 @@ def free_stock(conn: Connection, keys: Iterable[StockKey]) -> dict[StockKey, int
     if not wanted:
         return free
     rows = conn.execute(
-        _FREE,
+        _FREE_ANY if conn.dialect.name == "postgresql" else _FREE,
         {
             "warehouses": sorted({warehouse_id for warehouse_id, _ in wanted}),
             "skus": sorted({sku for _, sku in wanted}),
@@ -234,6 +237,22 @@ _FREE = select(
     == select(active_stock_run.c.plan_run_id).where(active_stock_run.c.slot == 1).scalar_subquery(),
     stock_reservations.c.warehouse_id.in_(bindparam("warehouses", expanding=True)),
     stock_reservations.c.sku.in_(bindparam("skus", expanding=True)),
+)
+
+
+# The same on PostgreSQL with the lists as two array parameters (= ANY): one SQL text for any
+# number of SKUs, so psycopg's prepared statement serves every request, and SQLAlchemy renders
+# no expanded IN list per execution (~5 % of the API worker's CPU in a py-spy profile of
+# availability on PostgreSQL).
+_FREE_ANY = select(
+    stock_reservations.c.warehouse_id,
+    stock_reservations.c.sku,
+    stock_reservations.c.base - stock_reservations.c.reserved,
+).where(
+    stock_reservations.c.plan_run_id
+    == select(active_stock_run.c.plan_run_id).where(active_stock_run.c.slot == 1).scalar_subquery(),
+    stock_reservations.c.warehouse_id == any_(bindparam("warehouses", type_=ARRAY(String))),
+    stock_reservations.c.sku == any_(bindparam("skus", type_=ARRAY(String))),
 )
 
 
