@@ -178,7 +178,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
             f" of {row['orders']:,} orders, {row['riders']} riders,"
             f" {row['rider_hours']:,.0f} rider-hours, {row['km']:,.0f} km"
         )
-    print("per warehouse: table dispatch_kpis")
+    print("per warehouse: tables dispatch_kpis and dispatch_delivery_times")
     return 0
 
 

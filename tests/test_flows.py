@@ -292,6 +292,7 @@ def test_a_day_of_dispatch_is_replayed_and_published(
     con.close()
     with published.open_snapshot(snapshots) as snap:
         kpis = published.dispatch_kpis(snap)
+        times = published.dispatch_delivery_times(snap)
     assert status == [("succeeded",)]
     assert set(kpis["run_id"]) == {review.run_id}
     assert kpis.height == review.kpis.height
@@ -302,6 +303,20 @@ def test_a_day_of_dispatch_is_replayed_and_published(
         # Both dispatchers replay the same orders of the same day.
         assert row["orders"] == by[(warehouse, "naive")]["orders"] > 0
         assert row["day"] == review.day
+    # The same replay run wrote the delivery-time distribution: every order once, in one
+    # minute bucket, and the buckets up to the 30-minute promise are the on-time orders.
+    assert times is not None
+    assert set(times["run_id"]) == {review.run_id}
+    keys = ["warehouse_id", "dispatcher", "day"]
+    counted = times.group_by(keys).agg(
+        pl.col("orders").sum(),
+        on_time=pl.col("orders").filter(pl.col("minutes") <= 30).sum(),
+    )
+    assert_frame_equal(
+        counted.sort(keys),
+        kpis.select(*keys, "orders", "on_time").sort(keys),
+        check_dtypes=False,
+    )
 
 
 def test_backtest_accuracy_and_model_choice_are_stored(
