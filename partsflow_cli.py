@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import dataclasses
 import logging
 import os
 import sys
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 EXIT_BAD_INPUT = 2
 #: ``partsflow route``: a mandatory stop could not be served (partial solution written).
 EXIT_UNSERVED = 3
+#: Another partsflow command holds the database (a nightly running): try again later
+#: (sysexits' EX_TEMPFAIL).
+EXIT_BUSY = 75
 
 
 class _Parser(argparse.ArgumentParser):
@@ -157,6 +161,8 @@ def cmd_route(args: argparse.Namespace) -> int:
 def cmd_nightly(args: argparse.Namespace) -> int:
     settings = _settings()
     paths = settings.paths(db=_path(args.db), landing=_path(args.landing))
+    if args.no_landing:
+        paths = dataclasses.replace(paths, landing=None)
     _print_nightly(_run_nightly(settings, paths, args.as_of))
     return 0
 
@@ -495,6 +501,13 @@ def _prepare_prefect() -> None:
 
 
 def _run_nightly(settings: Settings, paths: DataPaths, as_of: date | None) -> NightlyResult:
+    from flows.night import check_landing
+    from warehouse.dblock import database_lock
+
+    # Refused before Prefect's server starts (15-40 s); the flow takes the lock for the night.
+    check_landing(paths.landing)
+    with database_lock(paths.db, "nightly"):
+        pass
     _prepare_prefect()
     from flows import nightly
 
@@ -505,14 +518,16 @@ class _NoInputErrorTraceback(logging.Filter):
     """Keep the log line of a bad-input failure but drop its traceback.
 
     Prefect logs a failed task or flow with its traceback; for an
-    ``InputError`` (bad input the user can fix) the one-line message is the
-    whole story, and the CLI prints it again at the end.
+    ``InputError`` (bad input the user can fix) or a database held by another
+    command, the one-line message is the whole story, and the CLI prints it
+    again at the end.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         from pipelines.errors import InputError
+        from warehouse.dblock import DatabaseInUseError
 
-        if record.exc_info and isinstance(record.exc_info[1], InputError):
+        if record.exc_info and isinstance(record.exc_info[1], InputError | DatabaseInUseError):
             record.exc_info = None
             record.exc_text = None
         return True
@@ -652,7 +667,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     night = sub.add_parser("nightly", help="ingest, forecast, plan and publish (Prefect flow)")
     night.add_argument("--db", help="database file (default data/warehouse.duckdb)")
-    night.add_argument("--landing", help="landing folder (default data/landing)")
+    landing = night.add_mutually_exclusive_group()
+    landing.add_argument(
+        "--landing",
+        help="landing folder (default data/landing); one missing or without a file is an error",
+    )
+    landing.add_argument(
+        "--no-landing", action="store_true", help="load no files: plan on what is loaded"
+    )
     night.add_argument("--as-of", type=_iso_date, help="planning day (default: last order day)")
     night.set_defaults(func=cmd_nightly)
 
@@ -744,10 +766,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import duckdb
 
     from pipelines.errors import InputError
+    from warehouse.dblock import DatabaseInUseError
     from warehouse.schema import SchemaError
 
     try:
         code: int = args.func(args)
+    except DatabaseInUseError as error:
+        print(f"partsflow {args.command}: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BUSY
     except _CliError as error:
         print(f"partsflow {args.command}: {error}", file=sys.stderr)
         return error.code

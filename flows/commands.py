@@ -30,6 +30,7 @@ from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
 from pipelines.routing_io import read_problem, write_solution
 from settings import DataPaths
 from warehouse import plan, replenishment, runs, transfers
+from warehouse.dblock import database_lock
 from warehouse.schema import connect
 
 
@@ -59,6 +60,11 @@ def replan_linehaul(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
         No database, no succeeded nightly run, or nothing released for tomorrow.
     """
     require_database(paths.db)
+    with database_lock(paths.db, "linehaul"):  # no other command writes the file meanwhile
+        return _replan(paths, params)
+
+
+def _replan(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
     if paths.ops_url:  # what planners released this morning is in the store
         copy_workflow(paths.db, paths.ops_url)
     with connect(paths.db) as con:
@@ -100,7 +106,7 @@ def ingest_files(
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
-    with connect(db_path) as con:
+    with database_lock(db_path, "ingest"), connect(db_path) as con:
         report = ingest(con, list(paths), kind=kind) if paths else None
         retried = retry_quarantine(con) if retry else None
     return report, retried

@@ -25,6 +25,7 @@ from optimization.delivery.day_replay import (
 from pipelines.errors import InputError
 from settings import DataPaths
 from warehouse import dispatch, plan, runs
+from warehouse.dblock import database_lock
 from warehouse.schema import connect
 
 
@@ -98,6 +99,11 @@ def dispatch_review(
 
 @flow(name="dispatch-review", log_prints=True, validate_parameters=False)
 def _dispatch_review(paths: DataPaths, day: date | None, riders: int | None) -> DispatchReview:
+    with database_lock(paths.db, "dispatch"):  # no other command writes the file meanwhile
+        return _replay(paths, day, riders)
+
+
+def _replay(paths: DataPaths, day: date | None, riders: int | None) -> DispatchReview:
     with connect(paths.db) as con:
         # runs.kind has no 'dispatch' (a referenced table cannot be altered): a dispatch
         # replay is a routing run.

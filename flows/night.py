@@ -57,8 +57,10 @@ from optimization.replenishment.purchasing import (
 )
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
+from pipelines.errors import InputError
 from settings import DataPaths, NightlyParams
 from warehouse import dispatch, plan, runs
+from warehouse.dblock import database_lock
 from warehouse.schema import connect
 
 
@@ -334,15 +336,46 @@ def mark_run_failed(db_path: Path, run_id: str, error: str) -> None:
 def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) -> NightlyResult:
     """Load the landing files, forecast, plan, allocate, route, replay the targets, publish.
 
-    ``paths.landing`` None (or a folder that does not exist) plans on what is loaded.
-    With ``paths.ops_url`` the workflow is the operational store's (flows/store.py): the
-    night copies what planners decided at its start and proposes tonight's orders there.
+    ``paths.landing`` None plans on what is loaded; a landing folder that does not
+    exist or holds no file is an :class:`InputError` (a typo in ``--landing`` planned
+    on stale data and superseded the open orders). With ``paths.ops_url`` the workflow
+    is the operational store's (flows/store.py): the night copies what planners decided
+    at its start and proposes tonight's orders there.
+
+    The whole night holds the database's lock (:mod:`warehouse.dblock`): a second
+    nightly, or any other command that writes the database, is refused while it runs.
+
+    Raises
+    ------
+    DatabaseInUseError
+        Another live command holds the database.
     """
+    check_landing(paths.landing)
+    with database_lock(paths.db, "nightly"):
+        return _night(paths, params, as_of)
+
+
+def check_landing(landing: Path | None) -> None:
+    """Refuse a landing folder that does not exist, is a file, or holds no file at all.
+
+    Raises
+    ------
+    InputError
+        Naming the folder and what is wrong with it.
+    """
+    if landing is None:
+        return
+    if not landing.is_dir():
+        problem = "is not a folder" if landing.exists() else "does not exist"
+        raise InputError(f"landing folder {landing} {problem} (check --landing)")
+    if not any(path.is_file() for path in landing.rglob("*") if not path.name.startswith(".")):
+        raise InputError(f"landing folder {landing} holds no file: nothing to plan on")
+
+
+def _night(paths: DataPaths, params: NightlyParams, as_of: date | None) -> NightlyResult:
     db = paths.db
     laps = _Laps()
-    loaded = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
-    if paths.landing is not None and paths.landing.exists():
-        loaded = ingest_landing(db, paths.landing)
+    loaded = ingest_landing(db, paths.landing) if paths.landing is not None else dict(_NO_FILES)
     if paths.ops_url is not None:  # the API's orders and returns: today's are tonight's demand
         from_store = ingest_operational(db, paths.ops_url)
         loaded = {key: count + from_store[key] for key, count in loaded.items()}
@@ -391,6 +424,9 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
         mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
         raise
     return replace(result, snapshot=str(snapshot))
+
+
+_NO_FILES = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
 
 
 class _Laps:

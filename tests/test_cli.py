@@ -178,10 +178,26 @@ def test_route_with_a_ragged_matrix_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_nightly_on_an_empty_database_is_one_line_on_stderr(tmp_path: Path) -> None:
-    done = _run("nightly", "--db", "empty.duckdb", "--landing", "nowhere", cwd=tmp_path)
+    done = _run("nightly", "--db", "empty.duckdb", "--no-landing", cwd=tmp_path)
     _assert_one_line_error(done, "empty.duckdb", "no order lines loaded")
     assert done.returncode == 2
     assert "Flow run" in done.stdout  # Prefect's run log goes to stdout
+
+
+@pytest.mark.parametrize("landing", ["nowhere", "empty", "a-file.csv"])
+def test_a_landing_folder_missing_or_empty_is_refused_before_anything_runs(
+    tmp_path: Path, landing: str
+) -> None:
+    """A typo in --landing planned on stale data and superseded the open orders."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / ".hidden").write_text("not a landing file")
+    (tmp_path / "a-file.csv").write_text("x\n")
+    done = _run("nightly", "--db", "w.duckdb", "--landing", landing, cwd=tmp_path)
+    problem = {"nowhere": "does not exist", "empty": "holds no file", "a-file.csv": "not a folder"}
+    _assert_one_line_error(done, f"landing folder {landing}", problem[landing])
+    assert done.returncode == 2
+    assert "Flow run" not in done.stdout  # refused before Prefect started
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def _store_with_a_night(tmp_path: Path) -> tuple[dict[str, str], str, str]:

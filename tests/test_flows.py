@@ -370,6 +370,21 @@ def test_a_second_night_loads_nothing_twice(
     assert superseded == ["cancelled"]  # superseded by tonight's plan
     assert set(orders["run_id"]) == {second.run_id}  # nothing of the first night was released
     assert set(orders["status"]) == {"proposed"}
+    # The same as-of date again: the rerun replaces the first, one succeeded run per date.
+    assert second.as_of == first.as_of
+    con = connect(db)
+    replaced = con.execute(
+        "SELECT status, error FROM runs WHERE run_id = ?", [first.run_id]
+    ).fetchall()
+    per_date = con.execute(
+        "SELECT as_of, count(*) FROM runs WHERE kind = 'nightly' AND status = 'succeeded' "
+        "GROUP BY as_of"
+    ).fetchall()
+    con.close()
+    assert replaced == [
+        ("failed", f"replaced by run {second.run_id}, a rerun of the same as-of date")
+    ]
+    assert per_date == [(first.as_of, 1)]
 
 
 def test_a_refused_landing_file_is_reported_and_the_night_goes_on(

@@ -21,7 +21,9 @@ def start_run(
     """Record a run as ``running`` and return its id.
 
     Runs left ``running`` by a crashed process are marked ``failed`` first, so
-    the table never claims two live runs of one kind.
+    the table never claims two live runs of one kind. The commands that start
+    runs hold the database's lock (:mod:`warehouse.dblock`) while they run, so
+    a run found ``running`` here is a dead process's, never a live one's.
     """
     now = datetime.now(UTC)
     run_id = run_id or f"{kind}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -42,10 +44,26 @@ def start_run(
 def finish_run(
     con: duckdb.DuckDBPyConnection, run_id: str, summary: dict[str, Any] | None = None
 ) -> None:
-    """Mark a run ``succeeded`` with its summary."""
+    """Mark a run ``succeeded`` with its summary.
+
+    A nightly is one per as-of date: a rerun for a date replaces the date's
+    earlier succeeded nightly, which is marked ``failed`` with ``replaced by
+    run R`` (the table's status CHECK cannot gain a value: ``runs`` is
+    referenced by every output table, and DuckDB cannot alter a referenced
+    table). Its outputs stay, for the record; the snapshot and the
+    operational store move to the new run.
+    """
+    now = datetime.now(UTC)
     con.execute(
         "UPDATE runs SET status = 'succeeded', finished_at = ?, summary = ? WHERE run_id = ?",
-        [datetime.now(UTC), json.dumps(summary or {}, default=str), run_id],
+        [now, json.dumps(summary or {}, default=str), run_id],
+    )
+    con.execute(
+        "UPDATE runs SET status = 'failed', "
+        "error = 'replaced by run ' || $run || ', a rerun of the same as-of date' "
+        "WHERE kind = 'nightly' AND status = 'succeeded' AND run_id <> $run "
+        "AND as_of = (SELECT as_of FROM runs WHERE run_id = $run AND kind = 'nightly')",
+        {"run": run_id},
     )
 
 
