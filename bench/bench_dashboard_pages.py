@@ -48,7 +48,7 @@ PAGES = {
     "exceptions": "#ex-grid .ag-row, #ex-body .pf-notice",
     "plan": "#_pages_content .ag-row, #_pages_content .pf-notice",
     "targets": "#_pages_content .main-svg, #_pages_content .pf-notice",
-    "delivery": "#dl-stores, #dl-cards .pf-notice",
+    "delivery": "#dl-hours .main-svg, #dl-cards .pf-notice",
     "runs": "#runs-grid .ag-row",
 }
 
