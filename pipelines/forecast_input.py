@@ -110,10 +110,10 @@ def _check_values(frame: pl.DataFrame, raw: pl.DataFrame, path: Path, freq: str)
             f"{path}: row {bad['row'][0]}: field ds: cannot parse {bad['raw_ds'][0]!r} as a date "
             f"({bad.height} such row(s); expected YYYY-MM-DD)"
         )
-    bad = rows.filter(pl.col("y").is_null() | pl.col("y").is_nan())
+    bad = rows.filter(pl.col("y").is_null() | pl.col("y").is_nan() | pl.col("y").is_infinite())
     if not bad.is_empty():
         raise InputError(
-            f"{path}: row {bad['row'][0]}: field y: {bad['raw_y'][0]!r} is not a number "
+            f"{path}: row {bad['row'][0]}: field y: {bad['raw_y'][0]!r} is not a finite number "
             f"({bad.height} such row(s))"
         )
     bad = rows.filter(pl.col("y") < 0)

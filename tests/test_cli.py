@@ -154,6 +154,44 @@ def test_forecast_of_negative_demand_is_a_one_line_error(tmp_path: Path) -> None
     assert not (tmp_path / "o.parquet").exists()
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "NaN"])
+def test_forecast_of_a_non_finite_demand_is_a_one_line_error(tmp_path: Path, value: str) -> None:
+    """y = inf once gave mean = inf with exit 0."""
+    (tmp_path / "bad.csv").write_text(f"unique_id,ds,y\na,2026-01-01,1\na,2026-01-02,{value}\n")
+    done = _run("forecast", "bad.csv", "--horizon", "3", "--output", "o.parquet", cwd=tmp_path)
+    _assert_one_line_error(done, "bad.csv", "row 2", "field y", "not a finite number")
+    assert done.returncode == 2
+    assert not (tmp_path / "o.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("horizon", "problem"),
+    [("1000000000", "fit in half the memory free now"), ("3000000", "fit before 9999-12-31")],
+)
+def test_a_forecast_horizon_beyond_memory_or_the_calendar_is_refused_at_once(
+    tmp_path: Path, horizon: str, problem: str
+) -> None:
+    """An unbounded --horizon once grew to 24 GB and the kernel killed other processes."""
+    days = "".join(f"a,2026-01-{d:02d},{d % 3}\n" for d in range(1, 29))
+    (tmp_path / "ok.csv").write_text("unique_id,ds,y\n" + days)
+    done = _run("forecast", "ok.csv", "--horizon", horizon, "--output", "o.parquet", cwd=tmp_path)
+    _assert_one_line_error(done, f"--horizon {horizon}", problem)
+    assert done.returncode == 2
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_the_memory_bound_of_a_horizon_grows_with_the_memory_and_shrinks_with_the_series() -> None:
+    from flows.commands import BYTES_PER_FORECAST_PERIOD, check_horizon
+    from pipelines.errors import InputError
+
+    free = 2 * BYTES_PER_FORECAST_PERIOD * 100 * 365  # half of it: 100 series x 365 days
+    check_horizon(100, 365, Path("f.csv"), available=free)
+    with pytest.raises(InputError, match="at most 365 periods"):
+        check_horizon(100, 366, Path("f.csv"), available=free)
+    with pytest.raises(InputError, match="at most 182 periods"):
+        check_horizon(200, 365, Path("f.csv"), available=free)
+
+
 def test_route_solves_the_design_example(tmp_path: Path) -> None:
     import json
 

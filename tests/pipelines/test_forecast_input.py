@@ -79,7 +79,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("unique_id,ds\na,2024-01-01\n", "D", "missing column(s) y"),
         ("unique_id,ds,y\na,2024-01-01,-2\n", "D", "field y is negative"),
         ("unique_id,ds,y\na,01/02/2024,1\n", "D", "field ds: cannot parse '01/02/2024'"),
-        ("unique_id,ds,y\na,2024-01-01,x\n", "D", "field y: 'x' is not a number"),
+        ("unique_id,ds,y\na,2024-01-01,x\n", "D", "field y: 'x' is not a finite number"),
         ("unique_id,ds,y\na,2024-01-01,1\na,2024-01-01,2\n", "D", "duplicate (unique_id, ds)"),
         ("unique_id,ds,y\na,2024-01-02,1\n", "W", "is not a Monday"),
         ("unique_id,ds,y\na,2024-01-02,1\n", "MS", "is not the first of a month"),
