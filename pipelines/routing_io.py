@@ -26,6 +26,10 @@ from optimization.routing import (
 )
 from pipelines.errors import InputError
 
+#: The largest problem file read: two matrices of MAX_LOCATIONS (5,000) locations written
+#: as JSON take ~300 MB.
+MAX_PROBLEM_BYTES = 512 * 10**6
+
 
 def _field(data: dict[str, Any], key: str, where: str, required: bool = True) -> Any:
     if key not in data:
@@ -146,6 +150,12 @@ def read_problem(path: Path) -> RoutingProblem:
         One line naming the file and the field, for anything malformed.
     """
     try:
+        size = path.stat().st_size
+        if size > MAX_PROBLEM_BYTES:
+            raise InputError(
+                f"{path}: {size / 1e6:,.0f} MB; a problem file may have at most "
+                f"{MAX_PROBLEM_BYTES / 1e6:,.0f} MB"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read the problem ({error})") from None

@@ -21,6 +21,14 @@ Objective = Literal["distance", "duration"]
 IntMatrix = npt.NDArray[np.int64]
 
 
+#: The largest duration, distance, demand, capacity or time a problem may hold (~31,700 years
+#: in seconds): sums along a route of MAX_LOCATIONS stops stay far inside OR-Tools' int64.
+#: Larger integers (a JSON number above int64 overflowed into a traceback) are refused.
+MAX_VALUE = 10**12
+#: The most locations a problem may have: its two int64 matrices then take 400 MB.
+MAX_LOCATIONS = 5_000
+
+
 def int_matrix(rows: object, name: str) -> IntMatrix:
     """Return ``rows`` as a read-only square ``int64`` matrix with values >= 0.
 
@@ -34,35 +42,49 @@ def int_matrix(rows: object, name: str) -> IntMatrix:
     Raises
     ------
     ValueError
-        If the rows are ragged, the matrix is not square, a value is not an
-        integer, or a value is negative.
+        If the rows are ragged, the matrix is not square or has more than
+        :data:`MAX_LOCATIONS` locations, a value is not an integer, or a value
+        is negative or above :data:`MAX_VALUE`.
     """
     if isinstance(rows, np.ndarray):
         if rows.ndim != 2 or not np.issubdtype(rows.dtype, np.integer):
             raise ValueError(f"{name} must be a 2-D integer matrix")
         matrix = rows.astype(np.int64, copy=True)
     else:
-        if not isinstance(rows, list | tuple) or not all(isinstance(r, list | tuple) for r in rows):
-            raise ValueError(f"{name} must be a list of rows")
-        size = len(rows)
-        for i, row in enumerate(rows):
-            if len(row) != size:
-                raise ValueError(
-                    f"{name} must be square: row {i} has {len(row)} values, expected {size}"
-                )
-            for j, value in enumerate(row):
-                if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                    raise ValueError(f"{name}[{i}][{j}] must be an integer, got {value!r}")
-        matrix = np.array(rows, dtype=np.int64).reshape(size, size)
+        matrix = _from_rows(rows, name)
     if matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"{name} must be square, got shape {matrix.shape}")
     if matrix.shape[0] == 0:
         raise ValueError(f"{name} must have at least one location")
-    if (matrix < 0).any():
-        i, j = np.argwhere(matrix < 0)[0]
-        raise ValueError(f"{name}[{i}][{j}] must be >= 0, got {matrix[i, j]}")
+    if matrix.shape[0] > MAX_LOCATIONS:
+        raise ValueError(f"{name} has {matrix.shape[0]:,} locations; at most {MAX_LOCATIONS:,}")
+    for bad, rule in ((matrix < 0, "must be >= 0"), (matrix > MAX_VALUE, f"is over {MAX_VALUE:,}")):
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"{name}[{i}][{j}] {rule}, got {matrix[i, j]}")
     matrix.setflags(write=False)
     return matrix
+
+
+def _from_rows(rows: object, name: str) -> IntMatrix:
+    """A list of equal-length rows of integers as an ``int64`` matrix (each value checked
+    before the conversion, which would overflow on one above int64)."""
+    if not isinstance(rows, list | tuple) or not all(isinstance(r, list | tuple) for r in rows):
+        raise ValueError(f"{name} must be a list of rows")
+    size = len(rows)
+    if size > MAX_LOCATIONS:
+        raise ValueError(f"{name} has {size:,} locations; at most {MAX_LOCATIONS:,}")
+    for i, row in enumerate(rows):
+        if len(row) != size:
+            raise ValueError(
+                f"{name} must be square: row {i} has {len(row)} values, expected {size}"
+            )
+        for j, value in enumerate(row):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"{name}[{i}][{j}] must be an integer, got {value!r}")
+            if value > MAX_VALUE:
+                raise ValueError(f"{name}[{i}][{j}] is over {MAX_VALUE:,}, got {value}")
+    return np.array(rows, dtype=np.int64).reshape(size, size)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +120,8 @@ def _check_int(value: object, name: str, minimum: int | None = 0) -> None:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if abs(value) > MAX_VALUE:
+        raise ValueError(f"{name} is {value}; at most {MAX_VALUE:,} in size")
 
 
 def _check_interval(interval: tuple[int, int], name: str) -> None:

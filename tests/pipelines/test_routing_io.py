@@ -11,7 +11,7 @@ import pytest
 from flows import route_file
 from optimization.routing import SolveParams
 from pipelines.errors import InputError
-from pipelines.routing_io import read_problem
+from pipelines.routing_io import problem_from_dict, read_problem
 
 EXAMPLE: dict[str, Any] = {
     "name": "example",
@@ -106,6 +106,12 @@ def _broken(path: str, value: object) -> dict[str, Any]:
         (_broken("stops", EXAMPLE["stops"] * 2), "duplicate stop id 'o1'"),
         (_broken("objective", "fastest"), "objective must be"),
         ([1, 2], "must be a JSON object"),
+        # Integers above int64 overflowed into a traceback; the limit is 10**12.
+        (_broken("duration_matrix", [[0, 2**64], [1, 0]]), "duration_matrix[0][1] is over"),
+        (_broken("distance_matrix", [[0, 10**12 + 1], [1, 0]]), "distance_matrix[0][1] is over"),
+        (_broken("vehicles.0.capacity", 10**20), "vehicle 'r1' capacity is 100000000000000000000"),
+        (_broken("stops.0.window", [0, 2**63]), "stop 'o1' window end is 9223372036854775808"),
+        (_broken("stops.0.demand", -(2**70)), "stop 'o1' demand must be >= 0"),
     ],
 )
 def test_malformed_problem_is_one_line_naming_file_and_field(
@@ -126,5 +132,12 @@ def test_invalid_json_and_limits_are_input_errors(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         read_problem(path)
+    with pytest.raises(ValueError, match="locations; at most 5,000"):
+        problem_from_dict({**EXAMPLE, "duration_matrix": [[0] * 5001 for _ in range(5001)]})
+    big = tmp_path / "big.json"
+    with big.open("wb") as out:  # a sparse file: its size says 600 MB, nothing is written
+        out.truncate(600 * 10**6)
+    with pytest.raises(InputError, match="600 MB; a problem file may have at most 512 MB"):
+        read_problem(big)
     with pytest.raises(ValueError, match="time limit"):
         SolveParams(time_limit=0, seed=0)
