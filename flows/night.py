@@ -326,6 +326,27 @@ def publish_plan(db_path: Path, run_id: str, snapshot_dir: Path) -> Path:
 
 
 @task(cache_policy=NO_CACHE)
+def check_publication(db_path: Path, snapshot_dir: Path) -> plan.PublicationCheck:
+    """Republish the latest succeeded night if the snapshot is another's; drop orphans.
+
+    A night killed between its commit and its publish left the API on the plan
+    before; the next night's start puts it right before anything else.
+    """
+    with connect(db_path) as con:
+        check = plan.repair_publication(con, snapshot_dir)
+    logger = get_run_logger()
+    if check.republished:
+        logger.warning(
+            "the published snapshot was run %s, the latest succeeded night is %s: republished",
+            check.published_run,
+            check.latest_run,
+        )
+    if check.orphans_removed:
+        logger.warning("removed %d half-built snapshot file(s)", check.orphans_removed)
+    return check
+
+
+@task(cache_policy=NO_CACHE)
 def mark_run_failed(db_path: Path, run_id: str, error: str) -> None:
     """Record why the run failed."""
     with connect(db_path) as con:
@@ -375,6 +396,8 @@ def check_landing(landing: Path | None) -> None:
 def _night(paths: DataPaths, params: NightlyParams, as_of: date | None) -> NightlyResult:
     db = paths.db
     laps = _Laps()
+    if db.exists():
+        check_publication(db, paths.snapshots)
     loaded = ingest_landing(db, paths.landing) if paths.landing is not None else dict(_NO_FILES)
     if paths.ops_url is not None:  # the API's orders and returns: today's are tonight's demand
         from_store = ingest_operational(db, paths.ops_url)

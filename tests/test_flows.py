@@ -527,3 +527,29 @@ def test_the_next_night_counts_released_orders_and_does_not_order_them_again(
     assert (rows["tonight"] == rows["in_transit"] + rows["quantity"]).all()
     # ... and the published snapshot lists it among the arrivals a store's availability adds.
     assert set(arriving.filter(pl.col("transfer_id") == order)["sku"]) == set(released["sku"])
+
+
+def test_a_snapshot_left_behind_by_a_killed_publish_is_repaired(
+    nightly_run: tuple[flows.NightlyResult, Path, Path],
+) -> None:
+    """Killed between the plan's commit and the swap: no snapshot (or the night before's)
+    and a half-built file; the next night's start republishes the latest succeeded run."""
+    from warehouse import plan, runs
+
+    _, db, snapshots = nightly_run
+    (snapshots / published.SNAPSHOT_NAME).unlink()
+    (snapshots / f".{published.SNAPSHOT_NAME}.nightly-x.building").write_bytes(b"half")
+    (snapshots / f".{published.SNAPSHOT_NAME}.nightly-x.building.wal").write_bytes(b"half")
+    con = connect(db)
+    try:
+        latest = runs.latest_succeeded(con, "nightly")
+        assert latest is not None
+        check = plan.repair_publication(con, snapshots)
+        again = plan.repair_publication(con, snapshots)
+    finally:
+        con.close()
+    assert check == plan.PublicationCheck(latest[0], None, True, 2)
+    assert again == plan.PublicationCheck(latest[0], latest[0], False, 0)
+    with published.open_snapshot(snapshots) as snap:
+        assert published.published_run(snap).run_id == latest[0]
+    assert sorted(p.name for p in snapshots.iterdir()) == [published.SNAPSHOT_NAME]

@@ -23,9 +23,14 @@ from optimization.replenishment.purchasing import PurchaseOrders
 from warehouse.forecasting import save_accuracy, save_selections
 from warehouse.frames import registered, transaction
 from warehouse.published.build import copy_published
-from warehouse.published.snapshot import SNAPSHOT_NAME
+from warehouse.published.snapshot import (
+    SNAPSHOT_NAME,
+    SnapshotError,
+    open_snapshot,
+    published_run,
+)
 from warehouse.purchasing import write_purchase_orders
-from warehouse.runs import finish_run
+from warehouse.runs import finish_run, latest_succeeded
 from warehouse.transfers import write_transfers
 
 
@@ -225,3 +230,39 @@ def publish_snapshot(
     con.execute("DETACH snapshot")
     os.replace(building, final)
     return final
+
+
+@dataclass(frozen=True)
+class PublicationCheck:
+    """What :func:`repair_publication` found and did."""
+
+    latest_run: str | None  # the latest succeeded nightly
+    published_run: str | None  # the snapshot's run before the check (None: none readable)
+    republished: bool
+    orphans_removed: int
+
+
+def repair_publication(con: duckdb.DuckDBPyConnection, snapshot_dir: Path) -> PublicationCheck:
+    """Make the snapshot the latest succeeded nightly's, and remove half-built ones.
+
+    A process killed between the plan's commit and the swap of the snapshot
+    left the API serving the night before's plan (and a ``.building`` file
+    behind). Call it holding the database's lock (:mod:`warehouse.dblock`), so
+    no publish of another process is under way: every ``.building`` file is
+    then an orphan.
+    """
+    orphans = 0
+    if snapshot_dir.is_dir():
+        for leftover in snapshot_dir.glob(f".{SNAPSHOT_NAME}.*.building*"):
+            leftover.unlink(missing_ok=True)
+            orphans += 1
+    latest = latest_succeeded(con, "nightly")
+    try:
+        with open_snapshot(snapshot_dir) as snap:
+            published: str | None = published_run(snap).run_id
+    except SnapshotError:
+        published = None
+    republish = latest is not None and latest[0] != published
+    if latest is not None and republish:
+        publish_snapshot(con, latest[0], snapshot_dir)
+    return PublicationCheck(latest[0] if latest else None, published, republish, orphans)
