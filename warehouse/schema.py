@@ -9,7 +9,9 @@ because writing to it could corrupt what the newer code relies on.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,11 @@ import duckdb
 from warehouse.frames import transaction
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: How long :func:`connect` waits for a file another process holds (a DuckDB shell, a
+#: notebook) before giving up: a read-only handle held for 8 s used to fail the night.
+LOCK_WAIT_S = 120.0
+
+log = logging.getLogger("partsflow.warehouse")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -101,11 +108,15 @@ def migrate(
     return applied
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path, *, read_only: bool = False, lock_wait_s: float = LOCK_WAIT_S
+) -> duckdb.DuckDBPyConnection:
     """Open the database at ``path``, creating and upgrading it as needed.
 
     A read-only connection never migrates: it refuses a database whose schema
-    is not exactly the current one.
+    is not exactly the current one. A file another process holds (DuckDB lets
+    one writer, or readers, at a time) is tried again with backoff, each wait
+    logged, for up to ``lock_wait_s`` seconds; then DuckDB's error is raised.
     """
     path = Path(path)
     config: dict[str, str | bool | int | float | list[str]] = {
@@ -115,7 +126,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if read_only:
         if not path.exists():
             raise SchemaError(f"{path}: no such database")
-        con = duckdb.connect(str(path), read_only=True, config=config)
+        con = _open(path, read_only=True, config=config, wait_s=lock_wait_s)
         _quiet(con)
         have, latest = current_version(con), len(discover_migrations())
         if have != latest:
@@ -129,7 +140,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
             )
         return con
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config=config)
+    con = _open(path, read_only=False, config=config, wait_s=lock_wait_s)
     _quiet(con)
     try:
         migrate(con)
@@ -137,6 +148,33 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         con.close()
         raise
     return con
+
+
+def _open(
+    path: Path,
+    *,
+    read_only: bool,
+    config: dict[str, str | bool | int | float | list[str]],
+    wait_s: float,
+) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    pause = 0.25
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as error:
+            left = deadline - time.monotonic()
+            if "lock" not in str(error).lower() or left <= 0:
+                raise
+            pause = min(pause * 2, 10.0, left)
+            log.warning(
+                "%s is held by another process (%s); trying again in %.1f s, %.0f s left",
+                path,
+                " ".join(str(error).split())[-80:],
+                pause,
+                left,
+            )
+            time.sleep(pause)
 
 
 def _quiet(con: duckdb.DuckDBPyConnection) -> None:
