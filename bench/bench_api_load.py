@@ -367,16 +367,10 @@ async def _phase(
         while time.perf_counter() < deadline:
             call = draw(rng)
             sent = time.perf_counter()
-            try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    status, body = await connection.send(call)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
-                statuses[f"error {type(error).__name__}"] += 1
-                await connection.close()
-                continue
-            latencies.append(time.perf_counter() - sent)
-            statuses[str(status)] += 1
-            on_answer(call, status, body)
+            answer = await _exchange(connection, call, statuses)
+            if answer is not None:
+                latencies.append(time.perf_counter() - sent)
+                on_answer(call, *answer)
 
     await asyncio.gather(
         *(loop(c, random.Random(seed * 1000 + n)) for n, c in enumerate(connections))
@@ -384,6 +378,22 @@ async def _phase(
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(c.close() for c in connections))
     return len(latencies), elapsed, sorted(latencies), statuses, spread
+
+
+async def _exchange(
+    connection: Connection, call: Call, statuses: Counter[str]
+) -> tuple[int, bytes] | None:
+    """Send ``call`` and count its status; a transport error is counted, closes the
+    connection (the next send opens it again) and gives ``None``."""
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT_S):
+            status, body = await connection.send(call)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
+        statuses[f"error {type(error).__name__}"] += 1
+        await connection.close()
+        return None
+    statuses[str(status)] += 1
+    return status, body
 
 
 async def _open_phase(
@@ -417,17 +427,12 @@ async def _open_phase(
     async def one(due: float, call: Call) -> None:
         connection = await free.get()
         try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                status, body = await connection.send(call)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
-            statuses[f"error {type(error).__name__}"] += 1
-            await connection.close()
-            return
+            answer = await _exchange(connection, call, statuses)
         finally:
             free.put_nowait(connection)
-        latencies.append(time.perf_counter() - due)
-        statuses[str(status)] += 1
-        on_answer(call, status, body)
+        if answer is not None:
+            latencies.append(time.perf_counter() - due)
+            on_answer(call, *answer)
 
     started = time.perf_counter()
     tasks = []
