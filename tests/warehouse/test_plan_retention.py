@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -36,8 +36,9 @@ def _forecasts(days: int = 3) -> pl.DataFrame:
     )
 
 
-def _night(con: duckdb.DuckDBPyConnection, keep: int | None) -> str:
-    run_id = runs.start_run(con, "nightly", AS_OF)
+def _night(con: duckdb.DuckDBPyConnection, keep: int | None, night: int = 0) -> str:
+    # Each night its own as-of date: a rerun of a date replaces the date's run (runs.finish_run).
+    run_id = runs.start_run(con, "nightly", AS_OF + timedelta(days=night))
     write_plan(con, run_id, NightTables(_forecasts(), NETWORK_PLAN.to_frame()), {}, keep)
     return run_id
 
@@ -49,7 +50,7 @@ def _rows_per_run(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def test_each_night_keeps_only_the_newest_runs_forecasts(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
-        nights = [_night(con, keep=2) for _ in range(4)]
+        nights = [_night(con, keep=2, night=n) for n in range(4)]
         assert _rows_per_run(con) == {nights[2]: 3, nights[3]: 3}
         # The runs themselves stay, all succeeded.
         statuses = con.sql("SELECT status FROM runs WHERE kind = 'nightly'").fetchall()
@@ -58,7 +59,7 @@ def test_each_night_keeps_only_the_newest_runs_forecasts(tmp_path: Path) -> None
 
 def test_without_a_rule_nothing_is_pruned(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
-        nights = [_night(con, keep=None) for _ in range(3)]
+        nights = [_night(con, keep=None, night=n) for n in range(3)]
         assert _rows_per_run(con) == dict.fromkeys(nights, 3)
         assert prune_forecasts(con, 1) == 6
         assert _rows_per_run(con) == {nights[2]: 3}
@@ -82,6 +83,6 @@ def test_runs_of_other_kinds_neither_count_nor_lose_rows(tmp_path: Path) -> None
         first = _night(con, keep=None)
         other = runs.start_run(con, "route", AS_OF)
         runs.finish_run(con, other)  # newer, succeeded, no forecasts
-        second = _night(con, keep=2)
+        second = _night(con, keep=2, night=1)
         # The route run is newer than the first night but is not a night: both nights stay.
         assert _rows_per_run(con) == {first: 3, second: 3}
