@@ -349,3 +349,25 @@ def test_reloading_an_older_file_does_not_undo_a_later_status_change(
     report = ingest(con, [original, update], now=NOW)
     assert _contents(con) == before
     assert report.total_loaded == 0 and report.total_unchanged == 2
+
+
+def test_a_file_still_being_written_is_left_until_renamed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Write, then rename: a folder's load skips NAME.part / NAME.tmp / .NAME, names why,
+    and takes the file at the first load after its rename."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    writing = landing / "order_lines_2026-02.csv.part"
+    write_csv(writing, ORDER_HEADER, [line()])
+    write_csv(landing / ".order_lines_2026-03.csv", ORDER_HEADER, [line(order_id="O2")])
+    first = ingest(con, [landing], now=NOW)
+    assert first.files == ()
+    assert [(s.path.name, s.why) for s in first.skipped] == [
+        ("order_lines_2026-02.csv.part", "still being written: taken once renamed")
+    ]
+    assert query(con, "SELECT count(*) FROM order_lines") == [(0,)]
+    writing.rename(landing / "order_lines_2026-02.csv")
+    second = ingest(con, [landing], now=NOW)
+    assert [f.path.name for f in second.files] == ["order_lines_2026-02.csv"]
+    assert second.total_loaded == 1
