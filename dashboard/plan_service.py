@@ -87,13 +87,20 @@ class Reviewer:
             raise PermissionError("plan review needs a planner key")
 
 
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which orders a grid shows: one warehouse, one status, one night (None: any)."""
+
+    warehouse_id: str | None = None
+    status: str | None = None
+    run_id: str | None = None
+
+
 def order_page(
     who: Reviewer,
     kind: Kind,
+    filters: OrderFilter = OrderFilter(),  # frozen: one shared default is safe
     *,
-    warehouse_id: str | None = None,
-    status: str | None = None,
-    run_id: str | None = None,
     cursor: str | None = None,
     limit: int = BLOCK,
 ) -> OrderPage:
@@ -105,7 +112,16 @@ def order_page(
         An unknown warehouse or a cursor not given out (the endpoint's 422).
     """
     lister = routes.list_transfer_orders if kind == "transfer" else routes.list_purchase_orders
-    page = lister(who.planner, who.view, who.engine, warehouse_id, status, limit, cursor, run_id)  # type: ignore[arg-type]
+    page = lister(
+        who.planner,
+        who.view,
+        who.engine,
+        filters.warehouse_id,
+        filters.status,  # type: ignore[arg-type]
+        limit,
+        cursor,
+        filters.run_id,
+    )
     return OrderPage([item.model_dump(mode="json") for item in page.items], page.next_cursor)
 
 
@@ -114,10 +130,7 @@ def rows_block(
     kind: Kind,
     block: range,
     cursors: Mapping[str, str | None],
-    *,
-    warehouse_id: str | None = None,
-    status: str | None = None,
-    run_id: str | None = None,
+    filters: OrderFilter,
 ) -> tuple[list[dict[str, Any]], int | None, dict[str, str | None]]:
     """Rows ``block.start`` to ``block.stop`` of the filtered orders, for AG Grid's
     infinite model.
@@ -136,56 +149,25 @@ def rows_block(
     position = nearest
     while position < start:  # walk to the block: ids only matter, pages of up to 500
         step = min(500, start - position)
-        page = order_page(
-            who,
-            kind,
-            warehouse_id=warehouse_id,
-            status=status,
-            run_id=run_id,
-            cursor=cursor,
-            limit=step,
-        )
+        page = order_page(who, kind, filters, cursor=cursor, limit=step)
         position += len(page.rows)
         cursor = page.next_cursor
         if cursor is None:
             return [], position, found
         found[str(position)] = cursor
-    page = order_page(
-        who,
-        kind,
-        warehouse_id=warehouse_id,
-        status=status,
-        run_id=run_id,
-        cursor=cursor,
-        limit=end - start,
-    )
+    page = order_page(who, kind, filters, cursor=cursor, limit=end - start)
     if page.next_cursor is None:
         return page.rows, start + len(page.rows), found
     found[str(start + len(page.rows))] = page.next_cursor
     return page.rows, None, found
 
 
-def all_orders(
-    who: Reviewer,
-    kind: Kind,
-    *,
-    warehouse_id: str | None = None,
-    status: str | None = None,
-    run_id: str | None = None,
-) -> pl.DataFrame:
+def all_orders(who: Reviewer, kind: Kind, filters: OrderFilter) -> pl.DataFrame:
     """Every order of the filter (up to :data:`MAX_ORDERS`), for a CSV."""
     rows: list[dict[str, Any]] = []
     cursor: str | None = None
     while len(rows) < MAX_ORDERS:
-        page = order_page(
-            who,
-            kind,
-            warehouse_id=warehouse_id,
-            status=status,
-            run_id=run_id,
-            cursor=cursor,
-            limit=500,
-        )
+        page = order_page(who, kind, filters, cursor=cursor, limit=500)
         rows.extend(page.rows)
         cursor = page.next_cursor
         if cursor is None:

@@ -370,9 +370,7 @@ def _orders_block(
         kind,
         range(start, end),
         known,
-        warehouse_id=warehouse_id,
-        status=status,
-        run_id=run_id,
+        service.OrderFilter(warehouse_id, status, run_id),
     )
     response: dict[str, Any] = {"rowData": rows}
     if count is not None:
@@ -609,9 +607,7 @@ def _orders_csv(request: CsvRequest) -> pl.DataFrame:
     frame = service.all_orders(
         _reviewer(),
         params.get("kind", "transfer"),
-        warehouse_id=params.get("warehouse_id"),
-        status=params.get("status"),
-        run_id=params.get("run_id"),
+        service.OrderFilter(params.get("warehouse_id"), params.get("status"), params.get("run_id")),
     )
     return filter_frame(frame, request.filter_model, request.sort_model)
 

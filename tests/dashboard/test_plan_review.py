@@ -62,7 +62,9 @@ def test_a_release_beyond_the_dcs_free_stock_is_refused_naming_the_sku(
     view = LiveView(read_snapshot(small_night.snapshots))
     who = plan_service.Reviewer(KeyIdentity("t1", "bo (planner)", "planner", None), engine, view)
     with published.open_snapshot(small_night.snapshots) as snap:
-        rows = plan_service.order_page(who, "transfer", status="proposed", limit=500).rows
+        rows = plan_service.order_page(
+            who, "transfer", plan_service.OrderFilter(status="proposed"), limit=500
+        ).rows
         shipping = {
             row["transfer_id"]: {
                 line["sku"]
