@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -29,11 +26,11 @@ from sqlalchemy import func, select
 
 from ops import create_key, make_engine
 from ops.schema import part_order_lines, part_orders
+from tests._serve import PARTSFLOW, running_server
 from tests.api._world import STORE
 from tests.api.conftest import World
 from tests.api.test_health_auth import is_problem
 
-PARTSFLOW = Path(sys.executable).with_name("partsflow")
 WORKERS = 2
 BURST = 40  # per key and worker
 
@@ -49,13 +46,6 @@ class Server:
 
     def auth(self, who: str = "store") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _token(env: dict[str, str], *args: str) -> str:
@@ -91,36 +81,8 @@ def server(
         tokens["planner"] = create_key(conn, "planner", name="fw01-dispatch").token
         tokens["reader"] = create_key(conn, "planner", name="ann").token
     engine.dispose()
-    port = _free_port()
-    log = work / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(PARTSFLOW), "serve", "--port", str(port), "--workers", str(WORKERS)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    with running_server(work, env, WORKERS) as (url, log):
         yield Server(url, ops_url, tokens, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _order(server: Server, who: str, sku: str, quantity: int, key: str) -> httpx.Response:

@@ -13,11 +13,6 @@ each test asserts are none.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +25,9 @@ import flows
 from ops import create_key, make_engine
 from pipelines.generate import generate
 from settings import DataPaths, Settings
+from tests._serve import running_server
 
 CHROMIUM = "/usr/bin/chromium"
-PARTSFLOW = Path(sys.executable).with_name("partsflow")
 NIGHT = Settings(forecast_horizon_days=7, linehaul_time_limit_s=1.0).nightly_params()
 #: Riders per warehouse in the dispatch replay (a fixed fleet: no fleet-sizing search).
 RIDERS = 10
@@ -75,13 +70,6 @@ class Watched:
         assert self.errors == []
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture(scope="session")
 def small_night(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The small network's first night and a replayed day, published and served (~1 min)."""
@@ -101,36 +89,8 @@ def small_night(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) 
         "PARTSFLOW_SNAPSHOT_DIR": str(paths.snapshots),
         "PARTSFLOW_OPS_URL": ops_url,
     }
-    port = _free_port()
-    log = work / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(PARTSFLOW), "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    with running_server(work, env, 1) as (url, log):
         yield Served(url, token, "ann (planner)", ops_url, paths.snapshots, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")
