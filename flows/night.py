@@ -19,8 +19,9 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.fanout import Fanout, fanout
+from flows.night_forecast import DemandForecast, forecast_network_demand
 from flows.night_inputs import (
-    ForecastInputs,
     SupplyInputs,
     ingest_landing,
     ingest_operational,
@@ -30,16 +31,13 @@ from flows.night_inputs import (
     start_nightly_run,
 )
 from flows.store import copy_store_workflow, publish_to_store
-from models.network import (
-    accuracy_rollup,
-    forecast_network,
-    forecast_unsold,
-    unsold_targets,
-)
-from models.params import ForecastParams
-from models.selection import Selection
 from optimization.delivery.coverage import check_assignment, coverage_pairs
-from optimization.evaluation.replay import ReplayParams, replay_policies
+from optimization.evaluation.replay import (
+    ReplayParams,
+    gather_replays,
+    replay_warehouse,
+    warehouse_replays,
+)
 from optimization.replenishment.allocation import AllocationParams
 from optimization.replenishment.dc_demand import dc_demand, tonight_transfers
 from optimization.replenishment.planning import (
@@ -56,7 +54,6 @@ from optimization.replenishment.purchasing import (
     purchase_orders,
 )
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
-from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
 from pipelines.errors import InputError
 from settings import DataPaths, NightlyParams
 from warehouse import dispatch, plan, runs
@@ -100,60 +97,6 @@ class NightlyResult:
     snapshot: str
     # Seconds per step of the flow body (the Runs page); saving and publishing come after.
     step_seconds: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DemandForecast:
-    """Tonight's forecasts, what to store beside them, and the sales they came from."""
-
-    forecasts: pl.DataFrame
-    dispersion: pl.DataFrame
-    selections: dict[str, Selection]
-    accuracy: pl.DataFrame
-    reselected: int
-    cold_starts: int
-    censored_days: int
-    sales: pl.DataFrame  # the demand history read (its last day per series: the last sale)
-
-
-@task(cache_policy=NO_CACHE)
-def forecast_demand(
-    history: pl.DataFrame,
-    positions: pl.DataFrame,
-    inputs: ForecastInputs,
-    as_of: date,
-    params: ForecastParams,
-) -> DemandForecast:
-    """Forecast every active series: sold in the history window, or stocked."""
-    stockouts = stockout_spans(inputs.stock_counts, inputs.history_start, as_of, inputs.kept_at_dc)
-    censored = censored_days(history, stockouts, as_of)
-    network = forecast_network(
-        warehouse_series(history, censored, as_of),
-        as_of,
-        params,
-        inputs.selections,
-        inputs.sku_groups,
-        inputs.totals,
-    )
-    targets, cold = unsold_targets(positions, history, inputs.new_warehouses)
-    unsold = forecast_unsold(
-        targets, cold, as_of, params.horizon, (history, inputs.sku_groups, inputs.exposure)
-    )
-    fresh = _chosen(network.selections).join(
-        _chosen(inputs.selections).select("unique_id", "selected_through"),
-        on=["unique_id", "selected_through"],
-        how="anti",
-    )
-    return DemandForecast(
-        forecasts=pl.concat([network.forecasts, unsold]),
-        dispersion=network.dispersion,
-        selections=network.selections,
-        accuracy=accuracy_rollup(network.accuracy),
-        reselected=fresh.height,
-        cold_starts=cold.height,
-        censored_days=censored.height,
-        sales=history,
-    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -272,12 +215,27 @@ def check_coverage(db_path: Path) -> pl.DataFrame:
     return checked
 
 
-@task(cache_policy=NO_CACHE)
 def replay_targets(
-    history: pl.DataFrame, network_plan: NetworkPlan, as_of: date, params: ReplayParams
+    history: pl.DataFrame,
+    network_plan: NetworkPlan,
+    as_of: date,
+    params: ReplayParams,
+    warehouses: Fanout,
 ) -> pl.DataFrame:
     """The last weeks per warehouse under each policy and target: the planners' frontier."""
-    return replay_policies(history, network_plan.plan, as_of, params)
+    calls = (
+        {"warehouse": w, "stocked": stocked, "sales": sales, "as_of": as_of, "params": params}
+        for w, stocked, sales in warehouse_replays(history, network_plan.plan, as_of, params)
+    )
+    return gather_replays(warehouses.map(replay_warehouse_targets, calls))
+
+
+@task(cache_policy=NO_CACHE)
+def replay_warehouse_targets(
+    warehouse: str, stocked: pl.DataFrame, sales: pl.DataFrame, as_of: date, params: ReplayParams
+) -> pl.DataFrame:
+    """One warehouse's last weeks under each policy and target: its part of the frontier."""
+    return replay_warehouse(warehouse, stocked, sales, as_of, params)
 
 
 @dataclass(frozen=True)
@@ -354,7 +312,12 @@ def mark_run_failed(db_path: Path, run_id: str, error: str) -> None:
 
 
 @flow(name="nightly", log_prints=True, validate_parameters=False)
-def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) -> NightlyResult:
+def nightly(
+    paths: DataPaths,
+    params: NightlyParams,
+    as_of: date | None = None,
+    dask_address: str | None = None,
+) -> NightlyResult:
     """Load the landing files, forecast, plan, allocate, route, replay the targets, publish.
 
     ``paths.landing`` None plans on what is loaded; a landing folder that does not
@@ -362,6 +325,10 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
     on stale data and superseded the open orders). With ``paths.ops_url`` the workflow
     is the operational store's (flows/store.py): the night copies what planners decided
     at its start and proposes tonight's orders there.
+
+    With ``dask_address`` (a Dask scheduler, ``tcp://host:8786``) the per-warehouse
+    tasks, the forecast and the target replays, run on that cluster
+    (:mod:`flows.fanout`; docs/DEPLOYMENT.md); the results are the same as without.
 
     The whole night holds the database's lock (:mod:`warehouse.dblock`): a second
     nightly, or any other command that writes the database, is refused while it runs.
@@ -373,7 +340,7 @@ def nightly(paths: DataPaths, params: NightlyParams, as_of: date | None = None) 
     """
     check_landing(paths.landing)
     with database_lock(paths.db, "nightly"):
-        return _night(paths, params, as_of)
+        return _night(paths, params, as_of, dask_address)
 
 
 def check_landing(landing: Path | None) -> None:
@@ -393,7 +360,9 @@ def check_landing(landing: Path | None) -> None:
         raise InputError(f"landing folder {landing} holds no file: nothing to plan on")
 
 
-def _night(paths: DataPaths, params: NightlyParams, as_of: date | None) -> NightlyResult:
+def _night(
+    paths: DataPaths, params: NightlyParams, as_of: date | None, dask_address: str | None
+) -> NightlyResult:
     db = paths.db
     laps = _Laps()
     if db.exists():
@@ -411,18 +380,21 @@ def _night(paths: DataPaths, params: NightlyParams, as_of: date | None) -> Night
     try:
         history, positions, skus = load_planning_inputs(db, as_of, params.history_days)
         inputs = load_forecast_inputs(db, as_of, params.history_days, params.new_warehouse_days)
-        demand_forecast = forecast_demand(history, positions, inputs, as_of, params.forecast)
-        laps.lap("forecast")
-        supply = load_supply_inputs(db, as_of)
-        network_plan = plan_replenishment(
-            demand_forecast, positions, skus, supply, as_of, params.policy, params.allocation
-        )
-        transfers = transfer_orders(network_plan.plan, run_id, as_of)
-        laps.lap("plan")
-        linehaul = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
-        laps.lap("line-haul")
-        replays = replay_targets(history, network_plan, as_of, params.replay)
-        laps.lap("replay")
+        with fanout(dask_address) as warehouses:  # per-warehouse tasks: here, or on Dask
+            demand_forecast = forecast_network_demand(
+                history, positions, inputs, as_of, params.forecast, warehouses
+            )
+            laps.lap("forecast")
+            supply = load_supply_inputs(db, as_of)
+            network_plan = plan_replenishment(
+                demand_forecast, positions, skus, supply, as_of, params.policy, params.allocation
+            )
+            transfers = transfer_orders(network_plan.plan, run_id, as_of)
+            laps.lap("plan")
+            linehaul = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
+            laps.lap("line-haul")
+            replays = replay_targets(history, network_plan, as_of, params.replay, warehouses)
+            laps.lap("replay")
         coverage = check_coverage(db)
         laps.lap("coverage")
         purchases = plan_dc_purchases(
@@ -507,10 +479,6 @@ def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> 
         stores_flagged=coverage.filter(~pl.col("ok")).height,
         snapshot="",
     )
-
-
-def _chosen(selections: dict[str, Selection]) -> pl.DataFrame:
-    return pl.concat([s.models for s in selections.values()] or [Selection.empty().models])
 
 
 def _allocation_status(allocations: pl.DataFrame) -> str:

@@ -65,6 +65,10 @@ def forecast_network(
 ) -> NetworkForecast:
     """Run the engine over per-warehouse chunks of ``SERIES`` ending on ``as_of``.
 
+    One warehouse after the other (:func:`forecast_warehouse`), gathered by
+    :func:`gather_forecasts`; ``chunks`` is consumed lazily, so only one
+    warehouse's series are held at a time.
+
     Parameters
     ----------
     chunks
@@ -89,32 +93,123 @@ def forecast_network(
         Forecasts of every series in ``chunks`` and tonight's choice per
         warehouse (series no longer active drop out of it).
     """
+    return gather_forecasts(
+        (
+            forecast_warehouse(
+                warehouse,
+                chunk,
+                as_of,
+                params,
+                previous.get(warehouse, Selection.empty()),
+                sku_groups,
+                warehouse_totals(totals, warehouse),
+            )
+            for warehouse, chunk in chunks
+        ),
+        sku_groups,
+    )
+
+
+@dataclass(frozen=True)
+class WarehouseForecast:
+    """One forward warehouse's share of :class:`NetworkForecast`, before gathering.
+
+    Only what the night keeps: the engine's intermediate frames stay in
+    :func:`forecast_warehouse` (on a scale-out worker, in the worker).
+    """
+
+    warehouse_id: str
+    forecasts: pl.DataFrame  # NETWORK_FORECAST
+    selection: Selection
+    backtest: pl.DataFrame  # the engine's per-series backtest of the series it selected
+    dispersion: pl.DataFrame  # SERIES_DISPERSION
+
+
+def forecast_warehouse(
+    warehouse: str,
+    series: pl.DataFrame,
+    as_of: date,
+    params: ForecastParams,
+    previous: Selection,
+    sku_groups: pl.DataFrame,
+    totals: pl.DataFrame | None = None,
+) -> WarehouseForecast | None:
+    """Run the engine on one forward warehouse's ``SERIES`` ending on ``as_of``.
+
+    Warehouses are independent: each is one engine chunk with its own model
+    choice and calibration, so they can run in any order or place and be
+    gathered by :func:`gather_forecasts` in the order of the warehouses.
+
+    Parameters
+    ----------
+    warehouse
+        The forward warehouse.
+    series
+        Its demand series (``SERIES``).
+    as_of, params, sku_groups
+        As for :func:`forecast_network`.
+    previous
+        The warehouse's stored model choice (``Selection.empty()``: none).
+    totals
+        The warehouse's ``models.seasonal.AGGREGATE`` (:func:`warehouse_totals`;
+        ``None``: its series' own totals).
+
+    Returns
+    -------
+    WarehouseForecast | None
+        ``None`` when ``series`` is empty (nothing to forecast, no choice to keep).
+    """
     if any(level not in params.levels for level in QUANTILE_LEVELS):
         raise ValueError(f"network forecasts need the levels {QUANTILE_LEVELS}")
+    groups = (
+        split_series_id(series.select("unique_id").unique())
+        .join(sku_groups.select("sku", group="category"), on="sku", how="left")
+        .select("unique_id", "group")
+    )
+    result = next(
+        forecast_chunks([series], params, previous, groups, end=as_of, totals=totals), None
+    )
+    if result is None:
+        return None
+    spread = split_series_id(result.series.select("unique_id", dispersion="stock_dispersion"))
+    return WarehouseForecast(
+        warehouse_id=warehouse,
+        forecasts=split_series_id(result.forecasts)
+        .select(NETWORK_FORECAST.names())
+        .cast(NETWORK_FORECAST),
+        selection=result.selection,
+        backtest=result.backtest,
+        dispersion=spread.select(SERIES_DISPERSION.names()).cast(SERIES_DISPERSION),
+    )
+
+
+def warehouse_totals(totals: pl.DataFrame | None, warehouse: str) -> pl.DataFrame | None:
+    """One warehouse's rows of :func:`forecast_network`'s ``totals``, without ``warehouse_id``."""
+    if totals is None:
+        return None
+    return totals.filter(pl.col("warehouse_id") == warehouse).drop("warehouse_id")
+
+
+def gather_forecasts(
+    parts: Iterable[WarehouseForecast | None], sku_groups: pl.DataFrame
+) -> NetworkForecast:
+    """The network's forecast from its warehouses' (``None``: a warehouse without series).
+
+    The result follows the order of ``parts``: gathered in the order of the
+    warehouses, it is the same wherever each warehouse was forecast.
+    """
     forecasts: list[pl.DataFrame] = []
     accuracy: list[pl.DataFrame] = []
     selections: dict[str, Selection] = {}
     dispersion: list[pl.DataFrame] = []
-    for warehouse, chunk in chunks:
-        groups = (
-            split_series_id(chunk.select("unique_id").unique())
-            .join(sku_groups.select("sku", group="category"), on="sku", how="left")
-            .select("unique_id", "group")
-        )
-        before = previous.get(warehouse, Selection.empty())
-        own = (
-            None
-            if totals is None
-            else totals.filter(pl.col("warehouse_id") == warehouse).drop("warehouse_id")
-        )
-        for result in forecast_chunks([chunk], params, before, groups, end=as_of, totals=own):
-            forecasts.append(split_series_id(result.forecasts))
-            selections[warehouse] = result.selection
-            dispersion.append(
-                split_series_id(result.series.select("unique_id", dispersion="stock_dispersion"))
-            )
-            if not result.backtest.is_empty():
-                accuracy.append(result.backtest)
+    for part in parts:
+        if part is None:
+            continue
+        forecasts.append(part.forecasts)
+        selections[part.warehouse_id] = part.selection
+        dispersion.append(part.dispersion)
+        if not part.backtest.is_empty():
+            accuracy.append(part.backtest)
     per_series = (
         split_series_id(pl.concat(accuracy, how="diagonal_relaxed")).join(
             sku_groups.select("sku", "category"), on="sku", how="left"
@@ -122,16 +217,8 @@ def forecast_network(
         if accuracy
         else pl.DataFrame()
     )
-    out = (
-        pl.concat(forecasts).select(NETWORK_FORECAST.names()).cast(NETWORK_FORECAST)
-        if forecasts
-        else NETWORK_FORECAST.to_frame()
-    )
-    spread = (
-        pl.concat(dispersion).select(SERIES_DISPERSION.names()).cast(SERIES_DISPERSION)
-        if dispersion
-        else SERIES_DISPERSION.to_frame()
-    )
+    out = pl.concat(forecasts) if forecasts else NETWORK_FORECAST.to_frame()
+    spread = pl.concat(dispersion) if dispersion else SERIES_DISPERSION.to_frame()
     return NetworkForecast(out, selections, per_series, spread)
 
 

@@ -32,7 +32,7 @@ scaled up to the whole warehouse (``series`` is the warehouse's count,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -123,6 +123,31 @@ def replay_policies(
     pl.DataFrame
         ``REPLAY_RESULTS``; a warehouse without demand in the window has no rows.
     """
+    parts = (
+        replay_warehouse(warehouse, stocked, sales, as_of, params)
+        for warehouse, stocked, sales in warehouse_replays(history, plan, as_of, params)
+    )
+    return gather_replays(parts)
+
+
+def gather_replays(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """:func:`replay_warehouse`'s frames as one ``REPLAY_RESULTS``, in the order given."""
+    return pl.concat([REPLAY_RESULTS.to_frame(), *parts])
+
+
+def warehouse_replays(
+    history: pl.DataFrame,
+    plan: pl.DataFrame,
+    as_of: date,
+    params: ReplayParams = ReplayParams(),
+) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
+    """What :func:`replay_warehouse` needs, one forward warehouse at a time.
+
+    Takes :func:`replay_policies`' arguments; yields ``(warehouse_id, stocked,
+    sales)`` in the order of the warehouses: its stocked series (the plan's
+    columns the replay reads, ``category`` ``"all"`` when the plan has none) and
+    their demand in the replayed days and the min/max window before them.
+    """
     first = as_of - timedelta(days=params.days - 1)
     before = first - timedelta(days=MIN_MAX_WINDOW)
     columns = ["warehouse_id", "sku", "rate", "dispersion", "lead_time_days", "pack_size"]
@@ -135,43 +160,68 @@ def replay_policies(
         series.select("warehouse_id", "sku"), on=["warehouse_id", "sku"], how="semi"
     )
     by_warehouse = window.partition_by("warehouse_id", as_dict=True)
-    rows: list[dict[str, object]] = []
     for (warehouse,), stocked in series.sort("warehouse_id", "sku").group_by(
         "warehouse_id", maintain_order=True
     ):
-        total = stocked.height
-        part = stocked
-        if total > params.max_series:
-            # A stable sample: the series with the smallest hash of their sku.
-            part = stocked.sort(pl.col("sku").hash(seed=7)).head(params.max_series).sort("sku")
-        scale = total / part.height
-        sales = by_warehouse.get((warehouse,), window.clear()).join(
-            part.select("sku"), on="sku", how="semi"
+        assert isinstance(warehouse, str)
+        yield warehouse, stocked, by_warehouse.get((warehouse,), window.clear())
+
+
+def replay_warehouse(
+    warehouse: str,
+    stocked: pl.DataFrame,
+    sales: pl.DataFrame,
+    as_of: date,
+    params: ReplayParams = ReplayParams(),
+) -> pl.DataFrame:
+    """One forward warehouse's rows of :func:`replay_policies`.
+
+    Parameters
+    ----------
+    warehouse, stocked, sales
+        As :func:`warehouse_replays` yields them.
+    as_of, params
+        As for :func:`replay_policies`.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``REPLAY_RESULTS``; empty when the warehouse has no demand in the replayed days.
+    """
+    first = as_of - timedelta(days=params.days - 1)
+    before = first - timedelta(days=MIN_MAX_WINDOW)
+    total = stocked.height
+    part = stocked
+    if total > params.max_series:
+        # A stable sample: the series with the smallest hash of their sku.
+        part = stocked.sort(pl.col("sku").hash(seed=7)).head(params.max_series).sort("sku")
+    scale = total / part.height
+    sales = sales.join(part.select("sku"), on="sku", how="semi")
+    if sales.filter(pl.col("ds") >= first).is_empty():
+        return REPLAY_RESULTS.to_frame()
+    past, demand = _dense(part, sales, before, first, as_of)
+    rows: list[dict[str, object]] = []
+    for policy, setting, result in _runs(part, past, demand, params):
+        s = result.summary
+        rows.append(
+            {
+                "warehouse_id": warehouse,
+                "policy": policy,
+                "setting": setting,
+                "days": params.days,
+                "series": total,
+                "sampled": part.height,
+                "demand": s.demand,
+                "served": s.served,
+                "fill_rate": s.fill_rate,
+                "item_fill_rate": s.item_fill_rate,
+                "cycle_service": s.cycle_service,
+                "stockout_days": s.stockout_periods,
+                "avg_inventory_value": s.avg_inventory_value * scale,
+                "turns": s.turns,
+                "dead_stock_value": s.dead_stock_value * scale,
+            }
         )
-        if sales.filter(pl.col("ds") >= first).is_empty():
-            continue
-        past, demand = _dense(part, sales, before, first, as_of)
-        for policy, setting, result in _runs(part, past, demand, params):
-            s = result.summary
-            rows.append(
-                {
-                    "warehouse_id": warehouse,
-                    "policy": policy,
-                    "setting": setting,
-                    "days": params.days,
-                    "series": total,
-                    "sampled": part.height,
-                    "demand": s.demand,
-                    "served": s.served,
-                    "fill_rate": s.fill_rate,
-                    "item_fill_rate": s.item_fill_rate,
-                    "cycle_service": s.cycle_service,
-                    "stockout_days": s.stockout_periods,
-                    "avg_inventory_value": s.avg_inventory_value * scale,
-                    "turns": s.turns,
-                    "dead_stock_value": s.dead_stock_value * scale,
-                }
-            )
     return pl.DataFrame(rows, schema=REPLAY_RESULTS)
 
 
