@@ -167,6 +167,44 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """``partsflow schedule``: serve the nightly on its cron against a Prefect server."""
+    settings = _settings()
+    paths = settings.paths(db=_path(args.db), landing=_path(args.landing))
+    if args.no_landing:
+        paths = dataclasses.replace(paths, landing=None)
+    _prepare_prefect()
+    from flows import schedule
+
+    weekday = args.reselect_day or settings.reselect_weekday
+    try:
+        night = schedule.NightSchedule(
+            cron=args.cron or settings.schedule_cron,
+            timezone=args.timezone or settings.schedule_timezone,
+            reselect_weekday=None if weekday == "never" else weekday,
+        )
+    except ValueError as error:
+        raise _usage(str(error)) from None
+    problem = schedule.server_problem()
+    if problem:
+        raise _CliError(problem, 1)
+    served = schedule.start(paths, night, catch_up_missed=not args.no_catch_up)
+    print(f"serving {schedule.DEPLOYMENT} on {schedule.api_url()} (database {paths.db})")
+    for slug, cron in night.crons().items():
+        what = ": every model re-selected" if slug == "weekly-reselection" else ""
+        print(f"  {slug}: {cron} ({night.timezone}){what}")
+    missed = served.catch_up
+    if missed is not None:
+        print(
+            f"  missed the night of {missed.slot:%Y-%m-%d %H:%M %Z} (the latest nightly"
+            f" finished {missed.last_success.astimezone(missed.slot.tzinfo):%Y-%m-%d %H:%M}):"
+            f" running it now, once (flow run {missed.flow_run_id})",
+            flush=True,
+        )
+    schedule.serve(served)
+    return 0
+
+
 def cmd_dispatch(args: argparse.Namespace) -> int:
     _prepare_prefect()
     import polars as pl
@@ -677,6 +715,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     night.add_argument("--as-of", type=_iso_date, help="planning day (default: last order day)")
     night.set_defaults(func=cmd_nightly)
+
+    sched = sub.add_parser(
+        "schedule",
+        help="serve the nightly on a cron against a Prefect server (PREFECT_API_URL)",
+    )
+    sched.add_argument("--db", help="database file (default data/warehouse.duckdb)")
+    sched_landing = sched.add_mutually_exclusive_group()
+    sched_landing.add_argument("--landing", help="landing folder (default data/landing)")
+    sched_landing.add_argument(
+        "--no-landing", action="store_true", help="load no files: plan on what is loaded"
+    )
+    sched.add_argument(
+        "--cron", help="when the nightly runs, five fields (default 30 1 * * *: 01:30)"
+    )
+    sched.add_argument("--timezone", help="the cron's time zone (default Asia/Shanghai)")
+    sched.add_argument(
+        "--reselect-day",
+        choices=["sun", "mon", "tue", "wed", "thu", "fri", "sat", "never"],
+        help="the weekday whose night re-selects every model (default sun)",
+    )
+    sched.add_argument(
+        "--no-catch-up",
+        action="store_true",
+        help="do not run a missed night at start (default: run the last one, once)",
+    )
+    sched.set_defaults(func=cmd_schedule)
 
     for name, what in (
         ("transfer", "transfer orders (DC → forward warehouse)"),

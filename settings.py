@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -173,12 +174,27 @@ class Settings(BaseSettings):
     #: dispatch replay does not say).
     promise_load_window_min: int = Field(default=_PROMISE.load_window_min, ge=1, le=240)
     promise_default_riders: int = Field(default=_PROMISE.default_riders, ge=1)
+    #: ``partsflow schedule``: when the nightly runs (a five-field cron in
+    #: ``schedule_timezone``; flows/schedule.py checks it), and the weekday whose night
+    #: re-selects every series' model (``never``: only the nightly's rolling refresh).
+    schedule_cron: str = "30 1 * * *"
+    schedule_timezone: str = "Asia/Shanghai"
+    reselect_weekday: Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat", "never"] = "sun"
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod
     def _not_empty(cls, value: Path) -> Path:
         if str(value).strip() in {"", "."}:
             raise ValueError("must name a file or folder, got an empty path")
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"not an IANA time zone (e.g. Asia/Shanghai): {value!r}") from None
         return value
 
     @field_validator("ops_url")

@@ -36,7 +36,7 @@ def _assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: s
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     done = _run("--help", cwd=tmp_path)
     assert done.returncode == 0
-    for command in ("generate", "ingest", "nightly", "demo"):
+    for command in ("generate", "ingest", "nightly", "schedule", "demo"):
         assert command in done.stdout
 
 
@@ -377,3 +377,34 @@ def test_serve_with_a_bad_setting_is_a_one_line_error(
     assert len(err) == 1 and "PARTSFLOW_API_RATE_PER_S" in err[0]
     with pytest.raises(SystemExit):
         main(["serve", "--port", "70000"])
+
+
+def test_schedule_with_a_bad_cron_is_a_one_line_error(tmp_path: Path) -> None:
+    done = _run("schedule", "--cron", "30 1 * *", cwd=tmp_path)
+    _assert_one_line_error(done, "30 1 * *", "five fields")
+    assert done.returncode == 2
+
+
+def test_schedule_with_a_reselection_day_the_cron_skips_is_a_one_line_error(
+    tmp_path: Path,
+) -> None:
+    done = _run("schedule", "--cron", "0 2 * * 1-5", "--reselect-day", "sun", cwd=tmp_path)
+    _assert_one_line_error(done, "re-selection on sun", "does not run that day")
+    assert done.returncode == 2
+
+
+def test_schedule_without_a_prefect_server_says_how_to_start_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    done = _run("schedule", "--db", "w.duckdb", cwd=tmp_path, env=env)
+    _assert_one_line_error(done, "prefect server start", "PREFECT_API_URL")
+    assert done.returncode == 1
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_schedule_with_an_unknown_time_zone_in_the_settings_is_a_one_line_error(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PARTSFLOW_SCHEDULE_TIMEZONE": "Asia/Beijing"}
+    done = _run("schedule", cwd=tmp_path, env=env)
+    _assert_one_line_error(done, "PARTSFLOW_SCHEDULE_TIMEZONE", "Asia/Beijing")
+    assert done.returncode == 2
