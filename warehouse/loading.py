@@ -24,6 +24,7 @@ import polars as pl
 
 from warehouse.frames import registered
 from warehouse.loading_types import (
+    LINE_FILLS,
     LINE_RETURNS,
     LINE_STATUSES,
     ORDER_HEADERS,
@@ -306,6 +307,23 @@ def _update_status(
         )
 
 
+def _fill_lines(con: duckdb.DuckDBPyConnection, fills: pl.DataFrame) -> None:
+    """Set ``vehicle_model_id`` on loaded lines, and their orders, that have none."""
+    if fills.height == 0:
+        return
+    with registered(con, fills.select(*LINE_FILLS)) as name:
+        con.execute(
+            f"UPDATE order_lines t SET vehicle_model_id = s.vehicle_model_id FROM {name} s "
+            f"WHERE {_on(('order_id', 'line_no'))} AND t.vehicle_model_id IS NULL"
+        )
+        con.execute(
+            "UPDATE orders t SET vehicle_model_id = s.vehicle_model_id FROM ("
+            "SELECT order_id, arg_min(vehicle_model_id, line_no) AS vehicle_model_id "
+            f"FROM {name} GROUP BY order_id) s "
+            "WHERE t.order_id = s.order_id AND t.vehicle_model_id IS NULL"
+        )
+
+
 def _append_status_history(
     con: duckdb.DuckDBPyConnection, events: pl.DataFrame, source_file: str, now: datetime
 ) -> None:
@@ -382,6 +400,7 @@ def apply_decision(
     for write in decision.writes:
         _write_rows(con, write)
     _update_status(con, decision.status_changes, source_file, now)
+    _fill_lines(con, decision.line_fills)
     _append_status_history(con, decision.status_events, source_file, now)
     quarantine_rows(
         con, decision.quarantine, kind=kind, source_file=source_file, sha256=sha256, now=now

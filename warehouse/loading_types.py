@@ -25,6 +25,7 @@ ORDER_HEADERS = pl.Schema(
 )
 SEQ_BASE = pl.Schema({"order_id": pl.String, "line_no": pl.Int64, "max_seq": pl.Int64})
 LINE_STATUSES = pl.Schema({"order_id": pl.String, "line_no": pl.Int64, "status": pl.String})
+LINE_FILLS = pl.Schema({"order_id": pl.String, "line_no": pl.Int64, "vehicle_model_id": pl.String})
 STATUS_EVENTS = pl.Schema(
     {"order_id": pl.String, "line_no": pl.Int64, "seq": pl.Int64, "status": pl.String}
 )
@@ -161,7 +162,9 @@ class Decision:
 
     ``writes`` apply in order (an order header before its lines).
     ``status_changes`` (``order_id``, ``line_no``, ``status``) update loaded
-    lines; ``status_events`` are appended to their history. ``quarantine``
+    lines; ``status_events`` are appended to their history; ``line_fills``
+    (``order_id``, ``line_no``, ``vehicle_model_id``) set the field on loaded
+    lines (and their orders) that lack it. ``quarantine``
     rows are recorded (a row already there stays); ``resolved`` row numbers of
     this file leave quarantine.
     """
@@ -170,6 +173,7 @@ class Decision:
     writes: tuple[TableWrite, ...] = ()
     status_changes: pl.DataFrame = field(default_factory=lambda: _empty(LINE_STATUSES))
     status_events: pl.DataFrame = field(default_factory=lambda: _empty(STATUS_EVENTS))
+    line_fills: pl.DataFrame = field(default_factory=lambda: _empty(LINE_FILLS))
     quarantine: pl.DataFrame = field(default_factory=lambda: _empty(QUARANTINE_ROWS))
     resolved: pl.Series = field(default_factory=_no_rows)
 

@@ -4,8 +4,11 @@ Within a file, repeated keys are taken in occurrence order: an identical
 repeat is unchanged, a repeat differing only in ``status`` is a status
 change, any other difference is quarantined (the first occurrence wins).
 Against the database, a loaded key with only another status is a status
-change (counted as loaded and updated); with other differences it is
-quarantined.
+change (counted as loaded and updated) when the file is newer news than the
+file that set the loaded status (:mod:`pipelines.ingest.freshness`); an older
+file's status is already superseded (unchanged). With other differences the
+row is quarantined. A loaded line missing its ``vehicle_model_id`` (a file
+that arrived cut) takes it from a later row that has it (updated).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pipelines.ingest.common import (
     shanghai_date,
 )
 from pipelines.ingest.compare import compare_loaded
+from pipelines.ingest.freshness import file_version, loaded_versions
 from pipelines.ingest.kinds import KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.validate import add_reasons, flag_in_file_duplicates, ok, quoted
@@ -33,6 +37,12 @@ KEY = ("order_id", "line_no")
 # What makes a line the same line (status may change; DATA_FORMATS.md).
 CONTENT = ("ordered_at", "store_id", "sku", "quantity", "unit_price", "channel")
 ORDER_FIELDS = ("store_id", "channel", "ordered_at")
+#: Where the loaded status came from: how new it is (``freshness``).
+STATUS_SOURCE = ("status", "source_file", "loaded_at")
+#: Optional fields a later row fills when the loaded line lacks them.
+FILLABLE = ("vehicle_model_id",)
+#: A row that changes its line's status (a fill alone is updated too, but changes none).
+CHANGED = "__status_changed"
 LINE_COLUMNS = (
     "order_id",
     "line_no",
@@ -65,7 +75,7 @@ def order_lines_query(spec: KindSpec, rows: pl.DataFrame, query: ExistingQuery) 
     keys = rows.select(KEY).drop_nulls()
     return replace(
         query,
-        loaded=LoadedQuery("order_lines", keys, (*CONTENT, "status")),
+        loaded=LoadedQuery("order_lines", keys, (*CONTENT, *STATUS_SOURCE, *FILLABLE)),
         stores=rows["store_id"].drop_nulls(),
         orders=rows["order_id"].drop_nulls(),
         line_history=keys,
@@ -120,13 +130,33 @@ def _order_consistency(rows: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame
     )
 
 
+def _with_kept_columns(loaded: pl.DataFrame) -> pl.DataFrame:
+    """``loaded`` with the columns the decision keeps (null where a caller left one out)."""
+    if loaded.width == 0:
+        return loaded
+    wanted: dict[str, pl.DataType] = {
+        "status": pl.String(),
+        "source_file": pl.String(),
+        "loaded_at": pl.Datetime("us", "UTC"),
+        "vehicle_model_id": pl.String(),
+    }
+    return loaded.with_columns(
+        pl.lit(None, dtype).alias(c) for c, dtype in wanted.items() if c not in loaded.columns
+    )
+
+
 def _sequence(
     rows: pl.DataFrame, existing: Existing, ctx: LoadContext
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Flag conflicts with loaded lines; return (the good rows classified, all rows)."""
     good = rows.filter(ok())
     compared = compare_loaded(
-        good, existing.loaded, KEY, CONTENT, time_zone=existing.time_zone, keep=("status",)
+        good,
+        _with_kept_columns(existing.loaded),
+        KEY,
+        CONTENT,
+        time_zone=existing.time_zone,
+        keep=(*STATUS_SOURCE, *FILLABLE),
     )
     rows = rows.join(compared, on=ROW_NUMBER, how="left", maintain_order="left")
     rows = add_reasons(
@@ -148,40 +178,67 @@ def _sequence(
         .alias(OUTCOME),
         final.alias("final_status"),
     )
-    return _skip_replayed_changes(decided, existing.statuses, ctx), rows
+    decided = _keep_news(decided, existing.statuses, ctx)
+    return _fill_missing(decided.with_columns((pl.col(OUTCOME) == UPDATED).alias(CHANGED))), rows
 
 
-def _skip_replayed_changes(
-    decided: pl.DataFrame, recorded: pl.DataFrame, ctx: LoadContext
-) -> pl.DataFrame:
-    """Status changes this file has applied before are already present.
+def _keep_news(decided: pl.DataFrame, recorded: pl.DataFrame, ctx: LoadContext) -> pl.DataFrame:
+    """A status change of a loaded line applies only when it is news.
 
-    Without this, re-loading an older file after a newer one changed a
-    status would flip the status back: loading the same files again must
-    change nothing. ``recorded``: the statuses the history holds from this
-    source file.
+    It is not when the file is older than the one that set the loaded status
+    (:mod:`pipelines.ingest.freshness`): re-sending an older file after a newer
+    one once turned 98 cancelled lines back to completed. Nor when this file
+    applied it before (``recorded``: the statuses the history holds from this
+    source file), so loading the same files again changes nothing. Either is
+    already present (unchanged).
     """
     change = (pl.col(OUTCOME) == UPDATED) & pl.col("present")
+    if decided.filter(change).height == 0:
+        return decided
     if ctx.replay:
-        replayed = change
-    else:
-        changes = decided.filter(change)
-        if changes.height == 0:
-            return decided
-        seen = recorded.select(*KEY, "status").join(
-            changes.select(*KEY, "status"), on=[*KEY, "status"], how="semi"
-        )
-        if seen.height == 0:
-            return decided
-        decided = decided.join(
-            seen.unique().with_columns(pl.lit(True).alias("__seen")),
-            on=[*KEY, "status"],
-            how="left",
-            maintain_order="left",
-        )
-        replayed = change & pl.col("__seen").fill_null(False)
+        return _unchanged_where(decided, change)
+    version = file_version(ctx.source_file, ctx.now)
+    stamped = loaded_versions(pl.col("loaded_source_file"), pl.col("loaded_loaded_at"), decided)
+    newer_loaded = (pl.col("version_as_of") > version.as_of) | (
+        (pl.col("version_as_of") == version.as_of) & (pl.col("version_name") > version.name)
+    )
+    decided = stamped.with_columns(newer_loaded.fill_null(False).alias("__superseded")).drop(
+        "version_as_of", "version_name"
+    )
+    changes = decided.filter(change)
+    seen = recorded.select(*KEY, "status").join(
+        changes.select(*KEY, "status"), on=[*KEY, "status"], how="semi"
+    )
+    decided = decided.join(
+        seen.unique().with_columns(pl.lit(True).alias("__seen")),
+        on=[*KEY, "status"],
+        how="left",
+        maintain_order="left",
+    )
+    skipped = change & (pl.col("__superseded") | pl.col("__seen").fill_null(False))
+    return _unchanged_where(decided, skipped).drop("__superseded", "__seen")
+
+
+def _unchanged_where(decided: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
     return decided.with_columns(
-        pl.when(replayed).then(pl.lit(UNCHANGED)).otherwise(pl.col(OUTCOME)).alias(OUTCOME)
+        pl.when(condition).then(pl.lit(UNCHANGED)).otherwise(pl.col(OUTCOME)).alias(OUTCOME)
+    )
+
+
+def _fill_missing(decided: pl.DataFrame) -> pl.DataFrame:
+    """A loaded line without a ``vehicle_model_id`` takes this file's (first row of the key).
+
+    A file that arrived cut left the optional field empty; the complete file
+    must not leave it so. Counted as updated; a loaded value is never blanked
+    or replaced.
+    """
+    fills = pl.col("present") & pl.col("loaded_vehicle_model_id").is_null()
+    fills = fills & pl.col("vehicle_model_id").is_not_null()
+    first = decided.filter(fills).unique(KEY, keep="first", maintain_order=True)[ROW_NUMBER]
+    filling = pl.col(ROW_NUMBER).is_in(first.implode())
+    return decided.with_columns(
+        filling.alias("__fills"),
+        pl.when(filling).then(pl.lit(UPDATED)).otherwise(pl.col(OUTCOME)).alias(OUTCOME),
     )
 
 
@@ -202,7 +259,7 @@ def _new_orders(new_lines: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
 
 def _status_events(stamped: pl.DataFrame, seq_base: pl.DataFrame) -> pl.DataFrame:
     """The history entries: every insert and status change, numbered per line."""
-    events = stamped.filter(pl.col(OUTCOME).is_in([INSERTED, UPDATED]))
+    events = stamped.filter((pl.col(OUTCOME) == INSERTED) | pl.col(CHANGED))
     if events.select(pl.struct(KEY).is_duplicated().any()).item():
         nth = pl.col(ROW_NUMBER).cum_count().over(KEY)
     else:
@@ -227,7 +284,8 @@ def _writes(decided: pl.DataFrame, existing: Existing, ctx: LoadContext) -> Deci
     new_lines = stamped.filter(pl.col(OUTCOME) == INSERTED).with_columns(
         pl.col("final_status").alias("status")
     )
-    changes = stamped.filter((pl.col(OUTCOME) == UPDATED) & pl.col("present"))
+    changes = stamped.filter(pl.col(CHANGED) & pl.col("present"))
+    fills = stamped.filter(pl.col("__fills")).select(*KEY, *FILLABLE)
     return Decision(
         writes=(
             TableWrite("orders", _new_orders(new_lines, existing.orders).select(ORDER_COLUMNS)),
@@ -235,6 +293,7 @@ def _writes(decided: pl.DataFrame, existing: Existing, ctx: LoadContext) -> Deci
         ),
         status_changes=changes.unique(KEY, keep="last", maintain_order=True).select(*KEY, "status"),
         status_events=_status_events(stamped, existing.seq_base).select(*KEY, "seq", "status"),
+        line_fills=fills,
     )
 
 

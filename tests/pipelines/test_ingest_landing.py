@@ -1,0 +1,149 @@
+"""Landing discipline: a re-sent older file, a file that arrived cut, oversized rows."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.ingest import ingest
+from tests.pipelines.ingest_support import NOW, ORDER_HEADER, line, load_network, query, write_csv
+from warehouse.schema import connect
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A warehouse holding only the small network (2 stores, skus K1 K2, model VM1)."""
+    connection = connect(tmp_path / "w.duckdb")
+    load_network(connection, tmp_path / "master")
+    yield connection
+    connection.close()
+
+
+def _statuses(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(query(con, "SELECT order_id, status FROM order_lines"))
+
+
+def _history(con: duckdb.DuckDBPyConnection) -> list[object]:
+    return query(con, "SELECT * FROM order_line_status_history ORDER BY ALL")
+
+
+# --- a re-sent older file never undoes later news -----------------------------
+
+
+def _month_files(folder: Path) -> dict[str, Path]:
+    """January's store file (O1..O3 completed), its update file (O1, O2 cancelled)
+    and February's (O3 cancelled), named as the generator names them."""
+    folder.mkdir(exist_ok=True)
+    orders = ("O1", "O2", "O3")
+    return {
+        "store": write_csv(
+            folder / "order_lines_store_2026-01.csv",
+            ORDER_HEADER,
+            [line(order_id=o) for o in orders],
+        ),
+        "updates": write_csv(
+            folder / "order_lines_updates_2026-01.csv",
+            ORDER_HEADER,
+            [line(order_id=o, status="cancelled") for o in orders[:2]],
+        ),
+        "later": write_csv(
+            folder / "order_lines_updates_2026-02.csv",
+            ORDER_HEADER,
+            [line(order_id="O3", status="cancelled")],
+        ),
+    }
+
+
+def test_a_resent_older_file_does_not_undo_later_cancellations(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    files = _month_files(tmp_path / "landing")
+    assert ingest(con, [files["store"], files["updates"], files["later"]], now=NOW).ok
+    history = _history(con)
+    # Re-sent a month later, into another folder, with other bytes (one line more).
+    (tmp_path / "resent").mkdir()
+    resent = write_csv(
+        tmp_path / "resent" / "order_lines_store_2026-01.csv",
+        ORDER_HEADER,
+        [line(order_id=o) for o in ("O1", "O2", "O3", "O4")],
+    )
+    (report,) = ingest(con, [resent], now=NOW.replace(month=4)).files
+    assert (report.loaded, report.updated, report.unchanged) == (1, 0, 3)
+    assert _statuses(con) == dict.fromkeys(("O1", "O2", "O3"), "cancelled") | {"O4": "completed"}
+    assert _history(con)[: len(history)] == history
+    assert len(_history(con)) == len(history) + 1  # O4's first status only
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(("store", "updates", "later"))))
+def test_the_newest_file_decides_whatever_the_load_order(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, order: tuple[str, ...]
+) -> None:
+    files = _month_files(tmp_path / "landing")
+    for name in order:
+        assert ingest(con, [files[name]], now=NOW).ok
+    assert _statuses(con) == {"O1": "cancelled", "O2": "cancelled", "O3": "cancelled"}
+
+
+def test_loading_the_files_again_in_any_order_changes_nothing(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    files = _month_files(tmp_path / "landing")
+    assert ingest(con, [tmp_path / "landing"], now=NOW).ok
+    before = (_statuses(con), _history(con))
+    for name in ("later", "updates", "store"):
+        (report,) = ingest(con, [files[name]], now=NOW).files
+        assert report.loaded == 0
+    assert (_statuses(con), _history(con)) == before
+
+
+def test_a_newer_file_still_changes_a_status_back(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Newer news wins either way: a later file reinstating a cancelled line applies."""
+    files = _month_files(tmp_path / "landing")
+    assert ingest(con, [files["store"], files["updates"]], now=NOW).ok
+    reinstated = write_csv(
+        tmp_path / "order_lines_updates_2026-02-10.csv", ORDER_HEADER, [line(order_id="O1")]
+    )
+    (report,) = ingest(con, [reinstated], now=NOW).files
+    assert (report.loaded, report.updated) == (1, 1)
+    assert _statuses(con)["O1"] == "completed"
+
+
+# --- a file that arrived cut, then whole ----------------------------------------
+
+MODEL_HEADER = [*ORDER_HEADER, "vehicle_model_id"]
+
+
+def _whole_and_cut(folder: Path, cut_after: str) -> tuple[Path, Path]:
+    """``order_lines_2026-01.csv`` (O1, O2, model VM1) in ``folder``/whole, and the
+    same file in ``folder``/cut, its bytes ending just after ``cut_after`` in O2's line."""
+    (folder / "whole").mkdir(parents=True)
+    (folder / "cut").mkdir()
+    rows = [[*line(order_id=o), "VM1"] for o in ("O1", "O2")]
+    whole = write_csv(folder / "whole" / "order_lines_2026-01.csv", MODEL_HEADER, rows)
+    data = whole.read_bytes()
+    end = data.index(cut_after.encode(), data.index(b"\nO2,")) + len(cut_after)
+    cut = folder / "cut" / whole.name
+    cut.write_bytes(data[:end])
+    return whole, cut
+
+
+def test_a_cut_optional_field_is_filled_by_the_whole_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    whole, cut = _whole_and_cut(tmp_path, "completed,")
+    assert ingest(con, [cut], now=NOW).files[0].loaded == 2
+    models = "SELECT order_id, vehicle_model_id FROM {} ORDER BY 1"
+    assert query(con, models.format("order_lines")) == [("O1", "VM1"), ("O2", None)]
+    (report,) = ingest(con, [whole], now=NOW).files
+    assert (report.loaded, report.updated, report.unchanged) == (1, 1, 1)
+    assert query(con, models.format("order_lines")) == [("O1", "VM1"), ("O2", "VM1")]
+    assert query(con, models.format("orders")) == [("O1", "VM1"), ("O2", "VM1")]
+    # The cut file again never blanks the field; the whole one again changes nothing.
+    assert ingest(con, [cut, whole], now=NOW).total_loaded == 0
+    assert query(con, models.format("order_lines")) == [("O1", "VM1"), ("O2", "VM1")]
