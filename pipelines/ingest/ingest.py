@@ -7,7 +7,7 @@ and one write of that decision, followed by the file's record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,6 +191,7 @@ def ingest(
     kind: str | None = None,
     *,
     now: datetime | None = None,
+    on_file: Callable[[Path], None] | None = None,
 ) -> IngestReport:
     """Load landing files (or folders of them) into the warehouse.
 
@@ -206,6 +207,10 @@ def ingest(
         Force the kind of every file instead of reading it from the name.
     now
         The ingestion moment (default: now); bounds plausible timestamps.
+    on_file
+        Called with each file's path once the file is done (loaded, or
+        refused), in load order: a progress display. Skipped folder entries
+        are not files of the load and are not reported to it.
 
     Returns
     -------
@@ -216,5 +221,9 @@ def ingest(
     """
     moment = _utc(now)
     planned, skipped = _plan(paths, kind)
-    reports = [_ingest_file(con, item, moment) for item in planned]
+    reports = []
+    for item in planned:
+        reports.append(_ingest_file(con, item, moment))
+        if on_file is not None:
+            on_file(item.path)
     return IngestReport(tuple(reports), tuple(skipped))

@@ -371,3 +371,26 @@ def test_a_file_still_being_written_is_left_until_renamed(
     second = ingest(con, [landing], now=NOW)
     assert [f.path.name for f in second.files] == ["order_lines_2026-02.csv"]
     assert second.total_loaded == 1
+
+
+def test_on_file_is_told_each_file_once_it_is_done(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    write_csv(folder / "order_lines_1.csv", ORDER_HEADER, [line()])
+    write_parquet(folder / "skus.parquet", skus("K3"))
+    write_csv(folder / "order_lines_2.csv.part", ORDER_HEADER, [line()])
+    write_csv(folder / "order_lines_3.csv", ["order_id"], [["O9"]])  # refused
+    recorded = "SELECT count(*) FROM ingested_files"
+    (before,) = query(con, recorded)[0]
+    done: list[tuple[str, int]] = []
+
+    def seen(path: Path) -> None:
+        done.append((path.name, query(con, recorded)[0][0] - before))
+
+    report = ingest(con, [folder], now=NOW, on_file=seen)
+    # In load order, each after its file is recorded; a refused file records nothing,
+    # a file still being written is no file of this load.
+    assert done == [("skus.parquet", 1), ("order_lines_1.csv", 2), ("order_lines_3.csv", 2)]
+    assert [name for name, _ in done] == [f.path.name for f in report.files]
