@@ -592,57 +592,9 @@ def quiet_interpreter_teardown() -> None:
 
 
 def _print_nightly(result: NightlyResult) -> None:
-    classes = ", ".join(f"{k} {v:,}" for k, v in result.series_by_class.items())
-    print(f"nightly run {result.run_id} as of {result.as_of}")
-    print(
-        f"  ingested {result.files_ingested} files: {result.rows_loaded:,} rows loaded, "
-        f"{result.rows_quarantined:,} quarantined"
-    )
-    if result.files_refused:
-        print(f"  WARNING: {result.files_refused} landing file(s) refused; see the log above")
-    print(f"  forecast {result.series_forecast:,} series ({classes})")
-    print(
-        f"  models re-selected for {result.series_reselected:,} series, "
-        f"{result.cold_starts:,} cold starts, {result.censored_days:,} stock-out days censored"
-    )
-    print(
-        f"  range: {result.series_held:,} series held at the forward warehouses,"
-        f" {result.series_kept_at_dc:,} kept at the DC (dormant, never sold here, or unlikely"
-        " to sell within the return horizon)"
-    )
-    print(
-        f"  proposed {result.lines_proposed:,} replenishment lines,"
-        f" {result.units_proposed:,} units; DC allocated {result.units_allocated:,} units"
-        f" ({result.lines_cut:,} lines cut,"
-        f" allocation {result.allocation_status})"
-    )
-    print(
-        f"  {result.transfer_orders:,} transfer orders proposed,"
-        f" {result.pull_back_lines:,} pull-back lines"
-    )
-    print(
-        f"  DC purchase orders: {result.purchase_orders:,} to suppliers,"
-        f" {result.purchase_units:,} units, ¥{result.purchase_value:,.0f} at cost"
-    )
-    if result.skus_without_supplier:
-        print(
-            f"  WARNING: {result.skus_without_supplier:,} SKU(s) with demand have no supplier"
-            " (table purchase_plan, action no_supplier)"
-        )
-    if result.stores_flagged:
-        print(
-            f"  WARNING: {result.stores_flagged} store(s) outside the 5 km / 30 min promise"
-            " (table store_coverage)"
-        )
-    print(
-        f"  line-haul: {result.linehaul_vans} vans, {result.linehaul_trips} trips,"
-        f" {result.linehaul_km:,.1f} km"
-    )
-    if result.linehaul_unassigned_l:
-        print(
-            f"  WARNING: {result.linehaul_unassigned_l:,.0f} l of tonight's transfers cannot reach"
-            " the warehouses before opening (table routes, run log)"
-        )
+    from flows.artifacts import summary_lines
+
+    print(*summary_lines(result), sep="\n")
 
 
 class _CliError(Exception):
