@@ -97,10 +97,11 @@ class Site:
 
     def runs(self) -> pl.DataFrame:
         with connect(self.db) as con:
-            return con.sql(
+            runs: pl.DataFrame = con.sql(
                 "SELECT run_id, as_of, status, error FROM runs WHERE kind = 'nightly' "
                 "ORDER BY started_at"
             ).pl()
+        return runs
 
     def succeeded(self, as_of: date) -> str:
         """The one succeeded nightly of ``as_of`` (fails if there are none or two)."""
@@ -130,11 +131,12 @@ class Site:
 
     def plan_of(self, run_id: str) -> pl.DataFrame:
         with connect(self.db) as con:
-            return con.sql(
+            lines: pl.DataFrame = con.sql(
                 "SELECT * EXCLUDE (run_id) FROM replenishment_plan WHERE run_id = $run "
                 "ORDER BY warehouse_id, sku",
                 params={"run": run_id},
             ).pl()
+        return lines
 
     def loaded(self) -> dict[str, int]:
         """Rows per loaded table, and the landing files recorded as loaded (each night's
