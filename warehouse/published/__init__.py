@@ -41,6 +41,7 @@ from warehouse.published.history import (
     plan_kpis,
     run_history,
 )
+from warehouse.published.latest import LATEST_NAME, LatestRun, latest_run, record_latest_run
 from warehouse.published.master import SKUS, STORES, WAREHOUSES, skus, stores, warehouses
 from warehouse.published.network import (
     ACCURACY_ROWS,
@@ -109,6 +110,7 @@ __all__ = [
     "FORECAST_ROWS",
     "HISTORY_NIGHTS",
     "KPI_HISTORY",
+    "LATEST_NAME",
     "LATEST_STOCK",
     "MAINTENANCE_SCHEDULE",
     "PLAN_KPIS",
@@ -134,6 +136,7 @@ __all__ = [
     "TRANSFER_ORDER_LIST",
     "VEHICLE_MODELS",
     "WAREHOUSES",
+    "LatestRun",
     "NoPublishedPlanError",
     "Page",
     "PlanFilter",
@@ -150,6 +153,7 @@ __all__ = [
     "fitting_parts",
     "forecast_accuracy",
     "forecasts",
+    "latest_run",
     "latest_stock",
     "maintenance_schedule",
     "open_snapshot",
@@ -162,6 +166,7 @@ __all__ = [
     "purchase_order",
     "purchase_orders",
     "purchase_plan",
+    "record_latest_run",
     "released_arrivals",
     "routes",
     "run_history",
