@@ -190,6 +190,49 @@ def publish_night(
         engine.dispose()
 
 
+def repair_store(db_path: Path, ops_url: str) -> str | None:
+    """Publish the latest succeeded night into the store if the store never heard of it.
+
+    A night killed between its snapshot and the store left planners deciding
+    the night before's orders. Its basis (when it read the store, not kept) is
+    taken as :data:`REREAD` before the run started, earlier than the real one
+    (read just before): releases since then count as released since the
+    figures, which refuses more, never oversells. Returns the run published, or
+    None when the store is up to date (or no night succeeded yet).
+    """
+    with connect(db_path) as con:
+        rows = con.execute(
+            "SELECT run_id, as_of, started_at FROM runs WHERE kind = 'nightly' "
+            "AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1"
+        ).fetchall()
+    if not rows:
+        return None
+    run_id, as_of, started_at = rows[0]
+    engine = make_engine(ops_url)
+    try:
+        upgrade(engine)
+        with reading(engine) as conn:
+            known = store.publication(conn, run_id) is not None
+    finally:
+        engine.dispose()
+    if known:
+        return None
+    publish_night(db_path, run_id, as_of, ops_url, started_at.astimezone(UTC) - REREAD)
+    return str(run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def repair_store_publication(db_path: Path, ops_url: str) -> str | None:
+    """:func:`repair_store`, logged."""
+    repaired = repair_store(db_path, ops_url)
+    if repaired is not None:
+        get_run_logger().warning(
+            "the operational store never heard of run %s, the latest succeeded night: published",
+            repaired,
+        )
+    return repaired
+
+
 @task(cache_policy=NO_CACHE)
 def publish_to_store(
     db_path: Path, run_id: str, as_of: date, ops_url: str, basis_at: datetime

@@ -29,6 +29,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from flows.store import repair_store
 from pipelines.generate import generate
 from warehouse import published
 from warehouse.schema import connect
@@ -304,3 +305,17 @@ def test_two_kills_in_a_row_then_a_rerun_still_make_one_night(
     _killed(site, INSIDE_SAVE, last_day)
     _killed(site, SNAPSHOT_BUILT, last_day)
     _recovered(site, second_night, last_day)
+
+
+def test_the_store_missing_the_latest_night_is_repaired_without_a_rerun(
+    first_night: Site, last_day: date, tmp_path: Path
+) -> None:
+    site = first_night.copy(tmp_path / "site")
+    _killed(site, BEFORE_STORE, last_day)
+    committed = site.succeeded(last_day)
+    url = f"sqlite:///{site.store}"
+    assert repair_store(site.db, url) == committed
+    nights, open_runs = site.store_runs()
+    assert nights[-1] == committed
+    assert open_runs == {committed}
+    assert repair_store(site.db, url) is None  # once
