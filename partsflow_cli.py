@@ -67,9 +67,11 @@ def _settings() -> Settings:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from flows.progress import progress
     from pipelines.generate import generate
 
-    summary = generate(Path(args.out), **_given(scale=args.scale, seed=args.seed))
+    with progress(f"generate: {args.scale or 'small'} network into {args.out}"):
+        summary = generate(Path(args.out), **_given(scale=args.scale, seed=args.seed))
     counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts.items())
     print(f"generated {summary.scale} network (seed {summary.seed}) into {args.out}")
     print(f"  {summary.start} .. {summary.end}: {counts}")
@@ -81,11 +83,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from flows import ingest_files
+    from flows.progress import progress
 
     paths = _settings().paths(db=_path(args.db))
-    report, retried = ingest_files(
-        paths.db, [Path(p) for p in args.paths], args.kind, args.retry_quarantine
-    )
+    with progress("ingest") as bar:
+
+        def file_done(path: Path) -> None:
+            bar.step(f"{path.name} loaded")
+            bar.advance()
+
+        report, retried = ingest_files(
+            paths.db, [Path(p) for p in args.paths], args.kind, args.retry_quarantine, file_done
+        )
     failed = False
     if report is not None:
         print(report.render())
@@ -210,8 +219,10 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     import polars as pl
 
     from flows import dispatch_review
+    from flows.progress import progress
 
-    review = dispatch_review(_settings().paths(db=_path(args.db)), args.day, args.riders)
+    with progress("dispatch: warehouses x dispatchers replayed"):
+        review = dispatch_review(_settings().paths(db=_path(args.db)), args.day, args.riders)
     print(f"dispatch run {review.run_id}: store deliveries of {review.day} replayed")
     totals = review.kpis.group_by("dispatcher").agg(
         pl.col("orders", "on_time", "riders", "rider_hours", "km").sum()
@@ -294,13 +305,15 @@ def _quantities(pairs: list[str] | None) -> dict[str, int]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the medium network (once), then run the nightly job on it."""
+    from flows.progress import progress
     from pipelines.generate import generate
 
     settings = _settings()
     landing = settings.landing_dir
     if not (landing / "manifest.json").exists():
         print(f"generating the {args.scale} network into {landing} ...", flush=True)
-        summary = generate(landing, scale=args.scale, **_given(seed=args.seed))
+        with progress(f"generate: {args.scale} network"):
+            summary = generate(landing, scale=args.scale, **_given(seed=args.seed))
         print(f"  {summary.rows_written:,} rows in {summary.elapsed_s:.0f} s")
     else:
         print(f"using the network already in {landing}")
@@ -330,6 +343,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     settings = _settings()
     _prepare_prefect()
     from flows import Source, simulate, write_json
+    from flows.progress import progress
 
     source = (
         Source(db=Path(args.db))
@@ -338,13 +352,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     rows: list[str] = []  # the header goes above the first night, after the set-up's log
 
-    def progress(night: NightKpis, wall: float) -> None:
-        rows.append(_sim_row(night, wall))
-        print(*([_SIM_HEADER] if len(rows) == 1 else []), rows[-1], sep="\n", flush=True)
+    with progress(f"simulate: {args.nights} nights", total=args.nights) as bar:
 
-    result = simulate(
-        source, args.nights, args.policy, settings.nightly_params(), _path(args.workdir), progress
-    )
+        def night_done(night: NightKpis, wall: float) -> None:
+            rows.append(_sim_row(night, wall))
+            print(*([_SIM_HEADER] if len(rows) == 1 else []), rows[-1], sep="\n", flush=True)
+            bar.advance()
+
+        result = simulate(
+            source,
+            args.nights,
+            args.policy,
+            settings.nightly_params(),
+            _path(args.workdir),
+            night_done,
+        )
     _print_simulation(result)
     if args.json:
         write_json(result, Path(args.json))
@@ -548,8 +570,10 @@ def _run_nightly(settings: Settings, paths: DataPaths, as_of: date | None) -> Ni
         pass
     _prepare_prefect()
     from flows import nightly
+    from flows.progress import NIGHTLY_STEPS, progress
 
-    return nightly(paths, settings.nightly_params(), as_of)
+    with progress("nightly", steps=NIGHTLY_STEPS):
+        return nightly(paths, settings.nightly_params(), as_of)
 
 
 class _NoInputErrorTraceback(logging.Filter):

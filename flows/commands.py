@@ -7,7 +7,7 @@ transfer-order workflow, and the file commands (``partsflow forecast`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -94,9 +94,15 @@ def _replan(paths: DataPaths, params: LinehaulParams) -> LinehaulReplan:
 
 
 def ingest_files(
-    db_path: Path, paths: Sequence[Path], kind: str | None, retry: bool
+    db_path: Path,
+    paths: Sequence[Path],
+    kind: str | None,
+    retry: bool,
+    on_file: Callable[[Path], None] | None = None,
 ) -> tuple[IngestReport | None, RetryReport | None]:
     """Load landing files or folders (``partsflow ingest``), then retry quarantined rows.
+
+    ``on_file`` is called with each file's path once it is done (a progress display).
 
     Raises
     ------
@@ -109,7 +115,7 @@ def ingest_files(
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
     with database_lock(db_path, "ingest"), connect(db_path) as con:
-        report = ingest(con, list(paths), kind=kind) if paths else None
+        report = ingest(con, list(paths), kind=kind, on_file=on_file) if paths else None
         retried = retry_quarantine(con) if retry else None
     return report, retried
 

@@ -11,6 +11,7 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import progress
 from flows.commands import require_database
 from flows.night import mark_run_failed
 from optimization.delivery.day_replay import (
@@ -63,7 +64,10 @@ def replay_day(
     params = SimParams()
     rows: list[dict[str, object]] = []
     times: list[pl.DataFrame] = []
-    for instance in day_instances(orders, warehouses, params):
+    instances = day_instances(orders, warehouses, params)
+    bar = progress.current()  # partsflow dispatch's bar, if one is drawn
+    bar.set_total(2 * len(instances))
+    for instance in instances:
         for dispatcher in ("rolling", "naive"):
             if riders is None:
                 sized = size_fleet(instance, dispatcher, params)
@@ -72,6 +76,7 @@ def replay_day(
                 result, row = run_instance(instance, riders, dispatcher, params)
             rows.append({**row, "fleet_sized": riders is None})
             times.append(delivery_times(instance, result, dispatcher, params))
+            bar.advance()
     kpis = pl.DataFrame(rows, schema={**DAY_KPIS, "fleet_sized": pl.Boolean}, orient="row").sort(
         "warehouse_id", "dispatcher"
     )
