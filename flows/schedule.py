@@ -44,7 +44,7 @@ from settings import DataPaths, NightlyParams, Settings
 from warehouse import runs
 from warehouse.schema import connect
 
-croniter: Any = _vendored_croniter.croniter  # untyped
+_croniter: Any = _vendored_croniter.croniter  # untyped
 
 #: Cron's weekday numbers (0 and 7 are Sunday).
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -70,7 +70,7 @@ class NightSchedule:
 
     def __post_init__(self) -> None:
         fields = self.cron.split()
-        if len(fields) != 5 or not croniter.is_valid(self.cron):
+        if len(fields) != 5 or not _croniter.is_valid(self.cron):
             raise ValueError(
                 f"schedule cron must be five fields (minute hour day month weekday), "
                 f"got {self.cron!r}"
@@ -102,7 +102,7 @@ class NightSchedule:
     @property
     def weekdays(self) -> frozenset[int]:
         """The cron's weekdays, 0 (Sunday) to 6."""
-        expanded, _ = croniter.expand(self.cron)
+        expanded, _ = _croniter.expand(self.cron)
         days = expanded[4]
         if days == ["*"]:
             return frozenset(range(7))
@@ -137,7 +137,7 @@ def last_slot(cron: str, timezone: str, now: datetime) -> datetime:
     # croniter counts whole seconds and its get_prev is strictly before its start:
     # starting a second after ``now`` counts a slot at ``now`` itself as fired.
     start = wall.replace(microsecond=0) + timedelta(seconds=1)
-    fired: datetime = croniter(cron, start).get_prev(datetime)
+    fired: datetime = _croniter(cron, start).get_prev(datetime)
     return fired.replace(tzinfo=zone)
 
 
