@@ -24,6 +24,7 @@ import polars as pl
 
 from warehouse.frames import registered
 from warehouse.loading_types import (
+    KEYED_ROWS,
     LINE_FILLS,
     LINE_RETURNS,
     LINE_STATUSES,
@@ -211,6 +212,12 @@ def read_existing(con: duckdb.DuckDBPyConnection, query: ExistingQuery) -> Exist
     seen = _scalar(
         con, "SELECT count(*) FROM ingested_files WHERE source_sha256 = ?", [query.sha256]
     )
+    awaited = _scalar(
+        con,
+        "SELECT count(*) FROM quarantine WHERE kind = ? AND resolved_at IS NULL "
+        "AND row_key IS NOT NULL AND source_sha256 <> ?",
+        [query.kind, query.sha256],
+    )
     parts: dict[str, pl.DataFrame] = {}
     if query.loaded is not None:
         parts["loaded"] = _loaded_rows(con, query.loaded)
@@ -235,6 +242,7 @@ def read_existing(con: duckdb.DuckDBPyConnection, query: ExistingQuery) -> Exist
     return Existing(
         ingested_before=bool(seen),
         quarantined=unresolved.cast(pl.Int64),
+        awaited=bool(awaited),
         known={q.name: known_keys(con, q) for q in query.references},
         time_zone=str(_scalar(con, "SELECT current_setting('TimeZone')", [])),
         **parts,
@@ -269,12 +277,23 @@ def unresolved_quarantine(
     where = " OR ".join("reason LIKE ?" for _ in reason_patterns) or "false"
     return _frame(
         con.sql(
-            "SELECT quarantine_id, kind, source_file, source_sha256, row_number, raw, reason "
-            f"FROM quarantine WHERE resolved_at IS NULL AND ({where}) "
+            "SELECT quarantine_id, kind, source_file, source_sha256, row_number, raw, reason, "
+            f"raw_bytes FROM quarantine WHERE resolved_at IS NULL AND ({where}) "
             "ORDER BY source_sha256, row_number",
             params=list(reason_patterns),
         )
     )
+
+
+def loaded_keys(con: duckdb.DuckDBPyConnection, table: str, keys: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``keys`` (its columns name the key of ``table``) that ``table`` holds."""
+    key = keys.columns
+    with registered(con, keys.unique()) as name:
+        return _frame(
+            con.sql(
+                f"SELECT {_cols(key, 's.')} FROM {name} s SEMI JOIN {_q(table)} t ON {_on(key)}"
+            )
+        )
 
 
 # --- the write ----------------------------------------------------------------
@@ -348,17 +367,27 @@ def quarantine_rows(
     sha256: str,
     now: datetime,
 ) -> None:
-    """Record ``rows`` (``row_number``, ``raw``, ``reason``); a row already there stays."""
+    """Record ``rows`` (:data:`QUARANTINE_ROWS`; ``row_key`` and ``raw_bytes`` may be
+    left out, as null); a row already there stays."""
     if rows.height == 0:
         return
+    rows = rows.with_columns(
+        pl.lit(None, dtype).alias(c)
+        for c, dtype in QUARANTINE_ROWS.items()
+        if c not in rows.columns
+    )
     with registered(con, rows.select(*QUARANTINE_ROWS)) as name:
         con.execute(
-            "INSERT INTO quarantine "
-            "(kind, source_file, source_sha256, row_number, raw, reason, quarantined_at) "
-            f"SELECT ?, ?, ?, row_number, raw, reason, ? FROM {name} "
+            "INSERT INTO quarantine (kind, source_file, source_sha256, row_number, raw, reason, "
+            "row_key, raw_bytes, quarantined_at) "
+            f"SELECT ?, ?, ?, row_number, raw, reason, row_key, raw_bytes, ? FROM {name} "
             "ON CONFLICT (source_sha256, row_number) DO NOTHING",
             [kind, source_file, sha256, now],
         )
+
+
+#: ``quarantine.resolution`` of a row that loaded itself (its file again, or a retry).
+LOADED = "loaded"
 
 
 def resolve_quarantine(
@@ -369,9 +398,52 @@ def resolve_quarantine(
         return
     with registered(con, pl.DataFrame({"row_number": row_numbers})) as name:
         con.execute(
-            "UPDATE quarantine SET resolved_at = ? WHERE source_sha256 = ? "
+            "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE source_sha256 = ? "
             f"AND resolved_at IS NULL AND row_number IN (SELECT row_number FROM {name})",
-            [now, sha256],
+            [now, LOADED, sha256],
+        )
+
+
+def resolve_superseded(
+    con: duckdb.DuckDBPyConnection,
+    keys: pl.DataFrame,
+    *,
+    kind: str,
+    source_file: str,
+    sha256: str,
+    now: datetime,
+) -> int:
+    """Resolve other files' quarantined rows of ``kind`` whose key this file loaded.
+
+    ``keys``: ``row_number``, ``row_key`` of the rows loaded. The resolution
+    names the first row of the key: ``superseded by <source_file> row 17``.
+    Returns the number of rows resolved.
+    """
+    if keys.height == 0:
+        return 0
+    with registered(con, keys.select(*KEYED_ROWS).drop_nulls()) as name:
+        result = con.execute(
+            "UPDATE quarantine q SET resolved_at = ?, "
+            "resolution = 'superseded by ' || ? || ' row ' || s.row_number "
+            f"FROM (SELECT row_key, min(row_number) AS row_number FROM {name} GROUP BY row_key) s "
+            "WHERE q.kind = ? AND q.resolved_at IS NULL AND q.row_key = s.row_key "
+            "AND q.source_sha256 <> ?",
+            [now, source_file, kind, sha256],
+        ).fetchall()
+    return int(result[0][0]) if result else 0
+
+
+def resolve_quarantine_ids(
+    con: duckdb.DuckDBPyConnection, ids: pl.Series, resolution: str, now: datetime
+) -> None:
+    """Mark the quarantined rows ``ids`` (``quarantine_id``) resolved, saying why."""
+    if ids.len() == 0:
+        return
+    with registered(con, pl.DataFrame({"quarantine_id": ids})) as name:
+        con.execute(
+            "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE resolved_at IS NULL "
+            f"AND quarantine_id IN (SELECT quarantine_id FROM {name})",
+            [now, resolution],
         )
 
 
@@ -406,6 +478,9 @@ def apply_decision(
         con, decision.quarantine, kind=kind, source_file=source_file, sha256=sha256, now=now
     )
     resolve_quarantine(con, sha256, decision.resolved, now)
+    resolve_superseded(
+        con, decision.loaded_keys, kind=kind, source_file=source_file, sha256=sha256, now=now
+    )
 
 
 def record_file(con: duckdb.DuckDBPyConnection, record: FileRecord, now: datetime) -> None:

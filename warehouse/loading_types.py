@@ -54,7 +54,16 @@ STOCK_LEVELS = pl.Schema(
         "known_in_transit": pl.Int64,
     }
 )
-QUARANTINE_ROWS = pl.Schema({"row_number": pl.Int64, "raw": pl.String, "reason": pl.String})
+QUARANTINE_ROWS = pl.Schema(
+    {
+        "row_number": pl.Int64,
+        "raw": pl.String,
+        "reason": pl.String,
+        "row_key": pl.String,
+        "raw_bytes": pl.Int64,
+    }
+)
+KEYED_ROWS = pl.Schema({"row_number": pl.Int64, "row_key": pl.String})
 OUTCOMES = pl.Schema({"row_number": pl.Int64, "outcome": pl.String, "reason": pl.String})
 
 
@@ -101,6 +110,8 @@ class ExistingQuery:
     sha256: str
     source_file: str
     references: tuple[KeyQuery, ...] = ()
+    #: The file's kind: whose quarantined rows may wait for one of its keys.
+    kind: str = ""
     loaded: LoadedQuery | None = None
     #: ``store_id``s whose serving warehouse is needed (order lines).
     stores: pl.Series | None = None
@@ -126,6 +137,8 @@ class Existing:
     ingested_before: bool = False
     #: Row numbers of this file's rows still unresolved in quarantine.
     quarantined: pl.Series = field(default_factory=_no_rows)
+    #: Unresolved quarantined rows of other files of the kind wait for a key to load.
+    awaited: bool = False
     #: Per :class:`KeyQuery` name, the asked values that are known keys.
     known: Mapping[str, pl.Series] = field(default_factory=dict)
     #: Loaded rows matching the file's keys: the key and the asked columns.
@@ -166,7 +179,9 @@ class Decision:
     (``order_id``, ``line_no``, ``vehicle_model_id``) set the field on loaded
     lines (and their orders) that lack it. ``quarantine``
     rows are recorded (a row already there stays); ``resolved`` row numbers of
-    this file leave quarantine.
+    this file leave quarantine (loaded); ``loaded_keys`` (``row_number``,
+    ``row_key``) are the keys this file loaded, which resolve quarantined rows
+    of other files waiting for them (superseded).
     """
 
     outcomes: pl.DataFrame = field(default_factory=lambda: _empty(OUTCOMES))
@@ -176,6 +191,7 @@ class Decision:
     line_fills: pl.DataFrame = field(default_factory=lambda: _empty(LINE_FILLS))
     quarantine: pl.DataFrame = field(default_factory=lambda: _empty(QUARANTINE_ROWS))
     resolved: pl.Series = field(default_factory=_no_rows)
+    loaded_keys: pl.DataFrame = field(default_factory=lambda: _empty(KEYED_ROWS))
 
 
 @dataclass(frozen=True)

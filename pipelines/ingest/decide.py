@@ -6,7 +6,8 @@ answering :func:`existing_query`), decides here with no connection
 (``warehouse.loading.apply_decision``). The kind-specific rules live in
 ``master`` (master data and stock), ``order_lines`` and ``returns``; this
 module adds what every kind shares: references to known keys, the raw
-strings of quarantined rows, and the quarantined rows a file now cures.
+strings of quarantined rows, the quarantined rows a file now cures, and the
+keys it loads that other files' quarantined rows wait for (``resolution``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import polars as pl
 
 from pipelines.ingest.common import OUTCOME, QUARANTINED, LoadContext
 from pipelines.ingest.kinds import KindSpec, Loader, Reference
+from pipelines.ingest.limits import HELPERS, ROW_BYTES
 from pipelines.ingest.master import decide_master, decide_stock, master_query, stock_query
 from pipelines.ingest.order_lines import decide_order_lines, order_lines_query
 from pipelines.ingest.readers import ROW_NUMBER
+from pipelines.ingest.resolution import loaded_keys, quarantined_keys
 from pipelines.ingest.returns import decide_returns, returns_query
 from pipelines.ingest.validate import add_reasons, ok, reference_checks
 from warehouse.loading_types import QUARANTINE_ROWS, Decision, Existing, ExistingQuery, KeyQuery
@@ -81,7 +84,7 @@ def existing_query(spec: KindSpec, rows: pl.DataFrame, ctx: LoadContext) -> Exis
         )
         for ref, columns in _references(spec).items()
     )
-    query = ExistingQuery(ctx.sha256, ctx.source_file, references=references)
+    query = ExistingQuery(ctx.sha256, ctx.source_file, references=references, kind=spec.name)
     return FAMILIES[spec.loader].query(spec, rows, query)
 
 
@@ -102,16 +105,23 @@ def known_references(
     return known
 
 
-def _quarantine(strings: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
-    """The quarantined rows as they arrived (a JSON object of their strings), with reasons."""
+def _quarantine(
+    spec: KindSpec, strings: pl.DataFrame, rows: pl.DataFrame, outcomes: pl.DataFrame
+) -> pl.DataFrame:
+    """The quarantined rows as they arrived (a JSON object of their strings, a row over
+    the size limits cut, with its size), with reasons and the key that resolves them."""
     bad = outcomes.filter(pl.col(OUTCOME) == QUARANTINED).select(ROW_NUMBER, "reason")
     if bad.height == 0:
         return pl.DataFrame(schema=QUARANTINE_ROWS)
-    columns = [c for c in strings.columns if c != ROW_NUMBER]
+    columns = [c for c in strings.columns if c != ROW_NUMBER and c not in HELPERS]
+    size = pl.col(ROW_BYTES) if ROW_BYTES in strings.columns else pl.lit(None, pl.Int64)
     raw = strings.join(bad, on=ROW_NUMBER, how="semi").select(
-        ROW_NUMBER, pl.struct(columns).struct.json_encode().alias("raw")
+        ROW_NUMBER,
+        pl.struct(columns).struct.json_encode().alias("raw"),
+        size.cast(pl.Int64).alias("raw_bytes"),
     )
-    return raw.join(bad, on=ROW_NUMBER).select(*QUARANTINE_ROWS)
+    keys = quarantined_keys(spec, rows, bad)
+    return raw.join(bad, on=ROW_NUMBER).join(keys, on=ROW_NUMBER).select(*QUARANTINE_ROWS)
 
 
 def decide(
@@ -148,6 +158,7 @@ def decide(
     cured = decision.outcomes.filter(pl.col(OUTCOME) != QUARANTINED)[ROW_NUMBER]
     return replace(
         decision,
-        quarantine=_quarantine(strings, decision.outcomes),
+        quarantine=_quarantine(spec, strings, rows, decision.outcomes),
         resolved=existing.quarantined.filter(existing.quarantined.is_in(cured.implode())),
+        loaded_keys=loaded_keys(spec, rows, cured) if existing.awaited else Decision().loaded_keys,
     )

@@ -26,6 +26,7 @@ from pipelines.ingest.kinds import (
     format_from_name,
     kind_from_name,
 )
+from pipelines.ingest.limits import HELPERS
 from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
 from pipelines.ingest.validate import parse_rows
@@ -147,7 +148,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
             plural = "s" if len(missing) > 1 else ""
             raise InputError(f"{name}: missing required column{plural} {listed}")
         ignored = tuple(
-            c for c in strings.columns if c not in spec.column_names and c != ROW_NUMBER
+            c
+            for c in strings.columns
+            if c not in spec.column_names and c != ROW_NUMBER and c not in HELPERS
         )
         with frames.transaction(con):
             ctx = LoadContext(str(item.path.resolve()), found.sha256, now)

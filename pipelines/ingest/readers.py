@@ -3,7 +3,8 @@
 Every reader returns the file's columns as ``pl.String`` (exactly as written,
 so a quarantined row can be kept as the strings it arrived with) plus
 ``row_number``, counting data rows from 1. Typing happens in ``validate.py``,
-the same way for every format.
+the same way for every format. Rows over the size limits come back marked and
+cut (:mod:`pipelines.ingest.limits`), so nothing after the reader holds them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import InputError
+from pipelines.ingest.limits import bound
 
 ROW_NUMBER = "row_number"
 Reader = Callable[[Path], pl.DataFrame]
@@ -58,7 +60,7 @@ READERS: dict[str, Reader] = {"csv": _read_csv, "parquet": _read_parquet, "ndjso
 
 
 def read_strings(path: Path, fmt: str, *, display_name: str) -> pl.DataFrame:
-    """The rows of ``path`` as strings, with ``row_number`` from 1.
+    """The rows of ``path`` as strings, with ``row_number`` from 1, oversized rows cut.
 
     Raises
     ------
@@ -72,6 +74,8 @@ def read_strings(path: Path, fmt: str, *, display_name: str) -> pl.DataFrame:
         raise InputError(f"{display_name}: cannot be read as {fmt}: {first_line}") from None
     if ROW_NUMBER in frame.columns:
         frame = frame.drop(ROW_NUMBER)
-    return frame.with_row_index(ROW_NUMBER, offset=1).with_columns(
+    numbered = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )
+    del frame
+    return bound(numbered, ROW_NUMBER)

@@ -116,19 +116,26 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class RetryReport:
-    """A ``retry_quarantine`` pass: rows retried, now loaded, still quarantined."""
+    """A ``retry_quarantine`` pass: rows retried, now loaded, still quarantined.
+
+    ``superseded``: rows resolved because their key is loaded now from another
+    file (a cut file's rows once the whole file loaded).
+    """
 
     retried: int = 0
     loaded: int = 0
     unchanged: int = 0
     still_quarantined: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    superseded: int = 0
 
     def __post_init__(self) -> None:
-        assert self.loaded + self.unchanged + self.still_quarantined == self.retried, self
+        counted = self.loaded + self.unchanged + self.superseded + self.still_quarantined
+        assert counted == self.retried, self
 
     def render(self) -> str:
         return (
             f"retried {self.retried} quarantined rows: loaded {self.loaded}, "
-            f"already present {self.unchanged}, still quarantined {self.still_quarantined}"
+            f"already present {self.unchanged}, superseded by a loaded row {self.superseded}, "
+            f"still quarantined {self.still_quarantined}"
         )

@@ -1,4 +1,4 @@
-"""Retrying quarantined rows that later master data or orders may have cured."""
+"""Retrying quarantined rows that later master data, orders or files may have cured."""
 
 from __future__ import annotations
 
@@ -10,14 +10,18 @@ import polars as pl
 
 from pipelines.ingest.common import INSERTED, OUTCOME, QUARANTINED, UNCHANGED, UPDATED, LoadContext
 from pipelines.ingest.ingest import _utc, process_rows
-from pipelines.ingest.kinds import DEPENDENCY_ORDER, SPECS
+from pipelines.ingest.kinds import DEPENDENCY_ORDER, SPECS, KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.report import RetryReport
+from pipelines.ingest.resolution import ROW_KEY, quarantined_keys, row_key
+from pipelines.ingest.validate import parse_rows
 from warehouse import frames, loading
 
 # Reasons that data arriving later can cure: a reference to something not yet
 # loaded (store, sku, vehicle model, warehouse, DC) or a return's order line.
-CURABLE = ("%unknown %", "%is not loaded%")
+CURABLE = ("unknown ", "is not loaded")
+#: ``quarantine.resolution`` of a row whose key a retry finds loaded from elsewhere.
+SUPERSEDED = "superseded by the loaded row of its key"
 
 
 def _strings(group: pl.DataFrame) -> pl.DataFrame:
@@ -27,16 +31,44 @@ def _strings(group: pl.DataFrame) -> pl.DataFrame:
     return decoded.struct.unnest().with_columns(group[ROW_NUMBER].cast(pl.Int64).alias(ROW_NUMBER))
 
 
+def _superseded(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, group: pl.DataFrame, now: datetime
+) -> pl.DataFrame:
+    """The rows of ``group`` whose key is loaded now (not a conflict): resolve them.
+
+    Their key is read from ``raw`` (rows quarantined before ``row_key`` was kept
+    have none), the way a load computes it.
+    """
+    typed = parse_rows(_strings(group), spec, now)
+    keys = quarantined_keys(spec, typed, group.select(ROW_NUMBER, "reason")).drop_nulls(ROW_KEY)
+    if keys.height == 0:
+        return group.clear()
+    candidates = typed.join(keys, on=ROW_NUMBER, how="semi").select(spec.key)
+    found = loading.loaded_keys(con, spec.table, candidates)
+    if found.height == 0:
+        return group.clear()
+    loaded = found.select(row_key(spec).alias(ROW_KEY))
+    numbers = keys.join(loaded, on=ROW_KEY, how="semi")[ROW_NUMBER]
+    superseded = group.filter(pl.col(ROW_NUMBER).is_in(numbers.implode()))
+    loading.resolve_quarantine_ids(con, superseded["quarantine_id"], SUPERSEDED, now)
+    return superseded
+
+
 def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = None) -> RetryReport:
-    """Re-validate unresolved quarantined rows whose reason later data may cure.
+    """Retry unresolved quarantined rows that later data may have cured.
 
     Rows are retried per source file, kinds in dependency order, each file
-    in one transaction. Rows that now load (or are already present) are
-    marked resolved; the others stay as they were.
+    in one transaction. A row whose key is loaded now (from another file: a
+    file that arrived cut, then whole) is resolved as superseded, unless it
+    conflicts with that row. A row whose reason later data may cure (an
+    unknown reference, a return's order line not loaded) is validated again:
+    when it now loads (or is already present) it is resolved. The others stay
+    as they were.
     """
     moment = _utc(now)
-    pending = loading.unresolved_quarantine(con, CURABLE)
+    pending = loading.unresolved_quarantine(con, ("%",))
     totals = dict.fromkeys((INSERTED, UPDATED, UNCHANGED, QUARANTINED), 0)
+    superseded = retried = 0
     by_kind: dict[str, int] = {}
     rank = {name: i for i, name in enumerate(DEPENDENCY_ORDER)}
     groups = pending.partition_by(["kind", "source_sha256", "source_file"], as_dict=True)
@@ -45,20 +77,29 @@ def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = N
     ):
         spec = SPECS.get(str(kind))
         if spec is None:
-            totals[QUARANTINED] += group.height
             continue
-        # Not a replay, though the file was ingested: these rows were never applied.
-        ctx = LoadContext(str(source_file), str(sha256), moment, replay=False)
         with frames.transaction(con):
-            decided = process_rows(con, spec, _strings(group), ctx)
-        counts = decided[OUTCOME].value_counts()
-        for outcome, n in counts.iter_rows():
-            totals[outcome] += int(n)
-        by_kind[spec.name] = by_kind.get(spec.name, 0) + group.height
+            done = _superseded(con, spec, group, moment)
+            curable = group.filter(
+                ~pl.col("quarantine_id").is_in(done["quarantine_id"].implode())
+                & pl.any_horizontal(pl.col("reason").str.contains(c, literal=True) for c in CURABLE)
+                & pl.col("raw_bytes").is_null()  # a row kept cut cannot be validated again
+            )
+            if curable.height:
+                # Not a replay, though the file was ingested: these rows were never applied.
+                ctx = LoadContext(str(source_file), str(sha256), moment, replay=False)
+                decided = process_rows(con, spec, _strings(curable), ctx)
+                for outcome, n in decided[OUTCOME].value_counts().iter_rows():
+                    totals[outcome] += int(n)
+        superseded += done.height
+        retried += done.height + curable.height
+        if done.height + curable.height:
+            by_kind[spec.name] = by_kind.get(spec.name, 0) + done.height + curable.height
     return RetryReport(
-        retried=pending.height,
+        retried=retried,
         loaded=totals[INSERTED] + totals[UPDATED],
         unchanged=totals[UNCHANGED],
+        superseded=superseded,
         still_quarantined=totals[QUARANTINED],
         by_kind=by_kind,
     )

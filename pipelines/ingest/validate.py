@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from pipelines.ingest.kinds import ColType, Column, KindSpec, Reference
+from pipelines.ingest.limits import SIZE_REASON, cut
 from pipelines.ingest.readers import ROW_NUMBER
 
 REASON = "__reason"  # not "reason": returns have a column of that name
@@ -243,12 +244,16 @@ def parse_rows(strings: pl.DataFrame, spec: KindSpec, now: datetime) -> pl.DataF
     optional column is null, or its default) and ``reason``.
     """
     present = set(strings.columns)
+    oversized = SIZE_REASON in present
     cleaned = strings.select(
         pl.col(ROW_NUMBER),
         *(
-            (_blank_to_null(strings, c.name) if c.name in present else _NULL_STR).alias(raw(c.name))
+            _unless_cut(_blank_to_null(strings, c.name), oversized).alias(raw(c.name))
+            if c.name in present
+            else _NULL_STR.alias(raw(c.name))
             for c in spec.columns
         ),
+        *((pl.col(SIZE_REASON),) if oversized else ()),
     )
     typed = cleaned.with_columns(_typed(c, now).alias(c.name) for c in spec.columns)
     typed = typed.with_columns(
@@ -257,7 +262,16 @@ def parse_rows(strings: pl.DataFrame, spec: KindSpec, now: datetime) -> pl.DataF
     checks = [check for c in spec.columns for check in _cell_checks(c, now)]
     checked = add_reasons(typed.with_columns(_NULL_STR.alias(REASON)), checks)
     checked = add_reasons(checked, [(rule().is_not_null(), rule()) for rule in spec.rules])
+    if oversized:  # its size is the reason: the others would be about what was cut off
+        checked = checked.with_columns(pl.coalesce(SIZE_REASON, REASON).alias(REASON)).drop(
+            SIZE_REASON
+        )
     return checked.drop(raw(c.name) for c in spec.columns)
+
+
+def _unless_cut(value: pl.Expr, oversized: bool) -> pl.Expr:
+    """``value``, null where it was kept cut (a row over a size limit)."""
+    return pl.when(~cut(value)).then(value) if oversized else value
 
 
 # --- references and duplicates ------------------------------------------------

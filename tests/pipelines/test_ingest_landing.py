@@ -9,8 +9,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingest import ingest
-from tests.pipelines.ingest_support import NOW, ORDER_HEADER, line, load_network, query, write_csv
+from pipelines.ingest import ingest, retry_quarantine
+from tests.pipelines.ingest_support import (
+    NOW,
+    ORDER_HEADER,
+    line,
+    load_network,
+    query,
+    write_csv,
+    write_parquet,
+)
 from warehouse.schema import connect
 
 
@@ -147,3 +155,118 @@ def test_a_cut_optional_field_is_filled_by_the_whole_file(
     # The cut file again never blanks the field; the whole one again changes nothing.
     assert ingest(con, [cut, whole], now=NOW).total_loaded == 0
     assert query(con, models.format("order_lines")) == [("O1", "VM1"), ("O2", "VM1")]
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return query(
+        con,
+        "SELECT row_number, reason, row_key, resolved_at IS NOT NULL, resolution "
+        "FROM quarantine ORDER BY quarantine_id",
+    )
+
+
+#: Where O2's line is cut, and the reason it is quarantined for.
+CUTS = [
+    ("S1,K1,2", "unit_price: missing; channel: missing; status: missing"),
+    ("completed,V", "vehicle_model_id: unknown vehicle model 'V'"),
+]
+
+
+@pytest.mark.parametrize(("cut_after", "reason"), CUTS)
+def test_rows_of_a_cut_file_are_resolved_when_the_whole_file_loads(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, cut_after: str, reason: str
+) -> None:
+    whole, cut = _whole_and_cut(tmp_path, cut_after)
+    (first,) = ingest(con, [cut], now=NOW).files
+    assert (first.loaded, first.quarantined) == (1, 1)
+    key = '{"order_id":"O2","line_no":1}'
+    assert _quarantine(con) == [(2, reason, key, False, None)]
+    (second,) = ingest(con, [whole], now=NOW).files
+    assert (second.loaded, second.unchanged, second.quarantined) == (1, 1, 0)
+    assert _quarantine(con) == [(2, reason, key, True, f"superseded by {whole.resolve()} row 2")]
+    assert _statuses(con) == {"O1": "completed", "O2": "completed"}
+
+
+def test_a_conflict_stays_quarantined_when_its_key_loads_again(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    first = write_csv(tmp_path / "order_lines_2026-01-05.csv", ORDER_HEADER, [line(quantity="4")])
+    other = write_csv(tmp_path / "order_lines_2026-01-06.csv", ORDER_HEADER, [line(quantity="2")])
+    again = write_csv(tmp_path / "order_lines_2026-01-07.csv", ORDER_HEADER, [line(quantity="4")])
+    assert ingest(con, [first, other, again], now=NOW).ok
+    assert _quarantine(con) == [(1, "conflicts with loaded row: quantity 2 ≠ 4", None, False, None)]
+
+
+@pytest.mark.parametrize(("cut_after", "reason"), CUTS)
+def test_retry_resolves_rows_whose_key_has_loaded_since(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, cut_after: str, reason: str
+) -> None:
+    """Rows quarantined before their key was kept (before migration 0012) read it from raw:
+    a retry used to retry none of these (no curable reason) or keep them (unknown 'V')."""
+    whole, cut = _whole_and_cut(tmp_path, cut_after)
+    assert ingest(con, [cut], now=NOW).ok
+    con.execute("UPDATE quarantine SET row_key = NULL")
+    assert ingest(con, [whole], now=NOW).ok
+    assert [resolved for *_, resolved, _ in _quarantine(con)] == [False]
+    report = retry_quarantine(con, now=NOW)
+    assert (report.retried, report.superseded, report.loaded, report.still_quarantined) == (
+        1,
+        1,
+        0,
+        0,
+    )
+    assert "superseded by a loaded row 1" in report.render()
+    ((*_, resolved, resolution),) = _quarantine(con)
+    assert (resolved, resolution) == (True, "superseded by the loaded row of its key")
+    assert retry_quarantine(con, now=NOW).retried == 0
+
+
+# --- oversized rows and fields ----------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_oversized_field_is_refused_and_kept_cut_once(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fmt: str
+) -> None:
+    big = "V" * 1_000_000
+    rows = [[*line(order_id="O1"), "VM1"], [*line(order_id="O2"), big]]
+    path = tmp_path / f"order_lines_2026-01.{fmt}"
+    if fmt == "csv":
+        write_csv(path, MODEL_HEADER, rows)
+    else:
+        write_parquet(
+            path, dict(zip(MODEL_HEADER, map(list, zip(*rows, strict=True)), strict=True))
+        )
+    (report,) = ingest(con, [path], now=NOW).files
+    assert (report.rows_read, report.loaded, report.quarantined) == (2, 1, 1)
+    ((number, raw, reason, row_bytes, key),) = query(
+        con, "SELECT row_number, raw, reason, raw_bytes, row_key FROM quarantine"
+    )
+    assert (number, reason) == (2, "field vehicle_model_id is 1,000,000 bytes, limit 4,096")
+    assert row_bytes == 1_000_000 + sum(len(v) for v in line(order_id="O2"))
+    assert len(raw) < 1_000 and raw.endswith('…[cut: 1,000,000 bytes]"}')
+    assert key == '{"order_id":"O2","line_no":1}'
+    # The whole row, sent again, loads and resolves the cut one.
+    fixed = write_csv(
+        tmp_path / "order_lines_2026-01-31.csv", MODEL_HEADER, [rows[0], [*rows[1][:-1], "VM1"]]
+    )
+    assert ingest(con, [fixed], now=NOW).files[0].loaded == 1
+    assert query(con, "SELECT resolved_at IS NOT NULL FROM quarantine") == [(True,)]
+
+
+def test_an_oversized_row_is_refused_with_its_size(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    notes = [f"note{i}" for i in range(20)]
+    path = write_csv(
+        tmp_path / "order_lines_2026-01.csv",
+        [*ORDER_HEADER, *notes],
+        [[*line(), *["n" * 4000] * 20], [*line(order_id="O2"), *[""] * 20]],
+    )
+    (report,) = ingest(con, [path], now=NOW).files
+    assert (report.loaded, report.quarantined) == (1, 1)
+    assert report.ignored_columns == tuple(notes)
+    ((reason, raw),) = query(con, "SELECT reason, raw FROM quarantine")
+    size = 80_000 + sum(len(v) for v in line())
+    assert reason == f"row is {size:,} bytes, limit 65,536"
+    assert len(raw) < 20 * 300
