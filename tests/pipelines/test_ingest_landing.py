@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines.ingest import ingest, retry_quarantine
@@ -270,3 +271,23 @@ def test_an_oversized_row_is_refused_with_its_size(
     size = 80_000 + sum(len(v) for v in line())
     assert reason == f"row is {size:,} bytes, limit 65,536"
     assert len(raw) < 20 * 300
+
+
+def test_the_generated_month_files_resent_keep_every_cancellation(
+    out: Path, lines: pl.DataFrame, tmp_path: Path
+) -> None:
+    """The fault injection on generated data: the month files re-sent (other bytes: CRLF)
+    after their update files used to turn 988 cancelled lines back to completed."""
+    con = connect(tmp_path / "w.duckdb")
+    assert ingest(con, [out]).ok
+    cancelled = "SELECT count(*) FROM order_lines WHERE status = 'cancelled'"
+    expected = lines.filter(pl.col("final_status") == "cancelled").height
+    assert query(con, cancelled) == [(expected,)]
+    resent = tmp_path / "resent"
+    resent.mkdir()
+    for month_file in [*out.glob("order_lines_store_*.csv"), *out.glob("order_lines_online_*.csv")]:
+        (resent / month_file.name).write_bytes(month_file.read_bytes().replace(b"\n", b"\r\n"))
+    report = ingest(con, [resent])
+    assert (report.total_loaded, report.total_quarantined) == (0, 0)
+    assert query(con, cancelled) == [(expected,)]
+    con.close()
