@@ -66,7 +66,9 @@ class Fanout:
         running: dict[distributed.Future[Any], tuple[int, PrefectDaskFuture[R]]] = {}
 
         def collect(return_when: str) -> None:
-            done, _ = distributed.wait(list(running), return_when=return_when)  # type: ignore[no-untyped-call]
+            # The runner's client is not Dask's default (prefect-dask leaves that alone).
+            with runner.client.as_current():
+                done, _ = distributed.wait(list(running), return_when=return_when)  # type: ignore[no-untyped-call]
             for future in done:
                 index, submitted = running.pop(future)
                 results[index] = submitted.result()
