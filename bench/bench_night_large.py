@@ -1,0 +1,389 @@
+"""Wall time and memory of whole nightly runs, step by step (issue 15, item 8).
+
+Copies ``--db`` (a network database, e.g. after ``partsflow ingest`` of the
+large landing set) into ``--work`` and runs ``partsflow nightly`` on the copy
+``--nights`` times in a row: the first night on a fresh copy is the cold one
+(model selection), the next ones are normal nights. Each night runs in its own
+process; a sampler reads the RSS of that process (and of its whole process
+tree: Prefect's temporary server, the forecast workers) every ``--interval``
+seconds. Prefect logs when each task finishes, so each sample is attributed to
+the task that was running: the one that finished next. Prints, per night, the
+wall and peak RSS of each task, and the process's ``ru_maxrss`` (the figure
+``/usr/bin/time -v`` gives as "Maximum resident set size").
+
+``--capture-save DIR`` also writes the tables the night saves (``save_plan``'s
+:class:`warehouse.plan.NightTables`) as Parquet into ``DIR``, with a copy of
+the database as it was before the save; ``--save-only DIR`` then times
+:func:`warehouse.plan.write_plan` alone on them, in a fresh process each
+repeat, so the save step can be measured in a minute instead of a night.
+
+    .venv/bin/python bench/bench_night_large.py --db BASE.duckdb [--work /tmp/bench_night]
+        [--landing DIR] [--nights 2] [--repeat 1] [--interval 1] [--keep]
+        [--capture-save DIR [--capture-night N]] [--json OUT.jsonl]
+    .venv/bin/python bench/bench_night_large.py --save-only DIR [--repeat 3]
+
+Run one at a time: a large night takes up to 14 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+GIB = 1024**3
+_ORDER_PARTS = ("headers", "lines", "reviewed")
+_TASK_DONE = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) \| \w+ +\| Task run '(.+)-[0-9a-f]{3}' - Finished")
+
+# The night in the child process: optionally wrap write_plan to dump what it saves.
+_CHILD = r"""
+import sys
+from pathlib import Path
+
+capture = sys.argv[1]
+if capture:
+    import bench.bench_night_large as bench
+    import warehouse.plan as plan
+
+    original = plan.write_plan
+
+    def capturing(con, run_id, tables, summary, keep_forecast_runs=None):
+        import time
+
+        started = time.perf_counter()
+        bench.dump_tables(con, Path(capture), run_id, tables, summary, keep_forecast_runs)
+        print(f"capture of the saved tables took {time.perf_counter() - started:.1f} s", flush=True)
+        return original(con, run_id, tables, summary, keep_forecast_runs)
+
+    plan.write_plan = capturing
+
+import partsflow_cli
+
+sys.exit(partsflow_cli.main(sys.argv[2:]))
+"""
+
+_SAVE_ONLY = r"""
+import sys, time, resource
+from pathlib import Path
+import bench.bench_night_large as bench
+from warehouse.schema import connect
+import warehouse.plan as plan
+
+folder, db = Path(sys.argv[1]), Path(sys.argv[2])
+run_id, tables, summary, keep = bench.load_tables(folder)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with connect(db) as con:
+    started = time.perf_counter()
+    plan.write_plan(con, run_id, tables, summary, keep)
+    seconds = time.perf_counter() - started
+print(f"RESULT {seconds:.2f} {before * 1024}")
+"""
+
+
+@dataclass
+class Night:
+    """One night's run: wall, ``ru_maxrss`` and the samples with their task."""
+
+    label: str
+    wall_s: float
+    returncode: int
+    maxrss: int
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # time, own, tree
+    finished: list[tuple[float, str]] = field(default_factory=list)  # time, task
+
+    def steps(self) -> list[dict[str, Any]]:
+        """Per task in order: seconds since the previous task finished, peak own/tree RSS."""
+        rows: list[dict[str, Any]] = []
+        start = self.samples[0][0] if self.samples else 0.0
+        bounds = [*self.finished, (float("inf"), "(after the last task)")]
+        for end, task in bounds:
+            inside = [s for s in self.samples if start < s[0] <= end]
+            rows.append(
+                {
+                    "step": task,
+                    "seconds": round((end if end != float("inf") else self._last()) - start, 1),
+                    "peak_gib": round(max((s[1] for s in inside), default=0) / GIB, 2),
+                    "tree_gib": round(max((s[2] for s in inside), default=0) / GIB, 2),
+                }
+            )
+            start = end
+        return rows
+
+    def _last(self) -> float:
+        return self.samples[-1][0] if self.samples else 0.0
+
+
+def run_night(
+    db: Path,
+    snapshots: Path,
+    landing: Path | None,
+    interval: float,
+    capture: Path | None,
+    label: str,
+) -> Night:
+    """Run ``partsflow nightly`` on ``db`` in a child process, sampling its RSS."""
+    args = ["nightly", "--db", str(db)]
+    args += ["--landing", str(landing)] if landing else ["--no-landing"]
+    env = dict(os.environ)
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    env["PARTSFLOW_SNAPSHOT_DIR"] = str(snapshots)
+    env.setdefault("PARTSFLOW_OPS_URL", f"sqlite:///{snapshots.parent / 'ops.sqlite3'}")
+    command = [sys.executable, "-c", _CHILD, str(capture or ""), *args]
+    started = time.time()
+    child = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    night = Night(label, 0.0, 0, 0)
+    reader = threading.Thread(target=_read_log, args=(child, night, started), daemon=True)
+    reader.start()
+    proc = psutil.Process(child.pid)
+    # wait4, not Popen.poll: it gives the child's own ru_maxrss when it ends.
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        night.samples.append((time.time(), *_rss(proc)))
+        time.sleep(interval)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    reader.join(timeout=10)
+    night.wall_s = time.time() - started
+    night.returncode = child.returncode
+    night.maxrss = usage.ru_maxrss * 1024
+    return night
+
+
+def _rss(proc: psutil.Process) -> tuple[int, int]:
+    try:
+        own = proc.memory_info().rss
+        tree = own
+        for kid in proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # a worker that just ended
+                tree += kid.memory_info().rss
+        return own, tree
+    except psutil.Error:
+        return 0, 0
+
+
+def _read_log(child: subprocess.Popen[str], night: Night, started: float) -> None:
+    day = datetime.fromtimestamp(started).date()
+    assert child.stdout is not None
+    for line in child.stdout:
+        sys.stdout.write("    " + line)
+        match = _TASK_DONE.match(line)
+        if match:
+            clock = datetime.strptime(match.group(1), "%H:%M:%S.%f").time()
+            night.finished.append((datetime.combine(day, clock).timestamp(), match.group(2)))
+
+
+def dump_tables(
+    con: Any, folder: Path, run_id: str, tables: Any, summary: dict[str, Any], keep: int | None
+) -> None:
+    """Write ``tables`` (a ``NightTables``) as Parquet and copy the database beside them."""
+    import dataclasses
+
+    import polars as pl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, Any] = {"run_id": run_id, "summary": summary, "keep": keep, "parts": {}}
+    for part in dataclasses.fields(tables):
+        value = getattr(tables, part.name)
+        if value is None:
+            continue
+        if isinstance(value, pl.DataFrame):
+            value.write_parquet(folder / f"{part.name}.parquet")
+            meta["parts"][part.name] = "frame"
+        elif isinstance(value, tuple):
+            for i, frame in enumerate(value):
+                frame.write_parquet(folder / f"{part.name}.{i}.parquet")
+            meta["parts"][part.name] = f"tuple:{len(value)}"
+        elif part.name == "selections":
+            for warehouse, selection in value.items():
+                selection.models.write_parquet(folder / f"selections.{warehouse}.models.parquet")
+                selection.calibration.write_parquet(
+                    folder / f"selections.{warehouse}.calibration.parquet"
+                )
+            meta["parts"][part.name] = sorted(value)
+        else:  # PurchaseOrders
+            for name in _ORDER_PARTS:
+                getattr(value, name).write_parquet(folder / f"{part.name}.{name}.parquet")
+            meta["parts"][part.name] = "orders"
+    (folder / "meta.json").write_text(json.dumps(meta, default=str))
+    con.execute("CHECKPOINT")
+    db = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+    shutil.copyfile(db.fetchall()[0][0], folder / "before_save.duckdb")
+
+
+def load_tables(folder: Path) -> tuple[str, Any, dict[str, Any], int | None]:
+    """Read back what :func:`dump_tables` wrote: ``run_id, NightTables, summary, keep``."""
+    import polars as pl
+
+    from models.selection import Selection
+    from optimization.replenishment.purchasing import PurchaseOrders
+    from warehouse.plan import NightTables
+
+    meta = json.loads((folder / "meta.json").read_text())
+    parts: dict[str, Any] = {}
+    for name, kind in meta["parts"].items():
+        if kind == "frame":
+            parts[name] = pl.read_parquet(folder / f"{name}.parquet")
+        elif isinstance(kind, str) and kind.startswith("tuple:"):
+            n = int(kind.split(":")[1])
+            parts[name] = tuple(pl.read_parquet(folder / f"{name}.{i}.parquet") for i in range(n))
+        elif name == "selections":
+            parts[name] = {
+                w: Selection(
+                    pl.read_parquet(folder / f"selections.{w}.models.parquet"),
+                    pl.read_parquet(folder / f"selections.{w}.calibration.parquet"),
+                )
+                for w in kind
+            }
+        else:
+            parts[name] = PurchaseOrders(
+                *(pl.read_parquet(folder / f"{name}.{p}.parquet") for p in _ORDER_PARTS)
+            )
+    return meta["run_id"], NightTables(**parts), meta["summary"], meta["keep"]
+
+
+def save_only(folder: Path, repeat: int, work: Path) -> None:
+    """Time ``write_plan`` on the captured tables, a fresh process and database copy each run."""
+    rows = []
+    for i in range(repeat):
+        db = work / "save_only.duckdb"
+        shutil.copyfile(folder / "before_save.duckdb", db)
+        peak = 0
+        child = subprocess.Popen(
+            [sys.executable, "-c", _SAVE_ONLY, str(folder), str(db)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        proc = psutil.Process(child.pid)
+        while child.poll() is None:
+            peak = max(peak, _rss(proc)[0])
+            time.sleep(0.2)
+        out = child.stdout.read() if child.stdout else ""
+        result = [line for line in out.splitlines() if line.startswith("RESULT")]
+        if child.returncode or not result:
+            raise SystemExit(f"save-only run {i} failed ({child.returncode}): {out[-2000:]}")
+        seconds, loaded = float(result[0].split()[1]), int(result[0].split()[2])
+        rows.append((seconds, loaded, peak))
+        print(
+            f"run {i + 1}: write_plan {seconds:.1f} s, RSS with the tables loaded "
+            f"{loaded / GIB:.2f} GiB, peak {peak / GIB:.2f} GiB (+{(peak - loaded) / GIB:.2f})"
+        )
+        db.unlink()
+        db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+    print(
+        f"median: {statistics.median(r[0] for r in rows):.1f} s, "
+        f"peak {statistics.median(r[2] for r in rows) / GIB:.2f} GiB, "
+        f"over the loaded tables +{statistics.median(r[2] - r[1] for r in rows) / GIB:.2f} GiB"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, help="network database to copy for each repeat")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench_night"))
+    parser.add_argument("--landing", type=Path, help="landing folder (default --no-landing)")
+    parser.add_argument("--nights", type=int, default=2, help="nights per copy: cold, normal, …")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    parser.add_argument("--keep", action="store_true", help="keep the last copy's database")
+    parser.add_argument("--capture-save", type=Path, help="dump a night's saved tables here")
+    parser.add_argument("--capture-night", type=int, default=1, help="which night to dump")
+    parser.add_argument("--save-only", type=Path, help="time write_plan on a --capture-save dir")
+    parser.add_argument("--json", type=Path, help="append one JSON line per night")
+    args = parser.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.save_only:
+        save_only(args.save_only, args.repeat, args.work)
+        return 0
+    if args.db is None:
+        parser.error("--db is required (or --save-only)")
+    print(f"load before: {os.getloadavg()}")
+    results: list[Night] = []
+    for r in range(args.repeat):
+        copy, snapshots = args.work / "night.duckdb", args.work / "published"
+        shutil.rmtree(snapshots, ignore_errors=True)
+        shutil.copyfile(args.db, copy)
+        for n in range(args.nights):
+            label = f"repeat {r + 1}, night {n + 1} ({'cold' if n == 0 else 'normal'})"
+            capture = args.capture_save if (r == 0 and n == args.capture_night - 1) else None
+            night = run_night(copy, snapshots, args.landing, args.interval, capture, label)
+            results.append(night)
+            _report(night, os.getloadavg())
+            if args.json:
+                with args.json.open("a") as out:
+                    out.write(json.dumps(_record(night)) + "\n")
+            if night.returncode:
+                return night.returncode
+        if not args.keep:
+            copy.unlink(missing_ok=True)
+            copy.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+    _medians(results, args.nights)
+    return 0
+
+
+def _record(night: Night) -> dict[str, Any]:
+    return {
+        "label": night.label,
+        "at": datetime.now().isoformat(timespec="seconds"),
+        "wall_s": round(night.wall_s, 1),
+        "maxrss_gib": round(night.maxrss / GIB, 2),
+        "load": os.getloadavg(),
+        "steps": night.steps(),
+        # The RSS curve, for a plot or a closer look at one step: seconds from the start, GiB.
+        "finished": [(round(t - night.samples[0][0], 1), task) for t, task in night.finished]
+        if night.samples
+        else [],
+        "rss_gib": [
+            (round(t - night.samples[0][0], 1), round(own / GIB, 2)) for t, own, _ in night.samples
+        ],
+    }
+
+
+def _report(night: Night, load: tuple[float, float, float]) -> None:
+    print(
+        f"\n{night.label}: wall {night.wall_s:.0f} s, ru_maxrss {night.maxrss / GIB:.2f} GiB, "
+        f"exit {night.returncode}, load after {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}"
+    )
+    print("| step | s | peak RSS GiB | tree GiB |\n|---|---:|---:|---:|")
+    for row in night.steps():
+        print(f"| {row['step']} | {row['seconds']} | {row['peak_gib']} | {row['tree_gib']} |")
+
+
+def _medians(results: list[Night], nights: int) -> None:
+    for n in range(nights):
+        same = [r for i, r in enumerate(results) if i % nights == n]
+        if len(same) < 2:
+            continue
+        print(
+            f"\nnight {n + 1}, median of {len(same)}: wall "
+            f"{statistics.median(r.wall_s for r in same):.0f} s, ru_maxrss "
+            f"{statistics.median(r.maxrss for r in same) / GIB:.2f} GiB"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
