@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import polars as pl
 from prefect import Task
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -60,28 +61,36 @@ class Fanout:
     ) -> list[R]:
         import distributed
 
-        # distributed is untyped: nthreads() and wait() are called without types.
-        threads = max(1, sum(runner.client.nthreads().values()))  # type: ignore[no-untyped-call]
-        results: list[R] = []
+        client = runner.client
+        # distributed is untyped: nthreads(), scatter() and wait() are called without types.
+        threads = max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
+        results: dict[int, R] = {}
         running: dict[distributed.Future[Any], tuple[int, PrefectDaskFuture[R]]] = {}
+
+        def placed(value: Any) -> Any:
+            # A frame goes to a worker directly, not inside the task through the scheduler
+            # (Dask's advice for large inputs, such as a warehouse's series).
+            if isinstance(value, pl.DataFrame):
+                return client.scatter(value, hash=False)  # type: ignore[no-untyped-call]
+            return value
 
         def collect(return_when: str) -> None:
             # The runner's client is not Dask's default (prefect-dask leaves that alone).
-            with runner.client.as_current():
+            with client.as_current():
                 done, _ = distributed.wait(list(running), return_when=return_when)  # type: ignore[no-untyped-call]
             for future in done:
                 index, submitted = running.pop(future)
                 results[index] = submitted.result()
 
-        for call in calls:
+        for index, call in enumerate(calls):
             if len(running) >= threads:
                 collect("FIRST_COMPLETED")
-            submitted = runner.submit(task, parameters=call)
-            running[submitted.wrapped_future] = (len(results), submitted)
-            results.append(None)  # type: ignore[arg-type]  # filled in by collect
+            parameters = {name: placed(value) for name, value in call.items()}
+            submitted = runner.submit(task, parameters=parameters)
+            running[submitted.wrapped_future] = (index, submitted)
         if running:
             collect("ALL_COMPLETED")
-        return results
+        return [results[index] for index in sorted(results)]
 
 
 @contextmanager
