@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import InputError
+from pipelines.ingest.limits import LineWatch
 
 CHUNK_BYTES = 4 << 20
 UTF8 = "utf-8"
@@ -29,10 +30,12 @@ _BOM = codecs.BOM_UTF8
 
 @dataclass(frozen=True)
 class FileDigest:
-    """A file's SHA-256 and, for text files, its encoding."""
+    """A file's SHA-256 and, for text files, its encoding and whether a line may be
+    too long to parse whole (``limits.LineWatch``)."""
 
     sha256: str
     encoding: str | None
+    long_lines: bool = False
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -47,8 +50,11 @@ def digest(path: Path, *, text: bool) -> FileDigest:
     decoder = codecs.getincrementaldecoder(UTF8)("strict")
     utf8_ok, first = True, True
     has_bom = False
+    lines = LineWatch()
     for chunk in _chunks(path):
         sha.update(chunk)
+        if text:
+            lines.feed(chunk)
         if not text or not utf8_ok:
             continue
         if first:
@@ -67,8 +73,8 @@ def digest(path: Path, *, text: bool) -> FileDigest:
     if has_bom and not utf8_ok:
         raise InputError(f"{path.name}: starts with a UTF-8 BOM but is not valid UTF-8")
     if utf8_ok:
-        return FileDigest(sha.hexdigest(), UTF8_BOM if has_bom else UTF8)
-    return FileDigest(sha.hexdigest(), GB18030)
+        return FileDigest(sha.hexdigest(), UTF8_BOM if has_bom else UTF8, lines.long)
+    return FileDigest(sha.hexdigest(), GB18030, lines.long)
 
 
 def transcode_to_utf8(source: Path, target: Path, encoding: str = GB18030) -> None:

@@ -26,7 +26,7 @@ from pipelines.ingest.kinds import (
     format_from_name,
     kind_from_name,
 )
-from pipelines.ingest.limits import HELPERS
+from pipelines.ingest.limits import HELPERS, short_lines
 from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
 from pipelines.ingest.validate import parse_rows
@@ -140,8 +140,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
                 unchanged=seen,
                 already_ingested=True,
             )
-        with utf8_path(item.path, encoding) as readable:
-            strings = read_strings(readable, item.fmt, display_name=name)
+        precut = item.fmt == "csv" and found.long_lines
+        with utf8_path(item.path, encoding) as readable, short_lines(readable, precut) as short:
+            strings = read_strings(short, item.fmt, display_name=name, precut=precut)
         missing = [c for c in spec.required_columns if c not in strings.columns]
         if missing:
             listed = ", ".join(f"'{c}'" for c in missing)

@@ -59,8 +59,11 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 READERS: dict[str, Reader] = {"csv": _read_csv, "parquet": _read_parquet, "ndjson": _read_ndjson}
 
 
-def read_strings(path: Path, fmt: str, *, display_name: str) -> pl.DataFrame:
+def read_strings(path: Path, fmt: str, *, display_name: str, precut: bool = False) -> pl.DataFrame:
     """The rows of ``path`` as strings, with ``row_number`` from 1, oversized rows cut.
+
+    ``precut``: ``path`` is a CSV file whose long lines were cut before
+    (``limits.short_lines``).
 
     Raises
     ------
@@ -78,4 +81,4 @@ def read_strings(path: Path, fmt: str, *, display_name: str) -> pl.DataFrame:
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )
     del frame
-    return bound(numbered, ROW_NUMBER)
+    return bound(numbered, ROW_NUMBER, precut=precut)

@@ -291,3 +291,28 @@ def test_the_generated_month_files_resent_keep_every_cancellation(
     assert (report.total_loaded, report.total_quarantined) == (0, 0)
     assert query(con, cancelled) == [(expected,)]
     con.close()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_line_too_long_to_parse_whole_is_cut_before_parsing(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, encoding: str
+) -> None:
+    """A 3 MB remark (quoted, with commas) never reaches the parser whole: the row is
+    refused with its line's size, the rows after it load, their numbers unchanged."""
+    remark = "到店安装, 请提前预约" * 250_000
+    path = write_csv(
+        tmp_path / "order_lines_online_2026-01.csv",
+        [*ORDER_HEADER, "remark"],
+        [[*line(order_id="O1"), "ok"], [*line(order_id="O2"), remark], [*line(order_id="O3"), ""]],
+        encoding=encoding,
+    )
+    (report,) = ingest(con, [path], now=NOW).files
+    assert (report.loaded, report.quarantined, report.ignored_columns) == (2, 1, ("remark",))
+    ((number, reason, raw, size),) = query(
+        con, "SELECT row_number, reason, raw, raw_bytes FROM quarantine"
+    )
+    line_bytes = len(",".join([*line(order_id="O2"), f'"{remark}"']).encode())
+    assert (number, size) == (2, line_bytes)
+    assert reason == f"row is {line_bytes:,} bytes, limit 65,536 (cut in field remark)"
+    assert len(raw) < 1_000 and raw.endswith(f'…[line cut: {line_bytes} bytes]"}}')
+    assert sorted(_statuses(con)) == ["O1", "O3"]
