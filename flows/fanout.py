@@ -28,6 +28,8 @@ from prefect import Task
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from pipelines.errors import InputError
+
 if TYPE_CHECKING:
     from prefect_dask.task_runners import DaskTaskRunner, PrefectDaskFuture
 
@@ -101,6 +103,12 @@ def fanout(dask_address: str | None) -> Iterator[Fanout]:
     workers report their task runs to this run's Prefect API: ``PREFECT_API_URL``
     when it is set (a Prefect server the workers can reach), else the URL of the
     ephemeral server this process started, which only workers on this machine reach.
+
+    Raises
+    ------
+    InputError
+        No scheduler answers at ``dask_address`` within Dask's connect timeout
+        (``distributed.comm.timeouts.connect``, 30 s by default).
     """
     if dask_address is None:
         yield Fanout()
@@ -110,7 +118,14 @@ def fanout(dask_address: str | None) -> Iterator[Fanout]:
     with ExitStack() as stack:
         if not PREFECT_API_URL.value():
             stack.enter_context(temporary_settings({PREFECT_API_URL: _ephemeral_api_url()}))
-        yield Fanout(stack.enter_context(DaskTaskRunner(address=dask_address)))
+        runner = stack.enter_context(DaskTaskRunner(address=dask_address))
+        try:
+            _ = runner.client  # connects: a wrong address fails here, before any work is sent
+        except (OSError, ValueError) as error:  # unreachable; malformed
+            raise InputError(
+                f"no Dask scheduler answers at {dask_address} ({error}): check the address"
+            ) from None
+        yield Fanout(runner)
 
 
 def _ephemeral_api_url() -> str:

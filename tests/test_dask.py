@@ -8,16 +8,19 @@ publishes must be the same, value for value.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+import dask
 import distributed
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 import flows
+from pipelines.errors import InputError
 from pipelines.generate import generate
 from settings import DataPaths, Settings
 from warehouse import published
@@ -164,3 +167,22 @@ def test_the_per_warehouse_tasks_ran_on_the_cluster(
         ran = client.run_on_scheduler(counts)
     # The local night never touched the cluster: every task it saw was the Dask night's.
     assert ran == dict.fromkeys(PER_WAREHOUSE_TASKS, forward)
+
+
+def test_a_scheduler_that_does_not_answer_fails_the_night_in_one_line(
+    nights: dict[str, tuple[flows.NightlyResult, Path, Path]], tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(nights["local"][1], db)
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
+        pytest.raises(InputError, match=r"no Dask scheduler answers at tcp://127\.0\.0\.1:1 "),
+    ):
+        flows.nightly(
+            DataPaths(db, None, tmp_path / "published"), SMALL, dask_address="tcp://127.0.0.1:1"
+        )
+    con = connect(db)
+    latest = published.run_history(con, "nightly").row(0, named=True)
+    con.close()
+    assert latest["status"] == "failed"
+    assert "no Dask scheduler answers" in latest["error"]
