@@ -31,6 +31,8 @@ EXIT_UNSERVED = 3
 #: Another partsflow command holds the database (a nightly running): try again later
 #: (sysexits' EX_TEMPFAIL).
 EXIT_BUSY = 75
+#: A write met a full disk (sysexits' EX_IOERR): free space, then run the command again.
+EXIT_DISK_FULL = 74
 
 
 class _Parser(argparse.ArgumentParser):
@@ -803,28 +805,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except Exception as error:
+        line, exit_code = _error_line(args, error)
+        print(f"partsflow {args.command}: {line}", file=sys.stderr)
+        return exit_code
+    return code
+
+
+#: The arguments naming where a command writes: the first one given is named on a full disk.
+_WRITES = ("output", "out", "db")
+
+
+def _error_line(args: argparse.Namespace, error: Exception) -> tuple[str, int]:
+    """One line and an exit code for the errors a user can act on; re-raise the rest."""
     import duckdb
 
-    from pipelines.errors import InputError
+    from pipelines.errors import InputError, disk_full_message, is_disk_full
     from warehouse.dblock import DatabaseInUseError
     from warehouse.schema import SchemaError
 
-    try:
-        code: int = args.func(args)
-    except DatabaseInUseError as error:
-        print(f"partsflow {args.command}: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BUSY
-    except _CliError as error:
-        print(f"partsflow {args.command}: {error}", file=sys.stderr)
-        return error.code
-    except (InputError, SchemaError) as error:
-        print(f"partsflow {args.command}: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (OSError, duckdb.IOException) as error:
+    if is_disk_full(error):
+        # Wherever it struck (Python, polars, DuckDB's WAL, a Prefect task): one line.
+        written = next((getattr(args, a) for a in _WRITES if getattr(args, a, None)), None)
+        return disk_full_message(error, written and Path(written)), EXIT_DISK_FULL
+    if isinstance(error, DatabaseInUseError):
+        return _one_line(error), EXIT_BUSY
+    if isinstance(error, _CliError):
+        return str(error), error.code
+    if isinstance(error, InputError | SchemaError):
+        return _one_line(error), EXIT_BAD_INPUT
+    if isinstance(error, OSError | duckdb.IOException):
         # E.g. DuckDB's "could not set lock on file": another process has it open.
-        print(f"partsflow {args.command}: {_one_line(error)}", file=sys.stderr)
-        return 1
-    return code
+        return _one_line(error), 1
+    raise error
 
 
 def _one_line(error: BaseException) -> str:

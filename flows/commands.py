@@ -27,6 +27,7 @@ from ops import workflow as store
 from optimization.routing import SolveParams, solve
 from optimization.routing.linehaul import LinehaulParams, plan_linehaul, route_rows
 from pipelines.errors import InputError
+from pipelines.files import written_whole
 from pipelines.forecast_input import read_forecast_input
 from pipelines.ingest import IngestReport, RetryReport, ingest, retry_quarantine
 from pipelines.routing_io import read_problem, write_solution
@@ -228,7 +229,8 @@ def forecast_file(input_path: Path, output: Path, params: ForecastParams) -> Non
     result = forecast(history, params)
     columns = ["unique_id", "ds", "mean", "model", *level_columns(params.levels)]
     output.parent.mkdir(parents=True, exist_ok=True)
-    result.forecasts.select(columns).write_parquet(output)
+    with written_whole(output) as part:  # a full disk leaves no half a file behind
+        result.forecasts.select(columns).write_parquet(part)
 
 
 #: ``partsflow forecast`` fits AutoETS/AutoTheta for files of at most this many series.

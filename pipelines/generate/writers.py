@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipelines.files import written_whole
 from pipelines.generate.aftersales import RETURN_REASONS
 from pipelines.generate.demand import CHANNELS, MonthLines
 
@@ -50,7 +51,8 @@ class Ids:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
-    frame.write_parquet(path, compression="zstd", statistics=True)
+    with written_whole(path) as part:
+        frame.write_parquet(part, compression="zstd", statistics=True)
     return path
 
 
@@ -80,7 +82,8 @@ def lines_frame(lines: MonthLines, idx: np.ndarray, status: np.ndarray, ids: Ids
 
 def write_store_csv(frame: pl.DataFrame, path: Path) -> Path:
     """UTF-8, ``T`` between date and time, no offset (Asia/Shanghai)."""
-    frame.select(ORDER_LINE_COLUMNS).write_csv(path, datetime_format=STORE_TS)
+    with written_whole(path) as part:
+        frame.select(ORDER_LINE_COLUMNS).write_csv(part, datetime_format=STORE_TS)
     return path
 
 
@@ -92,7 +95,7 @@ def write_online_csv(frame: pl.DataFrame, path: Path, rng: np.random.Generator) 
     """
     remark = pl.Series("remark", np.array(_REMARKS)[rng.integers(0, len(_REMARKS), frame.height)])
     out = frame.select(ORDER_LINE_COLUMNS).with_columns(remark)
-    with path.open("wb") as fh:
+    with written_whole(path) as part, part.open("wb") as fh:
         for i, offset in enumerate(range(0, max(out.height, 1), _CHUNK_ROWS)):
             text = out.slice(offset, _CHUNK_ROWS).write_csv(
                 include_header=i == 0, datetime_format=ONLINE_TS
@@ -103,7 +106,10 @@ def write_online_csv(frame: pl.DataFrame, path: Path, rng: np.random.Generator) 
 
 def write_updates_csv(frame: pl.DataFrame, path: Path) -> Path:
     """UTF-8 with BOM: lines re-sent with status ``cancelled``."""
-    frame.select(ORDER_LINE_COLUMNS).write_csv(path, include_bom=True, datetime_format=UPDATE_TS)
+    with written_whole(path) as part:
+        frame.select(ORDER_LINE_COLUMNS).write_csv(
+            part, include_bom=True, datetime_format=UPDATE_TS
+        )
     return path
 
 
@@ -138,7 +144,8 @@ def write_returns(returns: pl.DataFrame, out: Path) -> list[Path]:
         pl.col("returned_at").dt.strftime("%Y-%m"), maintain_order=True
     ):
         path = out / f"returns_{month}.csv"
-        part.select(RETURN_COLUMNS).write_csv(path, datetime_format=STORE_TS)
+        with written_whole(path) as writing:
+            part.select(RETURN_COLUMNS).write_csv(writing, datetime_format=STORE_TS)
         paths.append(path)
     return paths
 
@@ -164,5 +171,7 @@ def write_stock(
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    with written_whole(path) as part:
+        part.write_text(text, encoding="utf-8")
     return path
