@@ -14,6 +14,9 @@ OUTCOME = "outcome"
 INSERTED = "inserted"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
+#: Already present too: an order line's status from a file older than the one that set
+#: the loaded status (``freshness``), which it must not undo. Counted as unchanged.
+OLDER = "older"
 QUARANTINED = "quarantined"
 SHANGHAI = "Asia/Shanghai"
 

@@ -16,7 +16,15 @@ import duckdb
 import polars as pl
 
 from pipelines.errors import InputError
-from pipelines.ingest.common import INSERTED, OUTCOME, QUARANTINED, UNCHANGED, UPDATED, LoadContext
+from pipelines.ingest.common import (
+    INSERTED,
+    OLDER,
+    OUTCOME,
+    QUARANTINED,
+    UNCHANGED,
+    UPDATED,
+    LoadContext,
+)
 from pipelines.ingest.decide import decide, existing_query
 from pipelines.ingest.encoding import digest, utf8_path
 from pipelines.ingest.kinds import (
@@ -163,7 +171,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
                 rows_read=strings.height,
                 loaded=_count(decided, INSERTED, UPDATED),
                 updated=_count(decided, UPDATED),
-                unchanged=_count(decided, UNCHANGED),
+                unchanged=_count(decided, UNCHANGED, OLDER),
+                older=_count(decided, OLDER),
                 quarantined=_count(decided, QUARANTINED),
                 ignored_columns=ignored,
             )

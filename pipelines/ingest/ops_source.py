@@ -45,7 +45,15 @@ import duckdb
 import polars as pl
 
 from ops.exports import StoreChanges
-from pipelines.ingest.common import INSERTED, OUTCOME, QUARANTINED, UNCHANGED, UPDATED, LoadContext
+from pipelines.ingest.common import (
+    INSERTED,
+    OLDER,
+    OUTCOME,
+    QUARANTINED,
+    UNCHANGED,
+    UPDATED,
+    LoadContext,
+)
 from pipelines.ingest.ingest import process_rows
 from pipelines.ingest.kinds import SPECS, VEHICLE_MODEL, KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
@@ -310,7 +318,7 @@ def _load(
     ).hexdigest()
     ctx = LoadContext(source, digest, now, replay=False)
     with frames.transaction(con):
-        counts = dict.fromkeys((INSERTED, UPDATED, UNCHANGED, QUARANTINED), 0)
+        counts = dict.fromkeys((INSERTED, UPDATED, UNCHANGED, OLDER, QUARANTINED), 0)
         if strings.height:
             outcomes = process_rows(con, spec, strings, ctx)[OUTCOME].value_counts()
             counts |= {str(outcome): int(n) for outcome, n in outcomes.iter_rows()}
@@ -320,7 +328,7 @@ def _load(
             rows_read=strings.height,
             loaded=counts[INSERTED] + counts[UPDATED],
             updated=counts[UPDATED],
-            unchanged=counts[UNCHANGED],
+            unchanged=counts[UNCHANGED] + counts[OLDER],
             quarantined=counts[QUARANTINED],
         )
         record = FileRecord(

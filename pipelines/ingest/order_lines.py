@@ -19,6 +19,7 @@ import polars as pl
 
 from pipelines.ingest.common import (
     INSERTED,
+    OLDER,
     OUTCOME,
     UNCHANGED,
     UPDATED,
@@ -190,13 +191,13 @@ def _keep_news(decided: pl.DataFrame, recorded: pl.DataFrame, ctx: LoadContext) 
     one once turned 98 cancelled lines back to completed. Nor when this file
     applied it before (``recorded``: the statuses the history holds from this
     source file), so loading the same files again changes nothing. Either is
-    already present (unchanged).
+    already present (``OLDER``, ``UNCHANGED``).
     """
     change = (pl.col(OUTCOME) == UPDATED) & pl.col("present")
     if decided.filter(change).height == 0:
         return decided
     if ctx.replay:
-        return _unchanged_where(decided, change)
+        return _outcome_where(decided, change, UNCHANGED)
     version = file_version(ctx.source_file, ctx.now)
     stamped = loaded_versions(pl.col("loaded_source_file"), pl.col("loaded_loaded_at"), decided)
     newer_loaded = (pl.col("version_as_of") > version.as_of) | (
@@ -215,13 +216,14 @@ def _keep_news(decided: pl.DataFrame, recorded: pl.DataFrame, ctx: LoadContext) 
         how="left",
         maintain_order="left",
     )
-    skipped = change & (pl.col("__superseded") | pl.col("__seen").fill_null(False))
-    return _unchanged_where(decided, skipped).drop("__superseded", "__seen")
+    decided = _outcome_where(decided, change & pl.col("__superseded"), OLDER)
+    decided = _outcome_where(decided, change & pl.col("__seen").fill_null(False), UNCHANGED)
+    return decided.drop("__superseded", "__seen")
 
 
-def _unchanged_where(decided: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
+def _outcome_where(decided: pl.DataFrame, condition: pl.Expr, outcome: str) -> pl.DataFrame:
     return decided.with_columns(
-        pl.when(condition).then(pl.lit(UNCHANGED)).otherwise(pl.col(OUTCOME)).alias(OUTCOME)
+        pl.when(condition).then(pl.lit(outcome)).otherwise(pl.col(OUTCOME)).alias(OUTCOME)
     )
 
 

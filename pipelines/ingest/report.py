@@ -11,8 +11,9 @@ class FileReport:
     """One file: how many rows were read, loaded, unchanged and quarantined.
 
     ``updated`` is the part of ``loaded`` that changed an existing record
-    (order status changes, master data updates, stock corrections). A file
-    with ``error`` set loaded nothing.
+    (order status changes, master data updates, stock corrections); ``older``
+    the part of ``unchanged`` whose order-line status is older than the one
+    loaded (a re-sent older file). A file with ``error`` set loaded nothing.
     """
 
     path: Path
@@ -28,11 +29,13 @@ class FileReport:
     #: The same content was ingested before with nothing left in quarantine:
     #: every row is already present and the file was not parsed again.
     already_ingested: bool = False
+    older: int = 0
 
     def __post_init__(self) -> None:
         if self.error is None:
             assert self.loaded + self.unchanged + self.quarantined == self.rows_read, self
             assert self.updated <= self.loaded, self
+            assert self.older <= self.unchanged, self
 
     def render(self) -> str:
         """``order_lines_2026-01.csv [order_lines, gb18030]: read 10, loaded 8 ...``."""
@@ -41,8 +44,9 @@ class FileReport:
         what = ", ".join(x for x in (self.kind, self.encoding) if x)
         line = (
             f"{self.path.name} [{what}]: read {self.rows_read}, loaded {self.loaded} "
-            f"(updated {self.updated}), unchanged {self.unchanged}, "
-            f"quarantined {self.quarantined}"
+            f"(updated {self.updated}), unchanged {self.unchanged}"
+            + (f" ({self.older} an older status than loaded)" if self.older else "")
+            + f", quarantined {self.quarantined}"
         )
         if self.ignored_columns:
             line += f"; ignored columns: {', '.join(self.ignored_columns)}"

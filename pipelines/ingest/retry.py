@@ -8,7 +8,15 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from pipelines.ingest.common import INSERTED, OUTCOME, QUARANTINED, UNCHANGED, UPDATED, LoadContext
+from pipelines.ingest.common import (
+    INSERTED,
+    OLDER,
+    OUTCOME,
+    QUARANTINED,
+    UNCHANGED,
+    UPDATED,
+    LoadContext,
+)
 from pipelines.ingest.ingest import _utc, process_rows
 from pipelines.ingest.kinds import DEPENDENCY_ORDER, SPECS, KindSpec
 from pipelines.ingest.readers import ROW_NUMBER
@@ -67,7 +75,7 @@ def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = N
     """
     moment = _utc(now)
     pending = loading.unresolved_quarantine(con, ("%",))
-    totals = dict.fromkeys((INSERTED, UPDATED, UNCHANGED, QUARANTINED), 0)
+    totals = dict.fromkeys((INSERTED, UPDATED, UNCHANGED, OLDER, QUARANTINED), 0)
     superseded = retried = 0
     by_kind: dict[str, int] = {}
     rank = {name: i for i, name in enumerate(DEPENDENCY_ORDER)}
@@ -98,7 +106,7 @@ def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = N
     return RetryReport(
         retried=retried,
         loaded=totals[INSERTED] + totals[UPDATED],
-        unchanged=totals[UNCHANGED],
+        unchanged=totals[UNCHANGED] + totals[OLDER],
         superseded=superseded,
         still_quarantined=totals[QUARANTINED],
         by_kind=by_kind,

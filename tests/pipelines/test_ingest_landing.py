@@ -81,7 +81,8 @@ def test_a_resent_older_file_does_not_undo_later_cancellations(
         [line(order_id=o) for o in ("O1", "O2", "O3", "O4")],
     )
     (report,) = ingest(con, [resent], now=NOW.replace(month=4)).files
-    assert (report.loaded, report.updated, report.unchanged) == (1, 0, 3)
+    assert (report.loaded, report.updated, report.unchanged, report.older) == (1, 0, 3, 3)
+    assert "unchanged 3 (3 an older status than loaded)" in report.render()
     assert _statuses(con) == dict.fromkeys(("O1", "O2", "O3"), "cancelled") | {"O4": "completed"}
     assert _history(con)[: len(history)] == history
     assert len(_history(con)) == len(history) + 1  # O4's first status only
@@ -290,6 +291,8 @@ def test_the_generated_month_files_resent_keep_every_cancellation(
     report = ingest(con, [resent])
     assert (report.total_loaded, report.total_quarantined) == (0, 0)
     assert query(con, cancelled) == [(expected,)]
+    sent_completed = (pl.col("status") == "completed") & (pl.col("final_status") == "cancelled")
+    assert report.total("older") == lines.filter(sent_completed).height > 0
     con.close()
 
 
