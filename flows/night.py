@@ -34,6 +34,7 @@ from flows.store import copy_store_workflow, publish_to_store
 from optimization.delivery.coverage import check_assignment, coverage_pairs
 from optimization.evaluation.replay import (
     ReplayParams,
+    WarehouseReplay,
     gather_replays,
     replay_warehouse,
     warehouse_replays,
@@ -224,18 +225,18 @@ def replay_targets(
 ) -> pl.DataFrame:
     """The last weeks per warehouse under each policy and target: the planners' frontier."""
     calls = (
-        {"warehouse": w, "stocked": stocked, "sales": sales, "as_of": as_of, "params": params}
-        for w, stocked, sales in warehouse_replays(history, network_plan.plan, as_of, params)
+        {"replay": replay, "as_of": as_of, "params": params}
+        for replay in warehouse_replays(history, network_plan.plan, as_of, params)
     )
     return gather_replays(warehouses.map(replay_warehouse_targets, calls))
 
 
 @task(cache_policy=NO_CACHE)
 def replay_warehouse_targets(
-    warehouse: str, stocked: pl.DataFrame, sales: pl.DataFrame, as_of: date, params: ReplayParams
+    replay: WarehouseReplay, as_of: date, params: ReplayParams
 ) -> pl.DataFrame:
     """One warehouse's last weeks under each policy and target: its part of the frontier."""
-    return replay_warehouse(warehouse, stocked, sales, as_of, params)
+    return replay_warehouse(replay, as_of, params)
 
 
 @dataclass(frozen=True)

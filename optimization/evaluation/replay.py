@@ -124,8 +124,8 @@ def replay_policies(
         ``REPLAY_RESULTS``; a warehouse without demand in the window has no rows.
     """
     parts = (
-        replay_warehouse(warehouse, stocked, sales, as_of, params)
-        for warehouse, stocked, sales in warehouse_replays(history, plan, as_of, params)
+        replay_warehouse(replay, as_of, params)
+        for replay in warehouse_replays(history, plan, as_of, params)
     )
     return gather_replays(parts)
 
@@ -135,18 +135,32 @@ def gather_replays(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([REPLAY_RESULTS.to_frame(), *parts])
 
 
+@dataclass(frozen=True)
+class WarehouseReplay:
+    """One forward warehouse's part of the replay: the series replayed and their sales.
+
+    ``series`` has the plan's columns the replay reads (``category`` ``"all"``
+    when the plan has none); above ``ReplayParams.max_series`` it is a stable
+    sample of the ``stocked`` series. ``sales`` is their demand over the
+    replayed days and the min/max window before them.
+    """
+
+    warehouse_id: str
+    series: pl.DataFrame
+    sales: pl.DataFrame
+    stocked: int
+
+
 def warehouse_replays(
     history: pl.DataFrame,
     plan: pl.DataFrame,
     as_of: date,
     params: ReplayParams = ReplayParams(),
-) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
-    """What :func:`replay_warehouse` needs, one forward warehouse at a time.
+) -> Iterator[WarehouseReplay]:
+    """What :func:`replay_warehouse` needs, one forward warehouse at a time, in their order.
 
-    Takes :func:`replay_policies`' arguments; yields ``(warehouse_id, stocked,
-    sales)`` in the order of the warehouses: its stocked series (the plan's
-    columns the replay reads, ``category`` ``"all"`` when the plan has none) and
-    their demand in the replayed days and the min/max window before them.
+    Takes :func:`replay_policies`' arguments. The sample is drawn here, where the
+    plan is, so that where each warehouse is replayed cannot change it.
     """
     first = as_of - timedelta(days=params.days - 1)
     before = first - timedelta(days=MIN_MAX_WINDOW)
@@ -164,22 +178,28 @@ def warehouse_replays(
         "warehouse_id", maintain_order=True
     ):
         assert isinstance(warehouse, str)
-        yield warehouse, stocked, by_warehouse.get((warehouse,), window.clear())
+        part = stocked
+        if stocked.height > params.max_series:
+            # A stable sample: the series with the smallest hash of their sku.
+            part = stocked.sort(pl.col("sku").hash(seed=7)).head(params.max_series).sort("sku")
+        sales = by_warehouse.get((warehouse,), window.clear())
+        yield WarehouseReplay(
+            warehouse_id=warehouse,
+            series=part,
+            sales=sales.join(part.select("sku"), on="sku", how="semi"),
+            stocked=stocked.height,
+        )
 
 
 def replay_warehouse(
-    warehouse: str,
-    stocked: pl.DataFrame,
-    sales: pl.DataFrame,
-    as_of: date,
-    params: ReplayParams = ReplayParams(),
+    replay: WarehouseReplay, as_of: date, params: ReplayParams = ReplayParams()
 ) -> pl.DataFrame:
     """One forward warehouse's rows of :func:`replay_policies`.
 
     Parameters
     ----------
-    warehouse, stocked, sales
-        As :func:`warehouse_replays` yields them.
+    replay
+        As :func:`warehouse_replays` yields it.
     as_of, params
         As for :func:`replay_policies`.
 
@@ -190,13 +210,8 @@ def replay_warehouse(
     """
     first = as_of - timedelta(days=params.days - 1)
     before = first - timedelta(days=MIN_MAX_WINDOW)
-    total = stocked.height
-    part = stocked
-    if total > params.max_series:
-        # A stable sample: the series with the smallest hash of their sku.
-        part = stocked.sort(pl.col("sku").hash(seed=7)).head(params.max_series).sort("sku")
-    scale = total / part.height
-    sales = sales.join(part.select("sku"), on="sku", how="semi")
+    part, sales = replay.series, replay.sales
+    scale = replay.stocked / part.height
     if sales.filter(pl.col("ds") >= first).is_empty():
         return REPLAY_RESULTS.to_frame()
     past, demand = _dense(part, sales, before, first, as_of)
@@ -205,11 +220,11 @@ def replay_warehouse(
         s = result.summary
         rows.append(
             {
-                "warehouse_id": warehouse,
+                "warehouse_id": replay.warehouse_id,
                 "policy": policy,
                 "setting": setting,
                 "days": params.days,
-                "series": total,
+                "series": replay.stocked,
                 "sampled": part.height,
                 "demand": s.demand,
                 "served": s.served,
