@@ -174,7 +174,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     paths = settings.paths(db=_path(args.db), landing=_path(args.landing))
     if args.no_landing:
         paths = dataclasses.replace(paths, landing=None)
-    _print_nightly(_run_nightly(settings, paths, args.as_of))
+    dask = args.dask or settings.dask_address
+    _print_nightly(_run_nightly(settings, paths, args.as_of, dask))
     return 0
 
 
@@ -320,7 +321,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"using the network already in {landing}")
     started = time.perf_counter()
-    result = _run_nightly(settings, settings.paths(), None)
+    result = _run_nightly(settings, settings.paths(), None, settings.dask_address)
     _print_nightly(result)
     print(f"nightly job finished in {time.perf_counter() - started:.0f} s")
     print(f"database: {settings.db_path}   published plan: {result.snapshot}")
@@ -562,7 +563,9 @@ def _prepare_prefect() -> None:
     _hide_input_error_tracebacks()
 
 
-def _run_nightly(settings: Settings, paths: DataPaths, as_of: date | None) -> NightlyResult:
+def _run_nightly(
+    settings: Settings, paths: DataPaths, as_of: date | None, dask: str | None = None
+) -> NightlyResult:
     from flows.night import check_landing
     from warehouse.dblock import database_lock
 
@@ -575,23 +578,26 @@ def _run_nightly(settings: Settings, paths: DataPaths, as_of: date | None) -> Ni
     from flows.progress import NIGHTLY_STEPS, progress
 
     with progress("nightly", steps=NIGHTLY_STEPS):
-        return nightly(paths, settings.nightly_params(), as_of)
+        return nightly(paths, settings.nightly_params(), as_of, dask_address=dask)
 
 
 class _NoInputErrorTraceback(logging.Filter):
     """Keep the log line of a bad-input failure but drop its traceback.
 
     Prefect logs a failed task or flow with its traceback; for an
-    ``InputError`` (bad input the user can fix) or a database held by another
-    command, the one-line message is the whole story, and the CLI prints it
+    ``InputError`` (bad input the user can fix), a database held by another
+    command or a full disk, the one-line message is the whole story, and the CLI prints it
     again at the end.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from pipelines.errors import InputError
+        from pipelines.errors import InputError, is_disk_full
         from warehouse.dblock import DatabaseInUseError
 
-        if record.exc_info and isinstance(record.exc_info[1], InputError | DatabaseInUseError):
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and (
+            isinstance(error, InputError | DatabaseInUseError) or is_disk_full(error)
+        ):
             record.exc_info = None
             record.exc_text = None
         return True
@@ -692,6 +698,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-landing", action="store_true", help="load no files: plan on what is loaded"
     )
     night.add_argument("--as-of", type=_iso_date, help="planning day (default: last order day)")
+    night.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the per-warehouse tasks on this Dask scheduler, e.g. tcp://host:8786 "
+        "(default PARTSFLOW_DASK_ADDRESS; unset: in this process)",
+    )
     night.set_defaults(func=cmd_nightly)
 
     sched = sub.add_parser(

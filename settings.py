@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     schedule_cron: str = "30 1 * * *"
     schedule_timezone: str = "Asia/Shanghai"
     reselect_weekday: Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat", "never"] = "sun"
+    #: A Dask scheduler (``tcp://host:8786``) for the nightly's per-warehouse tasks
+    #: (docs/DEPLOYMENT.md); unset or empty: they run in the nightly's own process.
+    dask_address: str | None = None
 
     @field_validator("db_path", "landing_dir", "snapshot_dir")
     @classmethod
@@ -196,6 +199,11 @@ class Settings(BaseSettings):
         except (ValueError, ZoneInfoNotFoundError):
             raise ValueError(f"not an IANA time zone (e.g. Asia/Shanghai): {value!r}") from None
         return value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("ops_url")
     @classmethod

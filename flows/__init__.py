@@ -11,7 +11,16 @@
 
 The CLI (``partsflow_cli``) parses arguments, calls these and prints; the defaults
 and the parameter objects come from ``settings``.
+
+Prefect's environment defaults (``settings.PREFECT_DEFAULTS``: its run log on
+stdout, so stderr carries only the CLI's one-line errors) are set here, before
+any module of this package imports Prefect, which reads them on import.
 """
+
+# ruff: noqa: E402  (the package's imports come after Prefect's environment is set)
+from settings import use_prefect_defaults
+
+use_prefect_defaults()
 
 from flows.commands import (
     LinehaulReplan,

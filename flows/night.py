@@ -19,6 +19,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.artifacts import publish_night_artifacts
 from flows.fanout import Fanout, fanout
 from flows.night_forecast import DemandForecast, forecast_network_demand
 from flows.night_inputs import (
@@ -30,7 +31,8 @@ from flows.night_inputs import (
     load_supply_inputs,
     start_nightly_run,
 )
-from flows.store import copy_store_workflow, publish_to_store
+from flows.progress import report_step
+from flows.store import copy_store_workflow, publish_to_store, repair_store_publication
 from optimization.delivery.coverage import check_assignment, coverage_pairs
 from optimization.evaluation.replay import (
     ReplayParams,
@@ -57,7 +59,7 @@ from optimization.replenishment.purchasing import (
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
 from pipelines.errors import InputError
 from settings import DataPaths, NightlyParams
-from warehouse import dispatch, plan, runs
+from warehouse import dispatch, plan, published, runs
 from warehouse.dblock import database_lock
 from warehouse.schema import connect
 
@@ -293,6 +295,10 @@ def check_publication(db_path: Path, snapshot_dir: Path) -> plan.PublicationChec
     """
     with connect(db_path) as con:
         check = plan.repair_publication(con, snapshot_dir)
+        latest = runs.latest_succeeded(con, "nightly")
+    if latest is not None and latest[1] is not None:
+        # The commit's announcement, for /readyz: written again in case the kill came first.
+        published.record_latest_run(snapshot_dir, latest[0], latest[1])
     logger = get_run_logger()
     if check.republished:
         logger.warning(
@@ -368,6 +374,8 @@ def _night(
     laps = _Laps()
     if db.exists():
         check_publication(db, paths.snapshots)
+        if paths.ops_url is not None:
+            repair_store_publication(db, paths.ops_url)
     loaded = ingest_landing(db, paths.landing) if paths.landing is not None else dict(_NO_FILES)
     if paths.ops_url is not None:  # the API's orders and returns: today's are tonight's demand
         from_store = ingest_operational(db, paths.ops_url)
@@ -413,13 +421,16 @@ def _night(
         )
         result = replace(_summary(run_id, as_of, loaded, night), step_seconds=laps.seconds)
         save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
+        published.record_latest_run(paths.snapshots, run_id, as_of)  # /readyz: committed
         snapshot = publish_plan(db, run_id, paths.snapshots)
         if paths.ops_url and basis_at is not None:
             publish_to_store(db, run_id, as_of, paths.ops_url, basis_at)
     except Exception as error:
         mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
         raise
-    return replace(result, snapshot=str(snapshot))
+    final = replace(result, snapshot=str(snapshot))
+    publish_night_artifacts(final, paths.snapshots)  # the night in the Prefect UI; never fails
+    return final
 
 
 _NO_FILES = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
@@ -436,6 +447,7 @@ class _Laps:
         now = time.perf_counter()
         self.seconds[step] = round(now - self._last, 2)
         self._last = now
+        report_step(step)  # the CLI's progress bar, on a terminal
 
 
 def _summary(run_id: str, as_of: date, loaded: dict[str, int], night: Night) -> NightlyResult:

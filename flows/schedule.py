@@ -190,7 +190,9 @@ def scheduled_nightly(db: str, landing: str | None, snapshots: str, reselect: bo
         landing=Path(landing) if landing else None,
     )
     params = settings.nightly_params()
-    result = nightly(paths, reselect_all(params) if reselect else params)
+    result = nightly(
+        paths, reselect_all(params) if reselect else params, dask_address=settings.dask_address
+    )
     return result.run_id
 
 

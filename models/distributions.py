@@ -336,10 +336,13 @@ def _calibrate_one(
     part: pl.DataFrame, levels: Sequence[int], params: CalibrationParams
 ) -> dict[int, tuple[float, float]]:
     # Identical (mean, dispersion, y) rows are frequent (flat forecasts, zeros): weight them.
+    # Sorted, so the losses sum in one order: group_by's order varies from run to run, and
+    # a near-tie between grid levels then went either way (tests/test_dask.py saw it).
     agg = (
         part.select(pl.col("mean").round(6), "dispersion", "y")
         .group_by("mean", "dispersion", "y")
         .len()
+        .sort("mean", "dispersion", "y")
     )
     mu, phi = agg["mean"].to_numpy(), agg["dispersion"].to_numpy()
     y, weight = agg["y"].to_numpy()[:, None], agg["len"].to_numpy()[:, None]

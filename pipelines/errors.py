@@ -38,7 +38,7 @@ def disk_full_message(error: BaseException, written: Path | None = None) -> str:
     when the error itself names no file (polars's does not).
     """
     text = str(error)
-    quoted = re.search(r'"([^"]+)"', text)
+    quoted = re.search(r'"([^"]*/[^"]*)"', text)  # DuckDB quotes the file: the one with a /
     path = (
         Path(error.filename)
         if isinstance(error, OSError) and error.filename

@@ -97,18 +97,11 @@ def _published(snapshots: Path) -> dict[str, pl.DataFrame]:
 
 
 def _selections(db: Path) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
-    """The stored model choice per warehouse: ``(models, calibration)``.
-
-    Less the calibration's ``level_used``: it is not reproducible from one run to
-    the next even in one process (models.distributions._fit_level sums its losses
-    over an unordered ``group_by``, and the grid level a tie picks follows the sum's
-    last bit); the scale-out cannot promise more than the engine does.
-    """
+    """The stored model choice per warehouse: ``(models, calibration)``, all of it (the
+    calibration's losses are summed in a fixed order: models.distributions)."""
     con = connect(db)
     try:
-        return {
-            w: (s.models, s.calibration.drop("level_used")) for w, s in load_selections(con).items()
-        }
+        return {w: (s.models, s.calibration) for w, s in load_selections(con).items()}
     finally:
         con.close()
 
