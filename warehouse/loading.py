@@ -278,20 +278,33 @@ def unresolved_quarantine(
     return _frame(
         con.sql(
             "SELECT quarantine_id, kind, source_file, source_sha256, row_number, raw, reason, "
-            f"raw_bytes FROM quarantine WHERE resolved_at IS NULL AND ({where}) "
+            "raw_bytes, row_key, quarantined_at "
+            f"FROM quarantine WHERE resolved_at IS NULL AND ({where}) "
             "ORDER BY source_sha256, row_number",
             params=list(reason_patterns),
         )
     )
 
 
+#: When a table's key was first loaded, where the table keeps it (master data does not).
+_FIRST_LOADED = {
+    "order_lines": "(SELECT min(h.recorded_at) FROM order_line_status_history h "
+    "WHERE h.order_id = t.order_id AND h.line_no = t.line_no)",
+    "returns": "t.loaded_at",
+    "stock_levels": "t.loaded_at",
+}
+
+
 def loaded_keys(con: duckdb.DuckDBPyConnection, table: str, keys: pl.DataFrame) -> pl.DataFrame:
-    """The rows of ``keys`` (its columns name the key of ``table``) that ``table`` holds."""
+    """The rows of ``keys`` (its columns name the key of ``table``) that ``table`` holds,
+    with ``loaded_at``: when the key was loaded (null where the table does not say)."""
     key = keys.columns
+    when = _FIRST_LOADED.get(table, "NULL::TIMESTAMPTZ")
     with registered(con, keys.unique()) as name:
         return _frame(
             con.sql(
-                f"SELECT {_cols(key, 's.')} FROM {name} s SEMI JOIN {_q(table)} t ON {_on(key)}"
+                f"SELECT {_cols(key, 's.')}, {when} AS loaded_at "
+                f"FROM {name} s JOIN {_q(table)} t ON {_on(key)}"
             )
         )
 

@@ -105,8 +105,26 @@ def known_references(
     return known
 
 
+def _present(
+    spec: KindSpec, rows: pl.DataFrame, existing: Existing, good: pl.Series
+) -> pl.DataFrame:
+    """The keys loaded before this file or by its good rows (the key columns, typed)."""
+    key = list(spec.key)
+    found = [rows.filter(pl.col(ROW_NUMBER).is_in(good.implode())).select(key)]
+    if existing.loaded.width and set(key) <= set(existing.loaded.columns):
+        found.append(existing.loaded.select(key))
+    if spec.loader == "stock":  # a count stored for that very day
+        levels = existing.levels.filter(pl.col("known_as_of") == pl.col("as_of"))
+        found.append(levels.select(key))
+    return pl.concat([f.cast(found[0].schema) for f in found])
+
+
 def _quarantine(
-    spec: KindSpec, strings: pl.DataFrame, rows: pl.DataFrame, outcomes: pl.DataFrame
+    spec: KindSpec,
+    strings: pl.DataFrame,
+    rows: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    present: pl.DataFrame,
 ) -> pl.DataFrame:
     """The quarantined rows as they arrived (a JSON object of their strings, a row over
     the size limits cut, with its size), with reasons and the key that resolves them."""
@@ -120,7 +138,7 @@ def _quarantine(
         pl.struct(columns).struct.json_encode().alias("raw"),
         size.cast(pl.Int64).alias("raw_bytes"),
     )
-    keys = quarantined_keys(spec, rows, bad)
+    keys = quarantined_keys(spec, rows, bad, present)
     return raw.join(bad, on=ROW_NUMBER).join(keys, on=ROW_NUMBER).select(*QUARANTINE_ROWS)
 
 
@@ -158,7 +176,9 @@ def decide(
     cured = decision.outcomes.filter(pl.col(OUTCOME) != QUARANTINED)[ROW_NUMBER]
     return replace(
         decision,
-        quarantine=_quarantine(spec, strings, rows, decision.outcomes),
+        quarantine=_quarantine(
+            spec, strings, rows, decision.outcomes, _present(spec, rows, existing, cured)
+        ),
         resolved=existing.quarantined.filter(existing.quarantined.is_in(cured.implode())),
         loaded_keys=loaded_keys(spec, rows, cured) if existing.awaited else Decision().loaded_keys,
     )

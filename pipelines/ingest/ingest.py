@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.errors import InputError
+from pipelines.errors import InputError, is_disk_full
 from pipelines.ingest.common import (
     INSERTED,
     OLDER,
@@ -192,6 +192,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
     except InputError as error:
         return FileReport(item.path, item.kind, encoding, error=str(error))
     except duckdb.Error as error:
+        if is_disk_full(error):  # not this file's fault, and every next file would fail too
+            raise
         detail = str(error).strip().splitlines()[0]
         return FileReport(
             item.path, item.kind, encoding, error=f"{name}: the database refused the file: {detail}"

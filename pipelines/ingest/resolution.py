@@ -4,10 +4,13 @@ A file that arrived cut (a row cut short, a field missing) has rows
 quarantined; when the whole file arrives, its rows load and the cut rows of
 the same keys are *superseded*: marked resolved, naming the row that loaded.
 The key is kept with the quarantined row (``quarantine.row_key``, the JSON
-of its typed values) so a load finds them with one join. A row that
-conflicts with a row of its key already loaded (another quantity, a second
-row of the key in its file) is never resolved this way: the key being loaded
-is the conflict, which stays for a person to look at.
+of its typed values) so a load finds them with one join.
+
+Only a row that would have brought a new key is resolved so: one whose key
+was not loaded (nor loaded by another row of its file) when it was
+quarantined. A row of a key already loaded was a change that failed (a
+status change, a master data update) or a conflict (another quantity); that
+the key is loaded serves neither, and it stays for a person to look at.
 """
 
 from __future__ import annotations
@@ -38,13 +41,21 @@ def supersedable(reason: pl.Expr) -> pl.Expr:
     return ~pl.any_horizontal(reason.str.starts_with(c) for c in CONFLICTS)
 
 
-def quarantined_keys(spec: KindSpec, rows: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+def quarantined_keys(
+    spec: KindSpec, rows: pl.DataFrame, reasons: pl.DataFrame, present: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``row_number`` and ``row_key`` (null when not supersedable) of quarantined rows.
 
     ``rows``: typed (``validate.parse_rows``); ``reasons``: ``row_number``,
-    ``reason`` of the rows quarantined.
+    ``reason`` of the rows quarantined; ``present``: the keys loaded now
+    (the key columns, typed), whose rows are not supersedable.
     """
     keyed = rows.select(ROW_NUMBER, row_key(spec).alias(ROW_KEY))
+    if present is not None and present.height:
+        loaded = present.select(row_key(spec).alias(ROW_KEY)).drop_nulls()
+        keyed = keyed.with_columns(
+            pl.when(~pl.col(ROW_KEY).is_in(loaded[ROW_KEY].implode())).then(pl.col(ROW_KEY))
+        )
     return reasons.join(keyed, on=ROW_NUMBER, how="left", maintain_order="left").select(
         ROW_NUMBER,
         pl.when(supersedable(pl.col("reason"))).then(pl.col(ROW_KEY)).alias(ROW_KEY),

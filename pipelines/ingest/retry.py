@@ -42,10 +42,13 @@ def _strings(group: pl.DataFrame) -> pl.DataFrame:
 def _superseded(
     con: duckdb.DuckDBPyConnection, spec: KindSpec, group: pl.DataFrame, now: datetime
 ) -> pl.DataFrame:
-    """The rows of ``group`` whose key is loaded now (not a conflict): resolve them.
+    """The rows of ``group`` a loaded row of their key supersedes: resolve them.
 
-    Their key is read from ``raw`` (rows quarantined before ``row_key`` was kept
-    have none), the way a load computes it.
+    A row with a kept ``row_key`` had a key not loaded when it was quarantined
+    (``resolution``). A row without one (quarantined before keys were kept, or
+    of a key loaded then) has its key read from ``raw`` the way a load
+    computes it, and is superseded only when its key was loaded after it was
+    quarantined: where the table says when (order lines, returns, stock).
     """
     typed = parse_rows(_strings(group), spec, now)
     keys = quarantined_keys(spec, typed, group.select(ROW_NUMBER, "reason")).drop_nulls(ROW_KEY)
@@ -55,8 +58,16 @@ def _superseded(
     found = loading.loaded_keys(con, spec.table, candidates)
     if found.height == 0:
         return group.clear()
-    loaded = found.select(row_key(spec).alias(ROW_KEY))
-    numbers = keys.join(loaded, on=ROW_KEY, how="semi")[ROW_NUMBER]
+    loaded = found.select(row_key(spec).alias(ROW_KEY), pl.col("loaded_at").alias("__key_at"))
+    kept = group.select(ROW_NUMBER, pl.col(ROW_KEY).alias("__kept"), "quarantined_at")
+    numbers = (
+        keys.join(loaded, on=ROW_KEY)
+        .join(kept, on=ROW_NUMBER)
+        .filter(
+            pl.col("__kept").is_not_null()
+            | (pl.col("__key_at") > pl.col("quarantined_at")).fill_null(False)
+        )[ROW_NUMBER]
+    )
     superseded = group.filter(pl.col(ROW_NUMBER).is_in(numbers.implode()))
     loading.resolve_quarantine_ids(con, superseded["quarantine_id"], SUPERSEDED, now)
     return superseded

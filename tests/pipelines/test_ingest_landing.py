@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from tests.pipelines.ingest_support import (
     line,
     load_network,
     query,
+    skus,
     write_csv,
     write_parquet,
 )
@@ -127,6 +129,7 @@ def test_a_newer_file_still_changes_a_status_back(
 # --- a file that arrived cut, then whole ----------------------------------------
 
 MODEL_HEADER = [*ORDER_HEADER, "vehicle_model_id"]
+NEXT_NIGHT = NOW + timedelta(days=1)
 
 
 def _whole_and_cut(folder: Path, cut_after: str) -> tuple[Path, Path]:
@@ -208,9 +211,9 @@ def test_retry_resolves_rows_whose_key_has_loaded_since(
     whole, cut = _whole_and_cut(tmp_path, cut_after)
     assert ingest(con, [cut], now=NOW).ok
     con.execute("UPDATE quarantine SET row_key = NULL")
-    assert ingest(con, [whole], now=NOW).ok
+    assert ingest(con, [whole], now=NEXT_NIGHT).ok
     assert [resolved for *_, resolved, _ in _quarantine(con)] == [False]
-    report = retry_quarantine(con, now=NOW)
+    report = retry_quarantine(con, now=NEXT_NIGHT)
     assert (report.retried, report.superseded, report.loaded, report.still_quarantined) == (
         1,
         1,
@@ -220,7 +223,36 @@ def test_retry_resolves_rows_whose_key_has_loaded_since(
     assert "superseded by a loaded row 1" in report.render()
     ((*_, resolved, resolution),) = _quarantine(con)
     assert (resolved, resolution) == (True, "superseded by the loaded row of its key")
-    assert retry_quarantine(con, now=NOW).retried == 0
+    assert retry_quarantine(con, now=NEXT_NIGHT).retried == 0
+
+
+def test_a_failed_change_of_a_loaded_line_is_never_superseded(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A cancellation with a typo failed: the line being loaded (again) must not hide it."""
+    month = write_csv(tmp_path / "order_lines_store_2026-01.csv", ORDER_HEADER, [line()])
+    typo = write_csv(
+        tmp_path / "order_lines_updates_2026-01.csv", ORDER_HEADER, [line(status="canceled")]
+    )
+    assert ingest(con, [month, typo], now=NOW).ok
+    (tmp_path / "resent").mkdir()
+    resent = tmp_path / "resent" / month.name
+    resent.write_bytes(month.read_bytes().replace(b"\n", b"\r\n"))
+    assert ingest(con, [resent], now=NEXT_NIGHT).ok
+    assert retry_quarantine(con, now=NEXT_NIGHT).superseded == 0
+    reason = "status: must be one of completed, cancelled (got 'canceled')"
+    assert _quarantine(con) == [(1, reason, None, False, None)]
+
+
+def test_a_failed_master_data_update_is_never_superseded(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    bad = write_parquet(tmp_path / "skus_update.parquet", skus("K1") | {"category": ["toys"]})
+    assert ingest(con, [bad], now=NOW).files[0].quarantined == 1
+    again = write_parquet(tmp_path / "skus_again.parquet", skus("K1", "K2"))
+    assert ingest(con, [again], now=NEXT_NIGHT).ok
+    assert retry_quarantine(con, now=NEXT_NIGHT).superseded == 0
+    assert [resolved for *_, resolved, _ in _quarantine(con)] == [False]
 
 
 # --- oversized rows and fields ----------------------------------------------------
