@@ -57,7 +57,7 @@ from optimization.replenishment.purchasing import (
     purchase_orders,
 )
 from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
-from pipelines.errors import InputError
+from pipelines.errors import InputError, disk_full_message, is_disk_full
 from settings import DataPaths, NightlyParams
 from warehouse import dispatch, plan, published, runs
 from warehouse.dblock import database_lock
@@ -426,7 +426,7 @@ def _night(
         if paths.ops_url and basis_at is not None:
             publish_to_store(db, run_id, as_of, paths.ops_url, basis_at)
     except Exception as error:
-        mark_run_failed(db, run_id, f"{type(error).__name__}: {error}")
+        mark_run_failed(db, run_id, _why(error))
         raise
     final = replace(result, snapshot=str(snapshot))
     publish_night_artifacts(final, paths.snapshots)  # the night in the Prefect UI; never fails
@@ -434,6 +434,13 @@ def _night(
 
 
 _NO_FILES = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}
+
+
+def _why(error: Exception) -> str:
+    """The run's one-line error: a full disk said as such (DuckDB's first line hides it)."""
+    if is_disk_full(error):
+        return disk_full_message(error)
+    return f"{type(error).__name__}: {error}"
 
 
 class _Laps:

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.generate import generate
+from pipelines.ingest import ingest
+from warehouse.schema import connect
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Runs ``"$@"`` with ``$FULL`` a tmpfs of ``$SIZE`` that only this process tree sees, then
 #: lists what it left there into ``$FULL.listing`` (the tmpfs goes with the namespace).
@@ -22,6 +26,13 @@ _ON_TINY_DISK = (
     'mount -t tmpfs -o "size=$SIZE" tmpfs "$FULL" || exit 99; "$@"; code=$?; '
     'find "$FULL" -mindepth 1 -printf "%P\\n" | sort > "$FULL.listing"; exit $code'
 )
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("landing")
+    generate(out, scale="small", seed=7)
+    return out
 
 
 def _on_full_disk(
@@ -78,6 +89,13 @@ def test_generate_onto_a_full_disk(tmp_path: Path) -> None:
     assert not [name for name in left if name.endswith(".part")], left
 
 
+def test_ingest_into_a_database_on_a_full_disk(tmp_path: Path, landing: Path) -> None:
+    full = tmp_path / "full"
+    done = _on_full_disk(full, "2m", "ingest", "--db", str(full / "w.duckdb"), str(landing))
+    line = _one_line(done, "ingest")
+    assert str(full / "w.duckdb") in line
+
+
 def test_forecast_output_on_a_full_disk(tmp_path: Path) -> None:
     series = tmp_path / "series.csv"
     days = [f"2026-01-{d:02d}" for d in range(1, 29)]
@@ -97,3 +115,31 @@ def test_forecast_output_on_a_full_disk(tmp_path: Path) -> None:
     line = _one_line(done, "forecast")
     assert str(full / "out.parquet") in line
     assert _left_on(full) == []  # no half a file, under its name or another
+
+
+def test_a_nightly_whose_snapshot_meets_a_full_disk_fails_the_run_in_one_line(
+    prefect_server: None, tmp_path: Path, landing: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        ingest(con, [landing])
+    full = tmp_path / "published"
+    env = {
+        "PARTSFLOW_SNAPSHOT_DIR": str(full),
+        "PARTSFLOW_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite3'}",
+        "PARTSFLOW_FORECAST_HORIZON_DAYS": "7",
+        "PARTSFLOW_LINEHAUL_TIME_LIMIT_S": "2",
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+    }
+    done = _on_full_disk(full, "200k", "nightly", "--db", str(db), "--no-landing", env=env)
+    line = _one_line(done, "nightly")
+    assert str(full / ".plan.duckdb.nightly-") in line
+    assert "Traceback" not in done.stdout  # the run log names the error without one
+    with connect(db) as con:
+        status, error = con.execute(
+            "SELECT status, error FROM runs WHERE kind = 'nightly'"
+        ).fetchall()[0]
+    assert status == "failed"
+    assert error.startswith(f"disk full: no space left on device writing {full}")
