@@ -45,8 +45,9 @@ from optimization.replenishment.allocation import AllocationParams
 from optimization.replenishment.dc_demand import dc_demand, tonight_transfers
 from optimization.replenishment.planning import (
     NetworkPlan,
+    allocate_network,
     demand_distribution,
-    plan_network,
+    propose_network,
     transfer_orders,
 )
 from optimization.replenishment.policy import PolicyParams
@@ -102,17 +103,18 @@ class NightlyResult:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
-@task(cache_policy=NO_CACHE)
 def plan_replenishment(
     demand_forecast: DemandForecast,
     positions: pl.DataFrame,
     skus: pl.DataFrame,
     supply: SupplyInputs,
     as_of: date,
-    policy: PolicyParams,
-    allocation: AllocationParams,
+    params: tuple[PolicyParams, AllocationParams],
+    warehouses: Fanout,
 ) -> NetworkPlan:
-    """Service-driven proposals for every series, then each DC's allocation."""
+    """Service-driven proposals warehouse by warehouse (here or on Dask), then each DC's
+    allocation of its stock among them."""
+    policy, allocation = params
     if supply.dc_stock.is_empty():
         get_run_logger().warning(
             "no DC stock is known (no stock_levels rows for a DC): every proposal is cut to 0"
@@ -124,18 +126,51 @@ def plan_replenishment(
         policy.review_period_days,
         demand_forecast.sales,
     )
-    return plan_network(
-        distribution,
-        positions,
-        skus,
-        supply.dc_stock,
-        supply.shelf,
-        as_of,
-        supply.targets,
-        policy,
-        allocation,
-        supply.overrides,
+    ids = sorted(set(distribution["warehouse_id"]) | set(positions["warehouse_id"]))
+
+    def own(frame: pl.DataFrame, warehouse_id: str) -> pl.DataFrame:
+        return frame.filter(pl.col("warehouse_id") == warehouse_id)
+
+    calls = (
+        {
+            "demand": own(distribution, w),
+            "positions": own(positions, w),
+            "skus": skus,
+            "supply": replace(
+                supply, shelf=own(supply.shelf, w), overrides=own(supply.overrides, w)
+            ),
+            "as_of": as_of,
+            "policy": policy,
+        }
+        for w in ids
     )
+    proposals = warehouses.map(propose_for_warehouse, calls)
+    if not proposals:  # no series at all: the whole (empty) network's proposals
+        proposals = [propose_network(distribution, positions, skus, supply.shelf, as_of)]
+    return allocate_dcs(pl.concat(proposals), supply, allocation)
+
+
+@task(cache_policy=NO_CACHE)
+def propose_for_warehouse(
+    demand: pl.DataFrame,
+    positions: pl.DataFrame,
+    skus: pl.DataFrame,
+    supply: SupplyInputs,
+    as_of: date,
+    policy: PolicyParams,
+) -> pl.DataFrame:
+    """One warehouse's proposals: the range, the levels, the shelf fit and tonight's moves."""
+    return propose_network(
+        demand, positions, skus, supply.shelf, as_of, supply.targets, policy, supply.overrides
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def allocate_dcs(
+    proposals: pl.DataFrame, supply: SupplyInputs, allocation: AllocationParams
+) -> NetworkPlan:
+    """Each DC's stock among its warehouses' proposals."""
+    return allocate_network(proposals, supply.dc_stock, supply.shelf, allocation)
 
 
 @task(cache_policy=NO_CACHE)
@@ -396,7 +431,13 @@ def _night(
             laps.lap("forecast")
             supply = load_supply_inputs(db, as_of)
             network_plan = plan_replenishment(
-                demand_forecast, positions, skus, supply, as_of, params.policy, params.allocation
+                demand_forecast,
+                positions,
+                skus,
+                supply,
+                as_of,
+                (params.policy, params.allocation),
+                warehouses,
             )
             transfers = transfer_orders(network_plan.plan, run_id, as_of)
             laps.lap("plan")

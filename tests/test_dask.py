@@ -33,7 +33,11 @@ pytestmark = pytest.mark.slow
 SMALL = Settings(forecast_horizon_days=7, linehaul_time_limit_s=2.0).nightly_params()
 
 #: The scale-out's tasks, one per forward warehouse (names as the Dask scheduler keys them).
-PER_WAREHOUSE_TASKS = ("forecast_warehouse_demand", "replay_warehouse_targets")
+PER_WAREHOUSE_TASKS = (
+    "forecast_warehouse_demand",
+    "propose_for_warehouse",
+    "replay_warehouse_targets",
+)
 
 
 @pytest.fixture(scope="module")

@@ -220,6 +220,33 @@ def plan_network(
     ValueError
         If a series' warehouse is not in ``shelf`` (its DC is unknown).
     """
+    proposals = propose_network(demand, positions, skus, shelf, as_of, targets, policy, overrides)
+    return allocate_network(proposals, dc_stock, shelf, allocation)
+
+
+def propose_network(
+    demand: pl.DataFrame,
+    positions: pl.DataFrame,
+    skus: pl.DataFrame,
+    shelf: pl.DataFrame,
+    as_of: date,
+    targets: pl.DataFrame | None = None,
+    policy: PolicyParams = DEFAULT_POLICY,
+    overrides: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The proposals of :func:`plan_network`, each with its warehouse's ``dc_id``.
+
+    A warehouse's proposals depend on its own series, shelf and overrides only
+    (the range, the levels, a ``unit_fill`` group and the shelf fit are all per
+    warehouse), so proposing for a subset of warehouses gives those warehouses'
+    rows of the whole: the nightly proposes warehouse by warehouse (on Dask when
+    it scales out) and allocates once (:func:`allocate_network`).
+
+    Raises
+    ------
+    ValueError
+        If a series' warehouse is not in ``shelf`` (its DC is unknown).
+    """
     sites = SiteInputs(
         shelf=shelf.select(SHELF_CAPACITY.names()).cast(SHELF_CAPACITY),
         overrides=(
@@ -237,6 +264,18 @@ def plan_network(
             f"warehouse {orphans['warehouse_id'][0]!r} has no DC in the shelf table: "
             "every forward warehouse needs a parent DC"
         )
+    return proposals
+
+
+def allocate_network(
+    proposals: pl.DataFrame,
+    dc_stock: pl.DataFrame,
+    shelf: pl.DataFrame,
+    allocation: AllocationParams = DEFAULT_ALLOCATION,
+) -> NetworkPlan:
+    """Allocate each DC's stock among its warehouses' proposals (:func:`propose_network`'s,
+    of every warehouse, in any order)."""
+    proposals = proposals.sort(KEYS)
     plans: list[pl.DataFrame] = []
     stats: list[dict[str, object]] = []
     for (dc_id,), part in proposals.group_by("dc_id", maintain_order=True):

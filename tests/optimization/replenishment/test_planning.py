@@ -16,8 +16,10 @@ from optimization.replenishment.planning import (
     NETWORK_SHELF,
     TRANSFER_LINES,
     TRANSFER_ORDERS,
+    allocate_network,
     demand_distribution,
     plan_network,
+    propose_network,
     transfer_orders,
 )
 from optimization.replenishment.policy import DEMAND_DISTRIBUTION, POSITIONS, SKU_POLICY
@@ -206,3 +208,61 @@ def test_no_line_is_cut_while_its_dc_keeps_a_whole_multiple_free(seed: int) -> N
     stranded = left.join(cut.select("sku").unique(), on="sku").filter(pl.col("left") >= pl.col("m"))
     assert stranded.is_empty(), stranded
     assert (plan["allocated_quantity"] % plan["sales_multiple"] == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_proposing_warehouse_by_warehouse_gives_the_networks_plan(seed: int) -> None:
+    """The nightly proposes per warehouse (on Dask when it scales out), then allocates."""
+    rng = np.random.default_rng(seed)
+    skus = [f"K{i}" for i in range(8)]
+    warehouses = {f"FW{w}": f"DC{w % 2}" for w in range(5)}
+    demand = pl.DataFrame(
+        [
+            (w, s, float(rng.uniform(0.0, 4.0)), float(rng.uniform(1.0, 3.0)), "lumpy", AS_OF)
+            for w in warehouses
+            for s in skus
+            if rng.random() < 0.8
+        ],
+        schema=DEMAND_DISTRIBUTION,
+        orient="row",
+    )
+    positions = pl.DataFrame(
+        [
+            (w, s, int(rng.integers(0, 9)), 0, 0, 0, AS_OF - timedelta(days=30), None)
+            for w in warehouses
+            for s in skus
+            if rng.random() < 0.5
+        ],
+        schema=POSITIONS,
+        orient="row",
+    )
+    master = pl.DataFrame(
+        [(s, "tyres", 24, 48, int(rng.choice([1, 2, 4])), 0, False, 1.0, 10.0, 2.0) for s in skus],
+        schema=SKU_POLICY,
+        orient="row",
+    )
+    dc = pl.DataFrame(
+        [(d, s, int(rng.integers(0, 30))) for d in ("DC0", "DC1") for s in skus],
+        schema=NETWORK_DC_STOCK,
+        orient="row",
+    )
+    shelf = pl.DataFrame(
+        [(w, d, float(rng.uniform(50, 500))) for w, d in warehouses.items()],
+        schema=NETWORK_SHELF,
+        orient="row",
+    )
+    whole = plan_network(demand, positions, master, dc, shelf, AS_OF)
+    parts = [
+        propose_network(
+            demand.filter(pl.col("warehouse_id") == w),
+            positions.filter(pl.col("warehouse_id") == w),
+            master,
+            shelf.filter(pl.col("warehouse_id") == w),
+            AS_OF,
+        )
+        for w in reversed(list(warehouses))  # any order: the allocation sorts them
+    ]
+    split = allocate_network(pl.concat(parts), dc, shelf)
+    assert split.plan.height == whole.plan.height > 0
+    assert split.plan.equals(whole.plan)
+    assert split.allocations.drop("solve_seconds").equals(whole.allocations.drop("solve_seconds"))
