@@ -14,13 +14,14 @@ wall and peak RSS of each task, and the process's ``ru_maxrss`` (the figure
 ``--capture-save DIR`` also writes the tables the night saves (``save_plan``'s
 :class:`warehouse.plan.NightTables`) as Parquet into ``DIR``, with a copy of
 the database as it was before the save; ``--save-only DIR`` then times
-:func:`warehouse.plan.write_plan` alone on them, in a fresh process each
-repeat, so the save step can be measured in a minute instead of a night.
+:func:`warehouse.plan.write_plan` and then :func:`warehouse.plan.publish_snapshot`
+alone on them, in a fresh process each repeat, so the save and publish steps
+can be measured in minutes instead of a night.
 
     .venv/bin/python bench/bench_night_large.py --db BASE.duckdb [--work /tmp/bench_night]
         [--landing DIR] [--nights 2] [--repeat 1] [--interval 1] [--keep]
         [--capture-save DIR [--capture-night N]] [--json OUT.jsonl]
-    .venv/bin/python bench/bench_night_large.py --save-only DIR [--repeat 3]
+    .venv/bin/python bench/bench_night_large.py --save-only DIR [--repeat 3] [--memory-limit 2GB]
 
 Run one at a time: a large night takes up to 14 GB.
 """
@@ -78,20 +79,39 @@ sys.exit(partsflow_cli.main(sys.argv[2:]))
 """
 
 _SAVE_ONLY = r"""
-import sys, time, resource
+import sys, threading, time
 from pathlib import Path
+import psutil
 import bench.bench_night_large as bench
 from warehouse.schema import connect
 import warehouse.plan as plan
 
-folder, db = Path(sys.argv[1]), Path(sys.argv[2])
+folder, db, published, limit = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 run_id, tables, summary, keep = bench.load_tables(folder)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-with connect(db) as con:
+proc = psutil.Process()
+peak = [0]
+def watch():
+    while True:
+        peak[0] = max(peak[0], proc.memory_info().rss)
+        time.sleep(0.05)
+threading.Thread(target=watch, daemon=True).start()
+
+def step(name, call):
+    time.sleep(0.2)
+    before = peak[0] = proc.memory_info().rss
     started = time.perf_counter()
-    plan.write_plan(con, run_id, tables, summary, keep)
-    seconds = time.perf_counter() - started
-print(f"RESULT {seconds:.2f} {before * 1024}")
+    call()
+    print(f"RESULT {name} {time.perf_counter() - started:.2f} {before} {peak[0]}", flush=True)
+
+# Two connections, as the night opens one per task.
+with connect(db) as con:
+    if limit:
+        con.execute(f"SET memory_limit = '{limit}'")
+    step("write_plan", lambda: plan.write_plan(con, run_id, tables, summary, keep))
+with connect(db) as con:
+    if limit:
+        con.execute(f"SET memory_limit = '{limit}'")
+    step("publish_snapshot", lambda: plan.publish_snapshot(con, run_id, published))
 """
 
 
@@ -265,40 +285,45 @@ def load_tables(folder: Path) -> tuple[str, Any, dict[str, Any], int | None]:
     return meta["run_id"], NightTables(**parts), meta["summary"], meta["keep"]
 
 
-def save_only(folder: Path, repeat: int, work: Path) -> None:
-    """Time ``write_plan`` on the captured tables, a fresh process and database copy each run."""
-    rows = []
+def save_only(folder: Path, repeat: int, work: Path, limit: str) -> None:
+    """Time ``write_plan`` then ``publish_snapshot`` on the captured tables.
+
+    A fresh process and database copy each repeat; each step's peak RSS is over
+    the RSS when it starts (the tables loaded, as the night holds them).
+    """
+    results: dict[str, list[tuple[float, int, int]]] = {}
     for i in range(repeat):
-        db = work / "save_only.duckdb"
+        db, published = work / "save_only.duckdb", work / "save_only_published"
         shutil.copyfile(folder / "before_save.duckdb", db)
-        peak = 0
-        child = subprocess.Popen(
-            [sys.executable, "-c", _SAVE_ONLY, str(folder), str(db)],
+        shutil.rmtree(published, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _SAVE_ONLY, str(folder), str(db), str(published), limit],
             cwd=ROOT,
-            stdout=subprocess.PIPE,
+            capture_output=True,
             text=True,
+            check=False,
         )
-        proc = psutil.Process(child.pid)
-        while child.poll() is None:
-            peak = max(peak, _rss(proc)[0])
-            time.sleep(0.2)
-        out = child.stdout.read() if child.stdout else ""
-        result = [line for line in out.splitlines() if line.startswith("RESULT")]
-        if child.returncode or not result:
-            raise SystemExit(f"save-only run {i} failed ({child.returncode}): {out[-2000:]}")
-        seconds, loaded = float(result[0].split()[1]), int(result[0].split()[2])
-        rows.append((seconds, loaded, peak))
-        print(
-            f"run {i + 1}: write_plan {seconds:.1f} s, RSS with the tables loaded "
-            f"{loaded / GIB:.2f} GiB, peak {peak / GIB:.2f} GiB (+{(peak - loaded) / GIB:.2f})"
-        )
+        lines = [line.split() for line in done.stdout.splitlines() if line.startswith("RESULT")]
+        if done.returncode or len(lines) != 2:
+            raise SystemExit(
+                f"save-only run {i + 1} failed: {done.stdout[-1000:]}{done.stderr[-3000:]}"
+            )
+        for _, name, seconds, before, peak in lines:
+            results.setdefault(name, []).append((float(seconds), int(before), int(peak)))
+            print(
+                f"run {i + 1}: {name} {float(seconds):.1f} s, RSS at its start "
+                f"{int(before) / GIB:.2f} GiB, peak {int(peak) / GIB:.2f} GiB "
+                f"(+{(int(peak) - int(before)) / GIB:.2f})",
+                flush=True,
+            )
         db.unlink()
         db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
-    print(
-        f"median: {statistics.median(r[0] for r in rows):.1f} s, "
-        f"peak {statistics.median(r[2] for r in rows) / GIB:.2f} GiB, "
-        f"over the loaded tables +{statistics.median(r[2] - r[1] for r in rows) / GIB:.2f} GiB"
-    )
+        shutil.rmtree(published, ignore_errors=True)
+    for name, rows in results.items():
+        print(
+            f"{name}, median of {len(rows)}: {statistics.median(r[0] for r in rows):.1f} s, "
+            f"+{statistics.median(r[2] - r[1] for r in rows) / GIB:.2f} GiB over its start"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,10 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capture-night", type=int, default=1, help="which night to dump")
     parser.add_argument("--save-only", type=Path, help="time write_plan on a --capture-save dir")
     parser.add_argument("--json", type=Path, help="append one JSON line per night")
+    parser.add_argument(
+        "--memory-limit", default="", help="with --save-only: SET memory_limit first (e.g. 2GB)"
+    )
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     if args.save_only:
-        save_only(args.save_only, args.repeat, args.work)
+        save_only(args.save_only, args.repeat, args.work, args.memory_limit)
         return 0
     if args.db is None:
         parser.error("--db is required (or --save-only)")

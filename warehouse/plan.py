@@ -9,14 +9,17 @@ snapshot, a separate DuckDB file built aside and swapped in with
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from models.selection import Selection
 from optimization.replenishment.purchasing import PurchaseOrders
@@ -82,19 +85,13 @@ def write_plan(
     accuracy, allocations, transfers = tables.accuracy, tables.allocations, tables.transfers
     routes, replays, coverage = tables.routes, tables.replays, tables.coverage
     rows = plan.drop("dc_id", strict=False).rename({"target_level": "service_target"})
-    with (
-        transaction(con),
-        registered(con, forecasts) as forecast_rows,
-        registered(con, rows) as plan_rows,
-    ):
-        con.execute(
-            f"INSERT INTO forecasts BY NAME SELECT $run_id AS run_id, * FROM {forecast_rows}",
-            {"run_id": run_id},
-        )
-        con.execute(
-            f"INSERT INTO replenishment_plan BY NAME SELECT $run_id AS run_id, * FROM {plan_rows}",
-            {"run_id": run_id},
-        )
+    with memory_limit(con, WRITE_MEMORY_LIMIT), transaction(con):
+        for big_table, big in (("forecasts", forecasts), ("replenishment_plan", rows)):
+            with streamed(con, big) as stream:
+                con.execute(
+                    f"INSERT INTO {big_table} BY NAME SELECT $run_id AS run_id, * FROM {stream}",
+                    {"run_id": run_id},
+                )
         if selections is not None:
             save_selections(con, run_id, selections)
         if accuracy is not None and not accuracy.is_empty():
@@ -126,6 +123,64 @@ def write_plan(
         finish_run(con, run_id, summary)
         if keep_forecast_runs is not None:
             prune_forecasts(con, keep_forecast_runs)
+
+
+#: DuckDB's memory limit while a night's plan is written and published. DuckDB's
+#: default, 80 % of RAM, is for DuckDB alone; the nightly process already holds the
+#: night's frames (6-10 GB on the large network), and the default let writing and
+#: publishing take 1-2 GB more of buffers and sort space than this limit does
+#: (docs/BENCHMARKS.md, issue 15 item 8), with no slower save or publish. Above it
+#: DuckDB writes its buffers to disk or spills the sorts to its temp directory.
+WRITE_MEMORY_LIMIT = "2GB"
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """Lower DuckDB's ``memory_limit`` (e.g. ``"2GB"``) for the block, then put it back.
+
+    The setting is the database instance's, not the connection's: every connection
+    to the same file in this process sees it while the block runs.
+    """
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
+
+
+#: Rows of a frame turned into Arrow at a time by :func:`streamed`.
+STREAM_ROWS = 500_000
+_stream_names = itertools.count()
+
+
+@contextmanager
+def streamed(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, rows: int = STREAM_ROWS
+) -> Iterator[str]:
+    """Expose ``frame`` to SQL as a stream of Arrow batches of ``rows`` rows each.
+
+    Registering a polars frame (``warehouse.frames.registered``) hands DuckDB the
+    whole frame converted to Arrow at once: for the large network's 18.5 M forecast
+    rows that conversion, and what the allocators keep of it, was ~1.5 times the
+    frame on top of it during the insert (docs/BENCHMARKS.md, issue 15 item 8). A
+    stream converts one slice at a time, so the copy in flight is one slice's. A
+    stream is read once: use the name in one statement.
+    """
+    schema = frame.head(0).to_arrow().schema
+    batches = (
+        batch
+        for offset in range(0, frame.height, rows)
+        for batch in frame.slice(offset, rows).to_arrow().to_batches()
+    )
+    name = f"__stream_{next(_stream_names)}"
+    con.register(name, pa.RecordBatchReader.from_batches(schema, batches))
+    try:
+        yield name
+    finally:
+        # In an aborted transaction this fails too; the original error matters.
+        with suppress(duckdb.Error):
+            con.unregister(name)
 
 
 def prune_forecasts(con: duckdb.DuckDBPyConnection, keep_runs: int) -> int:
@@ -222,7 +277,8 @@ def publish_snapshot(
     building.unlink(missing_ok=True)
     con.execute("ATTACH ? AS snapshot", [str(building)])
     try:
-        copy_published(con, "snapshot", run_id, history_days)
+        with memory_limit(con, WRITE_MEMORY_LIMIT):
+            copy_published(con, "snapshot", run_id, history_days)
     except BaseException:
         con.execute("DETACH snapshot")
         building.unlink(missing_ok=True)  # half a snapshot is never swapped in, nor left behind

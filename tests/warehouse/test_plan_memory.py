@@ -1,0 +1,75 @@
+"""Writing a night in bounded memory: big frames streamed in slices, DuckDB's limit lowered."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from optimization.replenishment.planning import NETWORK_PLAN
+from warehouse import runs
+from warehouse.plan import NightTables, memory_limit, streamed, write_plan
+from warehouse.schema import connect
+
+AS_OF = date(2026, 11, 20)
+
+
+def _forecasts() -> pl.DataFrame:
+    """Two series × 5 days with distinct values, so a lost or doubled slice shows."""
+    days = pl.date_range(date(2026, 11, 21), date(2026, 11, 25), eager=True)
+    return pl.concat(
+        pl.DataFrame(
+            {
+                "warehouse_id": warehouse,
+                "sku": "A",
+                "unique_id": f"{warehouse}/A",
+                "ds": days,
+                "mean": [0.5 + i for i in range(5)],
+                "model": "HistoricAverage",
+                "class": "intermittent",
+                "q50": 0.0,
+                "q80": 1.0,
+                "q90": 1.0,
+                "q95": [2.0 + i for i in range(5)],
+                "q99": 9.0,
+            }
+        )
+        for warehouse in ("FW001", "FW002")
+    )
+
+
+def test_a_stream_of_slices_inserts_every_row_once(tmp_path: Path) -> None:
+    frame = _forecasts()
+    with connect(tmp_path / "w.duckdb") as con, streamed(con, frame, rows=3) as name:
+        back = con.sql(f"SELECT * FROM {name}").pl()
+    assert_frame_equal(back, frame)
+
+
+def test_an_empty_frame_streams_no_row(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con, streamed(con, _forecasts().clear()) as name:
+        assert con.sql(f"SELECT count(*) FROM {name}").fetchall() == [(0,)]
+
+
+def test_write_plan_stores_the_forecasts_as_given(tmp_path: Path) -> None:
+    frame = _forecasts()
+    with connect(tmp_path / "w.duckdb") as con:
+        run_id = runs.start_run(con, "nightly", AS_OF)
+        write_plan(con, run_id, NightTables(frame, NETWORK_PLAN.to_frame()), {})
+        stored = con.sql(
+            "SELECT * EXCLUDE (run_id) FROM forecasts ORDER BY warehouse_id, sku, ds"
+        ).pl()
+    assert_frame_equal(stored, frame.select(stored.columns))
+
+
+def test_the_memory_limit_holds_in_the_block_and_is_put_back(tmp_path: Path) -> None:
+    def limit(con: duckdb.DuckDBPyConnection) -> str:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("SET memory_limit = '3GiB'")
+        with memory_limit(con, "1GiB"):
+            assert limit(con) == "1.0 GiB"
+        assert limit(con) == "3.0 GiB"
