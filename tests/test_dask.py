@@ -9,7 +9,7 @@ publishes must be the same, value for value.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import flows
 from pipelines.errors import InputError
 from pipelines.generate import generate
 from settings import DataPaths, Settings
+from tests._pages import every_page
 from warehouse import published
 from warehouse.forecasting import load_selections
 from warehouse.schema import connect
@@ -67,31 +68,21 @@ def nights(
     return out
 
 
-def _every_page(read: Callable[[str | None], published.Page]) -> pl.DataFrame:
-    pages, after = [], None
-    while True:
-        page = read(after)
-        pages.append(page.rows)
-        if page.next_after is None:
-            return pl.concat(pages)
-        after = page.next_after
-
-
 def _published(snapshots: Path) -> dict[str, pl.DataFrame]:
     """What the night published that scale-out computes, less the run's id."""
     with published.open_snapshot(snapshots) as snap:
         forward = published.warehouses(snap, "forward")["warehouse_id"]
         frames = {
-            "forecasts": _every_page(lambda a: published.forecasts(snap, after=a, limit=500)),
+            "forecasts": every_page(lambda a: published.forecasts(snap, after=a, limit=500)),
             "plan": pl.concat(
-                _every_page(lambda a, w=w: published.plan_lines(snap, w, after=a, limit=500))
+                every_page(lambda a, w=w: published.plan_lines(snap, w, after=a, limit=500))
                 for w in forward
             ),
             "replays": published.policy_replays(snap),
             # The solver's own clock is the one figure two identical allocations differ by.
             "allocations": published.allocations(snap).drop("solve_seconds"),
             **{
-                f"accuracy by {scope}": _every_page(
+                f"accuracy by {scope}": every_page(
                     lambda a, s=scope: published.forecast_accuracy(snap, s, after=a, limit=500)
                 )
                 for scope in ("series", "warehouse", "category", "class", "network")

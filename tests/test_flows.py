@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ import flows
 from pipelines.errors import InputError
 from pipelines.generate import generate
 from settings import DataPaths, Settings
+from tests._pages import every_page
 from warehouse import published
 from warehouse.schema import connect
 
@@ -27,32 +27,21 @@ pytestmark = pytest.mark.slow
 SMALL = Settings(forecast_horizon_days=7, linehaul_time_limit_s=2.0).nightly_params()
 
 
-def _every_page(read: Callable[[str | None], published.Page]) -> pl.DataFrame:
-    """All rows of a paged read, page after page."""
-    pages, after = [], None
-    while True:
-        page = read(after)
-        pages.append(page.rows)
-        if page.next_after is None:
-            return pl.concat(pages)
-        after = page.next_after
-
-
 def _published_plan(snap: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every published plan line, warehouse by warehouse."""
     return pl.concat(
-        _every_page(lambda after, w=w: published.plan_lines(snap, w, after=after, limit=500))
+        every_page(lambda after, w=w: published.plan_lines(snap, w, after=after, limit=500))
         for w in published.warehouses(snap, "forward")["warehouse_id"]
     )
 
 
 def _published_forecasts(snap: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return _every_page(lambda after: published.forecasts(snap, after=after, limit=500))
+    return every_page(lambda after: published.forecasts(snap, after=after, limit=500))
 
 
 def _published_transfer_lines(snap: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
     """The run's transfer-order lines, each with its order's ends and status."""
-    orders = _every_page(lambda after: published.transfer_orders(snap, after=after, limit=500))
+    orders = every_page(lambda after: published.transfer_orders(snap, after=after, limit=500))
     lines = []
     for transfer_id in orders.filter(pl.col("run_id") == run_id)["transfer_id"]:
         order = published.transfer_order(snap, transfer_id)
@@ -325,7 +314,7 @@ def test_backtest_accuracy_and_model_choice_are_stored(
     result, db, snapshots = nightly_run
     with published.open_snapshot(snapshots) as snap:
         scopes = {
-            scope: _every_page(
+            scope: every_page(
                 lambda after, scope=scope: published.forecast_accuracy(
                     snap, scope, after=after, limit=500
                 )
