@@ -81,4 +81,8 @@ def read_strings(path: Path, fmt: str, *, display_name: str, precut: bool = Fals
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )
     del frame
+    if fmt == "csv" and numbered.width > 1:
+        # A blank line (an export's trailing newline) reads as a row of nulls: it carries
+        # nothing to load or to quarantine. The rows keep their numbers in the file.
+        numbered = numbered.filter(~pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null()))
     return bound(numbered, ROW_NUMBER, precut=precut)

@@ -394,3 +394,18 @@ def test_on_file_is_told_each_file_once_it_is_done(
     # a file still being written is no file of this load.
     assert done == [("skus.parquet", 1), ("order_lines_1.csv", 2), ("order_lines_3.csv", 2)]
     assert [name for name, _ in done] == [f.path.name for f in report.files]
+
+
+def test_blank_lines_are_not_rows(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """An export's blank lines (a trailing newline, a gap) carry nothing: not quarantined."""
+    path = write_csv(
+        tmp_path / "order_lines_1.csv",
+        ORDER_HEADER,
+        [line(order_id="A"), line(order_id="B", sku="K9"), line(order_id="C")],
+    )
+    text = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*text[:2], "", *text[2:], "", ""]) + "\n", encoding="utf-8")
+    (report,) = ingest(con, [path], now=NOW).files
+    assert (report.rows_read, report.loaded, report.quarantined) == (3, 2, 1)
+    # The bad row keeps its number among the file's data rows, the blank line counted.
+    assert reasons(con) == {3: "sku: unknown sku 'K9'"}
