@@ -127,10 +127,11 @@ def write_plan(
 
 #: DuckDB's memory limit while a night's plan is written and published. DuckDB's
 #: default, 80 % of RAM, is for DuckDB alone; the nightly process already holds the
-#: night's frames (6-10 GB on the large network), and the default let writing and
-#: publishing take 1-2 GB more of buffers and sort space than this limit does
-#: (docs/BENCHMARKS.md, issue 15 item 8), with no slower save or publish. Above it
-#: DuckDB writes its buffers to disk or spills the sorts to its temp directory.
+#: night's frames (6-10 GiB on the large network), and the default let publishing
+#: take 2 GiB more of sort space, writing 0.4 GiB more of buffers, than this limit
+#: does (docs/BENCHMARKS.md, issue 15 item 8). Above it DuckDB writes its buffers to
+#: disk and spills its sorts to its temp directory: the save is as fast, the large
+#: network's publish ~9 s slower.
 WRITE_MEMORY_LIMIT = "2GB"
 
 
