@@ -1,6 +1,10 @@
 """Every workflow of partsflow, the one place that wires the pieces together.
 
-* :mod:`flows.night`: the nightly run (the Prefect flow :func:`nightly` and its tasks).
+* :mod:`flows.night`: the nightly run (the Prefect flow :func:`nightly`), with its
+  inputs (:mod:`flows.night_inputs`), its forecast (:mod:`flows.night_forecast`),
+  its decisions (:mod:`flows.night_plan`), the operational store's side
+  (:mod:`flows.store`) and the per-warehouse fan-out, here or on Dask
+  (:mod:`flows.fanout`).
 * :mod:`flows.dispatch`: the dispatch review, a day of store deliveries replayed (a
   Prefect flow behind :func:`dispatch_review`).
 * :mod:`flows.simulate`: the nightly run N consecutive nights in a closed loop on a

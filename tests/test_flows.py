@@ -403,7 +403,7 @@ def test_a_crash_mid_run_marks_it_failed_and_writes_no_plan(
     def explode(*args: object, **kwargs: object) -> pl.DataFrame:
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(flows.night, "allocate_network", explode)
+    monkeypatch.setattr(flows.night_plan, "allocate_network", explode)
     with pytest.raises(RuntimeError, match="solver crashed"):
         flows.nightly(DataPaths(db, None, snapshots), SMALL)
     con = connect(db)

@@ -35,3 +35,14 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def utc_frame(relation: duckdb.DuckDBPyRelation, schema: pl.Schema | None = None) -> pl.DataFrame:
+    """The relation as polars, timestamps in ``UTC`` (DuckDB says ``Etc/UTC``)."""
+    frame = relation.pl()
+    frame = frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    )
+    return frame if schema is None else frame.cast(schema)

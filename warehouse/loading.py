@@ -5,7 +5,8 @@ everything the load decision needs to know about the database for this
 file's rows (an ``ExistingQuery`` says which keys); ``pipelines.ingest`` then
 decides, with polars only, what to write (a ``Decision``); and
 :func:`apply_decision` writes it inside the file's transaction, followed by
-:func:`record_file`. Those types are in :mod:`warehouse.loading_types`.
+:func:`record_file`. Those types are in :mod:`warehouse.loading_types`; the
+quarantine's statements in :mod:`warehouse.quarantine`.
 
 Frames are handed to DuckDB by registration (no copy); table and column
 names are checked as identifiers before they reach a statement, values
@@ -22,14 +23,12 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from warehouse.frames import registered
+from warehouse.frames import registered, utc_frame
 from warehouse.loading_types import (
-    KEYED_ROWS,
     LINE_FILLS,
     LINE_RETURNS,
     LINE_STATUSES,
     ORDER_HEADERS,
-    QUARANTINE_ROWS,
     RETURN_LINES,
     SEQ_BASE,
     SERVING,
@@ -43,6 +42,7 @@ from warehouse.loading_types import (
     LoadedQuery,
     TableWrite,
 )
+from warehouse.quarantine import quarantine_rows, resolve_quarantine, resolve_superseded
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -63,17 +63,6 @@ def _on(key: Sequence[str], left: str = "s", right: str = "t") -> str:
     return " AND ".join(f"{left}.{_q(k)} = {right}.{_q(k)}" for k in key)
 
 
-def _frame(relation: duckdb.DuckDBPyRelation, schema: pl.Schema | None = None) -> pl.DataFrame:
-    """The relation as polars, timestamps in ``UTC`` (DuckDB says ``Etc/UTC``)."""
-    frame = relation.pl()
-    frame = frame.with_columns(
-        pl.col(name).dt.convert_time_zone("UTC")
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
-    )
-    return frame if schema is None else frame.cast(schema)
-
-
 # --- the read -----------------------------------------------------------------
 
 
@@ -89,13 +78,13 @@ def known_keys(con: duckdb.DuckDBPyConnection, query: KeyQuery) -> pl.Series:
             f"SELECT DISTINCT t.{column} AS key FROM {_q(query.table)} t "
             f"JOIN {name} s ON s.value = t.{column}{where}"
         )
-        return _frame(con.sql(sql, params=params))["key"]
+        return utc_frame(con.sql(sql, params=params))["key"]
 
 
 def _loaded_rows(con: duckdb.DuckDBPyConnection, query: LoadedQuery) -> pl.DataFrame:
     key = query.keys.columns
     with registered(con, query.keys.unique()) as name:
-        return _frame(
+        return utc_frame(
             con.sql(
                 f"SELECT {_cols(key, 't.')}, {_cols(query.columns, 't.')} "
                 f"FROM {name} s JOIN {_q(query.table)} t ON {_on(key)}"
@@ -109,7 +98,7 @@ def known_stock_levels(con: duckdb.DuckDBPyConnection, days: pl.DataFrame) -> pl
     ``known_reserved``, ``known_in_transit``; null when none)."""
     source = days.select("warehouse_id", "sku", "as_of").with_row_index("__i")
     with registered(con, source) as name:
-        return _frame(
+        return utc_frame(
             con.sql(
                 "SELECT s.warehouse_id, s.sku, s.as_of, t.as_of AS known_as_of, "
                 "t.on_hand AS known_on_hand, t.reserved AS known_reserved, "
@@ -131,7 +120,7 @@ def _by_keys(
 ) -> pl.DataFrame:
     """Run ``sql`` with ``{keys}`` naming the distinct ``keys`` as a table."""
     with registered(con, keys.unique()) as name:
-        return _frame(con.sql(sql.format(keys=name), params=list(params)), schema)
+        return utc_frame(con.sql(sql.format(keys=name), params=list(params)), schema)
 
 
 _LINE_ON = "k.order_id = {t}.order_id AND k.line_no = {t}.line_no"
@@ -202,7 +191,7 @@ def read_existing(con: duckdb.DuckDBPyConnection, query: ExistingQuery) -> Exist
     Existing
         The parts asked for; the others are left empty.
     """
-    unresolved = _frame(
+    unresolved = utc_frame(
         con.sql(
             "SELECT row_number FROM quarantine WHERE source_sha256 = ? AND resolved_at IS NULL "
             "ORDER BY row_number",
@@ -249,17 +238,6 @@ def read_existing(con: duckdb.DuckDBPyConnection, query: ExistingQuery) -> Exist
     )
 
 
-def has_quarantine(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    """Whether any row of the file with this digest is quarantined and unresolved."""
-    return bool(
-        _scalar(
-            con,
-            "SELECT count(*) FROM quarantine WHERE source_sha256 = ? AND resolved_at IS NULL",
-            [sha256],
-        )
-    )
-
-
 def ingested_rows(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int | None:
     """Rows read when a file with this digest was last ingested as ``kind`` (None: never)."""
     rows = con.execute(
@@ -268,22 +246,6 @@ def ingested_rows(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int
         [sha256, kind],
     ).fetchall()
     return int(rows[0][0]) if rows else None
-
-
-def unresolved_quarantine(
-    con: duckdb.DuckDBPyConnection, reason_patterns: Sequence[str]
-) -> pl.DataFrame:
-    """Unresolved quarantined rows whose reason matches one of the LIKE patterns."""
-    where = " OR ".join("reason LIKE ?" for _ in reason_patterns) or "false"
-    return _frame(
-        con.sql(
-            "SELECT quarantine_id, kind, source_file, source_sha256, row_number, raw, reason, "
-            "raw_bytes, row_key, quarantined_at "
-            f"FROM quarantine WHERE resolved_at IS NULL AND ({where}) "
-            "ORDER BY source_sha256, row_number",
-            params=list(reason_patterns),
-        )
-    )
 
 
 #: When a table's key was first loaded, where the table keeps it (master data does not).
@@ -301,7 +263,7 @@ def loaded_keys(con: duckdb.DuckDBPyConnection, table: str, keys: pl.DataFrame) 
     key = keys.columns
     when = _FIRST_LOADED.get(table, "NULL::TIMESTAMPTZ")
     with registered(con, keys.unique()) as name:
-        return _frame(
+        return utc_frame(
             con.sql(
                 f"SELECT {_cols(key, 's.')}, {when} AS loaded_at "
                 f"FROM {name} s JOIN {_q(table)} t ON {_on(key)}"
@@ -368,95 +330,6 @@ def _append_status_history(
             "(order_id, line_no, seq, status, recorded_at, source_file) "
             f"SELECT order_id, line_no, seq, status, ?, ? FROM {name}",
             [now, source_file],
-        )
-
-
-def quarantine_rows(
-    con: duckdb.DuckDBPyConnection,
-    rows: pl.DataFrame,
-    *,
-    kind: str,
-    source_file: str,
-    sha256: str,
-    now: datetime,
-) -> None:
-    """Record ``rows`` (:data:`QUARANTINE_ROWS`; ``row_key`` and ``raw_bytes`` may be
-    left out, as null); a row already there stays."""
-    if rows.height == 0:
-        return
-    rows = rows.with_columns(
-        pl.lit(None, dtype).alias(c)
-        for c, dtype in QUARANTINE_ROWS.items()
-        if c not in rows.columns
-    )
-    with registered(con, rows.select(*QUARANTINE_ROWS)) as name:
-        con.execute(
-            "INSERT INTO quarantine (kind, source_file, source_sha256, row_number, raw, reason, "
-            "row_key, raw_bytes, quarantined_at) "
-            f"SELECT ?, ?, ?, row_number, raw, reason, row_key, raw_bytes, ? FROM {name} "
-            "ON CONFLICT (source_sha256, row_number) DO NOTHING",
-            [kind, source_file, sha256, now],
-        )
-
-
-#: ``quarantine.resolution`` of a row that loaded itself (its file again, or a retry).
-LOADED = "loaded"
-
-
-def resolve_quarantine(
-    con: duckdb.DuckDBPyConnection, sha256: str, row_numbers: pl.Series, now: datetime
-) -> None:
-    """Mark the quarantined rows of a file that have now been loaded as resolved."""
-    if row_numbers.len() == 0:
-        return
-    with registered(con, pl.DataFrame({"row_number": row_numbers})) as name:
-        con.execute(
-            "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE source_sha256 = ? "
-            f"AND resolved_at IS NULL AND row_number IN (SELECT row_number FROM {name})",
-            [now, LOADED, sha256],
-        )
-
-
-def resolve_superseded(
-    con: duckdb.DuckDBPyConnection,
-    keys: pl.DataFrame,
-    *,
-    kind: str,
-    source_file: str,
-    sha256: str,
-    now: datetime,
-) -> int:
-    """Resolve other files' quarantined rows of ``kind`` whose key this file loaded.
-
-    ``keys``: ``row_number``, ``row_key`` of the rows loaded. The resolution
-    names the first row of the key: ``superseded by <source_file> row 17``.
-    Returns the number of rows resolved.
-    """
-    if keys.height == 0:
-        return 0
-    with registered(con, keys.select(*KEYED_ROWS).drop_nulls()) as name:
-        result = con.execute(
-            "UPDATE quarantine q SET resolved_at = ?, "
-            "resolution = 'superseded by ' || ? || ' row ' || s.row_number "
-            f"FROM (SELECT row_key, min(row_number) AS row_number FROM {name} GROUP BY row_key) s "
-            "WHERE q.kind = ? AND q.resolved_at IS NULL AND q.row_key = s.row_key "
-            "AND q.source_sha256 <> ?",
-            [now, source_file, kind, sha256],
-        ).fetchall()
-    return int(result[0][0]) if result else 0
-
-
-def resolve_quarantine_ids(
-    con: duckdb.DuckDBPyConnection, ids: pl.Series, resolution: str, now: datetime
-) -> None:
-    """Mark the quarantined rows ``ids`` (``quarantine_id``) resolved, saying why."""
-    if ids.len() == 0:
-        return
-    with registered(con, pl.DataFrame({"quarantine_id": ids})) as name:
-        con.execute(
-            "UPDATE quarantine SET resolved_at = ?, resolution = ? WHERE resolved_at IS NULL "
-            f"AND quarantine_id IN (SELECT quarantine_id FROM {name})",
-            [now, resolution],
         )
 
 

@@ -38,7 +38,7 @@ from pipelines.ingest.limits import HELPERS, short_lines
 from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
 from pipelines.ingest.validate import parse_rows
-from warehouse import frames, loading
+from warehouse import frames, loading, quarantine
 from warehouse.loading_types import FileRecord
 
 
@@ -138,7 +138,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, item: _Planned, now: datetime) 
         found = digest(item.path, text=item.fmt != "parquet")
         encoding = found.encoding
         seen = loading.ingested_rows(con, found.sha256, spec.name)
-        if seen is not None and not loading.has_quarantine(con, found.sha256):
+        if seen is not None and not quarantine.has_quarantine(con, found.sha256):
             # Same bytes, fully loaded before: loading them again would change nothing.
             return FileReport(
                 item.path,

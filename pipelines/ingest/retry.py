@@ -23,7 +23,7 @@ from pipelines.ingest.readers import ROW_NUMBER
 from pipelines.ingest.report import RetryReport
 from pipelines.ingest.resolution import ROW_KEY, quarantined_keys, row_key
 from pipelines.ingest.validate import parse_rows
-from warehouse import frames, loading
+from warehouse import frames, loading, quarantine
 
 # Reasons that data arriving later can cure: a reference to something not yet
 # loaded (store, sku, vehicle model, warehouse, DC) or a return's order line.
@@ -69,7 +69,7 @@ def _superseded(
         )[ROW_NUMBER]
     )
     superseded = group.filter(pl.col(ROW_NUMBER).is_in(numbers.implode()))
-    loading.resolve_quarantine_ids(con, superseded["quarantine_id"], SUPERSEDED, now)
+    quarantine.resolve_quarantine_ids(con, superseded["quarantine_id"], SUPERSEDED, now)
     return superseded
 
 
@@ -85,7 +85,7 @@ def retry_quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = N
     as they were.
     """
     moment = _utc(now)
-    pending = loading.unresolved_quarantine(con, ("%",))
+    pending = quarantine.unresolved_quarantine(con, ("%",))
     totals = dict.fromkeys((INSERTED, UPDATED, UNCHANGED, OLDER, QUARANTINED), 0)
     superseded = retried = 0
     by_kind: dict[str, int] = {}

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.compare import compare_loaded
-from warehouse import frames, loading
+from warehouse import frames, loading, quarantine
 from warehouse.loading_types import (
     Decision,
     ExistingQuery,
@@ -51,7 +51,7 @@ def _quarantine_frame(reason: str) -> pl.DataFrame:
 
 def test_a_failing_transaction_leaves_nothing_behind(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(duckdb.Error), frames.transaction(con):
-        loading.quarantine_rows(
+        quarantine.quarantine_rows(
             con, _quarantine_frame("x"), kind="skus", source_file="f", sha256="s", now=NOW
         )
         con.execute("INSERT INTO skus (sku) VALUES ('broken')")
@@ -60,7 +60,7 @@ def test_a_failing_transaction_leaves_nothing_behind(con: duckdb.DuckDBPyConnect
 
 def test_quarantining_the_same_row_twice_keeps_one(con: duckdb.DuckDBPyConnection) -> None:
     for reason in ("first", "second"):
-        loading.quarantine_rows(
+        quarantine.quarantine_rows(
             con, _quarantine_frame(reason), kind="skus", source_file="f", sha256="s", now=NOW
         )
     assert con.execute("SELECT reason FROM quarantine").fetchall() == [("first",)]
@@ -68,11 +68,11 @@ def test_quarantining_the_same_row_twice_keeps_one(con: duckdb.DuckDBPyConnectio
 
 def test_resolving_marks_only_that_files_rows(con: duckdb.DuckDBPyConnection) -> None:
     for sha in ("a", "b"):
-        loading.quarantine_rows(
+        quarantine.quarantine_rows(
             con, _quarantine_frame("r"), kind="skus", source_file=sha, sha256=sha, now=NOW
         )
-    loading.resolve_quarantine(con, "a", pl.Series([1]), NOW)
-    assert loading.has_quarantine(con, "b") and not loading.has_quarantine(con, "a")
+    quarantine.resolve_quarantine(con, "a", pl.Series([1]), NOW)
+    assert quarantine.has_quarantine(con, "b") and not quarantine.has_quarantine(con, "a")
 
 
 def test_compare_loaded_names_the_differing_columns(con: duckdb.DuckDBPyConnection) -> None:
@@ -124,7 +124,7 @@ def test_the_read_fetches_only_the_files_keys(con: duckdb.DuckDBPyConnection) ->
 
 
 def test_the_read_knows_the_files_unresolved_quarantine(con: duckdb.DuckDBPyConnection) -> None:
-    loading.quarantine_rows(
+    quarantine.quarantine_rows(
         con, _quarantine_frame("r"), kind="skus", source_file="f", sha256="s", now=NOW
     )
     existing = loading.read_existing(con, ExistingQuery("s", "f"))
@@ -150,9 +150,9 @@ def test_a_write_with_a_key_updates_the_loaded_row(con: duckdb.DuckDBPyConnectio
 
 
 def test_a_decision_resolves_the_cured_rows(con: duckdb.DuckDBPyConnection) -> None:
-    loading.quarantine_rows(
+    quarantine.quarantine_rows(
         con, _quarantine_frame("r"), kind="skus", source_file="f", sha256="s", now=NOW
     )
     decision = Decision(resolved=pl.Series([1]))
     loading.apply_decision(con, decision, kind="skus", source_file="f", sha256="s", now=NOW)
-    assert not loading.has_quarantine(con, "s")
+    assert not quarantine.has_quarantine(con, "s")
