@@ -359,5 +359,11 @@ def _allocation_status(allocations: pl.DataFrame) -> str:
 
 
 def _count_classes(forecasts: pl.DataFrame) -> dict[str, int]:
-    per_series = forecasts.unique(["warehouse_id", "sku"]).group_by("class").len()
+    # Three columns before unique: over all twelve it cost 2.6 GiB on the large network.
+    per_series = (
+        forecasts.select("warehouse_id", "sku", "class")
+        .unique(["warehouse_id", "sku"])
+        .group_by("class")
+        .len()
+    )
     return dict(sorted(zip(per_series["class"], per_series["len"], strict=True)))
