@@ -30,7 +30,7 @@ from sqlalchemy import Engine, select
 from ops import make_engine, reading, targets, upgrade
 from ops import workflow as store
 from optimization.replenishment.service import ServiceTarget, TargetKind
-from warehouse import purchasing, replenishment, transfers, workflow
+from warehouse import purchasing, replenishment, runs, transfers, workflow
 from warehouse.frames import transaction
 from warehouse.schema import connect
 
@@ -201,13 +201,11 @@ def repair_store(db_path: Path, ops_url: str) -> str | None:
     None when the store is up to date (or no night succeeded yet).
     """
     with connect(db_path) as con:
-        rows = con.execute(
-            "SELECT run_id, as_of, started_at FROM runs WHERE kind = 'nightly' "
-            "AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1"
-        ).fetchall()
-    if not rows:
-        return None
-    run_id, as_of, started_at = rows[0]
+        latest = runs.latest_succeeded(con, "nightly")
+        if latest is None:
+            return None
+        run = runs.get_run(con, latest[0])
+    run_id, as_of, started_at = run["run_id"], run["as_of"], run["started_at"]
     engine = make_engine(ops_url)
     try:
         upgrade(engine)
