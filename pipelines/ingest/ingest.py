@@ -34,7 +34,7 @@ from pipelines.ingest.kinds import (
     format_from_name,
     kind_from_name,
 )
-from pipelines.ingest.limits import HELPERS, short_lines
+from pipelines.ingest.limits import HELPERS, file_too_large, short_lines
 from pipelines.ingest.readers import ROW_NUMBER, read_strings
 from pipelines.ingest.report import FileReport, IngestReport, SkippedFile
 from pipelines.ingest.validate import parse_rows
@@ -97,7 +97,7 @@ def _plan_error(path: Path, kind: str | None, fmt: str | None) -> str | None:
         return f"{path.name}: unknown kind {kind!r} (known: {', '.join(DEPENDENCY_ORDER)})"
     if fmt is None:
         return f"{path.name}: unknown format (expected .csv, .parquet, .ndjson or .jsonl)"
-    return None
+    return file_too_large(path)
 
 
 def process_rows(

@@ -17,6 +17,13 @@ A CSV line that long is cut before the parser sees it (:func:`cut_long_lines`,
 when the file's streamed pass saw one: :class:`LineWatch`): the parser needs
 about four times a row's size, so one 50 MB row took 190 MB on its own. The
 row keeps the first 64 KiB of its line and says how long the line was.
+
+A whole file over :data:`FILE_LIMIT` is refused before it is read: a file
+loads in one transaction, held in memory as strings and then typed, about 20
+times its size at the peak (a 69 MB order-line file of the large network
+peaked at 1.42 GB). 256 MiB, about 5 GiB to load, is four times the largest
+monthly file of the large network; a bigger export is split (a file a week or
+a day), which the landing convention already allows.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from pathlib import Path
 
 import polars as pl
 
+FILE_LIMIT = 256 * 1024 * 1024
 FIELD_LIMIT = 4 * 1024
 ROW_LIMIT = 64 * 1024
 KEPT_CHARS = 256
@@ -121,6 +129,17 @@ def bound(strings: pl.DataFrame, row_number: str, *, precut: bool = False) -> pl
         .alias(c)
         for c, size in zip(fields, sizes, strict=True)
     ).with_columns(pl.when(over).then(pl.col(ROW_BYTES)).alias(ROW_BYTES))
+
+
+def file_too_large(path: Path) -> str | None:
+    """Why ``path`` is too large to load (``None`` when it is not)."""
+    size = path.stat().st_size
+    if size <= FILE_LIMIT:
+        return None
+    return (
+        f"{path.name}: file is {size / 2**20:,.0f} MiB, limit {FILE_LIMIT / 2**20:,.0f} MiB;"
+        " send it as smaller files (a week or a day each)"
+    )
 
 
 def cut(value: pl.Expr) -> pl.Expr:

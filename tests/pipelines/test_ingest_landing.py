@@ -351,3 +351,25 @@ def test_a_line_too_long_to_parse_whole_is_cut_before_parsing(
     assert reason == f"row is {line_bytes:,} bytes, limit 65,536 (cut in field remark)"
     assert len(raw) < 1_000 and raw.endswith(f'…[line cut: {line_bytes} bytes]"}}')
     assert sorted(_statuses(con)) == ["O1", "O3"]
+
+
+def test_a_file_over_the_file_limit_is_refused_unread_and_the_others_load(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A 300 MiB export (sparse: no disk, and never read) is refused with its size in
+    one line; the file beside it loads."""
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    good = write_csv(folder / "order_lines_store_2026-01.csv", ORDER_HEADER, [line(order_id="O1")])
+    huge = folder / "order_lines_store_2026-02.csv"
+    with huge.open("wb") as out:
+        out.write(",".join(ORDER_HEADER).encode() + b"\n")
+        out.truncate(300 * 2**20)
+    by_name = {r.path.name: r for r in ingest(con, [folder], now=NOW).files}
+    assert by_name[good.name].loaded == 1
+    refused = by_name[huge.name]
+    assert refused.error == (
+        f"{huge.name}: file is 300 MiB, limit 256 MiB; send it as smaller files (a week or a day each)"
+    )
+    assert (refused.rows_read, refused.loaded) == (0, 0)
+    assert sorted(_statuses(con)) == ["O1"]
