@@ -369,7 +369,8 @@ def test_a_file_over_the_file_limit_is_refused_unread_and_the_others_load(
     assert by_name[good.name].loaded == 1
     refused = by_name[huge.name]
     assert refused.error == (
-        f"{huge.name}: file is 300 MiB, limit 256 MiB; send it as smaller files (a week or a day each)"
+        f"{huge.name}: file is 300 MiB, limit 256 MiB;"
+        " send it as smaller files (a week or a day each)"
     )
     assert (refused.rows_read, refused.loaded) == (0, 0)
     assert sorted(_statuses(con)) == ["O1"]
