@@ -46,7 +46,13 @@ from optimization.replenishment.purchasing import (
     plan_purchases,
     purchase_orders,
 )
-from optimization.routing.linehaul import LinehaulParams, linehaul_loads, plan_linehaul, route_rows
+from optimization.routing.linehaul import (
+    LinehaulParams,
+    LinehaulPlan,
+    linehaul_loads,
+    plan_linehaul,
+    route_rows,
+)
 from warehouse import dispatch
 from warehouse.schema import connect
 
@@ -175,7 +181,7 @@ def plan_routes(
     if unassigned:
         get_run_logger().warning(
             f"line-haul: {unassigned:,.0f} l cannot reach the warehouses before "
-            f"{params.deliver_by:%H:%M} with the fleet; see the unassigned drops"
+            f"{params.deliver_by:%H:%M} with the fleet: {_late_drops(plans)}"
         )
     return Linehaul(
         routes=route_rows(plans, as_of, params),
@@ -184,6 +190,18 @@ def plan_routes(
         km=sum(p.solution.distance for p in plans) / 1000,
         unassigned_l=unassigned,
     )
+
+
+def _late_drops(plans: list[LinehaulPlan], shown: int = 5) -> str:
+    """The unassigned litres per warehouse and reason, largest first (the first ``shown``)."""
+    late: dict[tuple[str, str], float] = {}
+    for plan in plans:
+        for drop in plan.solution.unassigned:
+            key = (plan.stop_warehouse[drop.stop], drop.reason)
+            late[key] = late.get(key, 0.0) + plan.stop_volume[drop.stop]
+    ranked = sorted(late.items(), key=lambda item: -item[1])
+    told = "; ".join(f"{w} {litres:,.0f} l: {reason}" for (w, reason), litres in ranked[:shown])
+    return told + (f"; and {len(ranked) - shown} more" if len(ranked) > shown else "")
 
 
 @task(cache_policy=NO_CACHE)

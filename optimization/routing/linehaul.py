@@ -7,33 +7,43 @@ One routing problem per DC, solved with the generic VRPTW solver
   due tomorrow morning (``lead_time_days`` 0: the plan's allocated
   quantities × unit volume). Pull-backs ride back on the next night's empty
   van and are not routed here.
-* **vans and trips** — identical vans of ``van_capacity_l`` litres work the
-  night from ``depart`` to ``return_by`` in up to ``trips_per_van`` trips:
-  the night is cut into that many equal slots and each van offers one trip
-  (a vehicle of the routing problem) starting in each slot, so a van can
-  load again at the DC between trips. A fixed cost per trip makes the solver use as few trips
-  as it can. ``vans`` caps the trips per slot (default: the drops divided by
-  the trips, plus one; if that leaves drops behind, one per drop). The vans
-  a plan needs are then counted exactly by interval partitioning of its
-  trips (a trip needs ``reload_s`` at the DC before the next):
-  :attr:`LinehaulPlan.vans_needed`, and each trip is assigned to a van by
-  the same rule.
+* **shuttles** — a load of ``k`` full vans and a bit goes as ``k`` shuttles
+  (one full van straight to the warehouse and back: nothing to route) and
+  the bit left over (less than a van) as one drop. A large network sends
+  hundreds of full vans a night (740 on the first large night): routed as
+  drops with a trip fleet to match, the solver found no first solution in
+  its budget and the whole night went unassigned.
+* **trips** — the leftover drops are routed by the generic solver: the night
+  is cut into ``trips_per_van`` equal slots, each offering trips (vehicles of
+  the routing problem) that may start in it, so a van can load again at the
+  DC between trips. A fixed cost per trip makes the solver use as few trips
+  as it can. Trips per slot: ``vans`` if set, else the drops divided by the
+  trips, plus one (if that leaves drops behind, one per drop).
+* **vans** — the routed trips (at their times) and the shuttles (at any time
+  their window allows) are then put on physical vans by
+  :func:`optimization.routing.linehaul_vans.schedule_vans`: ``reload_s`` at
+  the DC between two trips, at most ``trips_per_van`` trips a van, and at
+  most ``vans`` vans when set (trips left over are unassigned, with the
+  reason). :attr:`LinehaulPlan.vans_needed` counts them.
 * **windows** — a warehouse takes deliveries from ``accept_from`` and must
   have them by ``deliver_by``, so the staff can shelve before the stores
   open. Service: ``unload_fixed_s`` plus ``unload_s_per_1000l`` per 1,000 l.
-* **splits** — a load above a van's capacity is cut into equal drops, each a
-  stop of its own (several vans may serve one warehouse).
+  A shuttle whose warehouse is too far to unload in the window and be back by
+  ``return_by`` is unassigned with the reason.
 * **travel** — the van profile of the travel-time provider at the hour the
   night starts (off-peak: the roads are empty at night).
 
 Times inside the problem are seconds from ``night_start`` on the planning
 day (local time, Asia/Shanghai by default); :func:`route_rows` turns them
-into the ``routes`` table's UTC timestamps.
+into the ``routes`` table's UTC timestamps. The plan of a DC is one routing
+problem and solution (the shuttles are vehicles of their own), checked by the
+independent checker, and its vans by :func:`~optimization.routing.linehaul_vans.van_clashes`.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -46,10 +56,12 @@ from optimization.routing import (
     RoutingSolution,
     SolveParams,
     Stop,
+    TravelMatrices,
     TravelTimeProvider,
     Vehicle,
     solve,
 )
+from optimization.routing.linehaul_vans import VanRules, put_on_vans
 
 #: Litres to deliver per (DC, forward warehouse) tonight.
 LINEHAUL_LOADS = pl.Schema(
@@ -129,7 +141,8 @@ class LinehaulParams:
 
 @dataclass(frozen=True)
 class LinehaulPlan:
-    """One DC's routing problem, its checked solution, and which warehouse each stop serves."""
+    """One DC's night: its routing problem (routed trips and shuttles), the checked
+    solution, which warehouse each stop serves, and the van of each trip."""
 
     dc_id: str
     problem: RoutingProblem
@@ -145,14 +158,26 @@ class LinehaulPlan:
         return float(sum(self.stop_volume[u.stop] for u in self.solution.unassigned))
 
     @property
+    def delivered_l(self) -> float:
+        """Litres the trips deliver."""
+        return float(sum(self.stop_volume[s] for r in self.solution.routes for s in r.stops))
+
+    @property
     def trips(self) -> int:
         """Trips driven (routes of the solution)."""
         return len(self.solution.routes)
 
     @property
     def vans_needed(self) -> int:
-        """Physical vans: the most trips under way (or reloading) at the same time."""
+        """Physical vans: the trips chained on vans (each trip once, reloading between)."""
         return len(set(self.van_of.values()))
+
+    @property
+    def fill(self) -> float:
+        """Delivered litres over the capacity of the trips driven (0 without trips)."""
+        capacity = {v.id: v.capacity for v in self.problem.vehicles}
+        offered = sum(capacity[r.vehicle] for r in self.solution.routes)
+        return self.delivered_l / offered if offered else 0.0
 
 
 def linehaul_loads(plan: pl.DataFrame) -> pl.DataFrame:
@@ -176,7 +201,7 @@ def plan_linehaul(
     params: LinehaulParams = LinehaulParams(),
     provider: TravelTimeProvider | None = None,
 ) -> list[LinehaulPlan]:
-    """Route every DC's vans for tonight's loads.
+    """Send every DC's full vans as shuttles, route the rest, and put the trips on vans.
 
     Parameters
     ----------
@@ -193,6 +218,8 @@ def plan_linehaul(
     ------
     ValueError
         If a warehouse of ``loads`` has no coordinates in ``sites``.
+    InfeasibleSolutionError
+        If a plan fails the independent check of its routes or vans (a bug).
     """
     provider = provider or HaversineProvider()
     where = {row[0]: (row[1], row[2]) for row in sites.select(SITES.names()).rows()}
@@ -206,31 +233,74 @@ def plan_linehaul(
         if missing:
             raise ValueError(f"warehouse {missing[0]!r} has no coordinates")
         matrices = provider.matrices([where[n] for n in names], "van", params.night_start.hour)
-        stops, stop_warehouse, stop_volume = _stops(part, params)
-        # Few vans per slot first, so trips spread over the night; if that leaves
-        # drops behind, as many as there are drops.
-        fleets = [params.vans] if params.vans else [-(-len(stops) // params.trips_per_van) + 1]
-        if not params.vans and fleets[0] < len(stops):
-            fleets.append(len(stops))
-        for fleet in fleets:
-            problem = RoutingProblem(
-                f"linehaul {dc_id}", 0, matrices, _trips(dc_id, fleet, params), tuple(stops)
-            )
-            budget = min(params.time_limit_s, max(1.0, params.time_per_stop_s * len(stops)))
-            solution = solve(problem, SolveParams(time_limit=budget, seed=params.seed))
-            if not solution.unassigned:
-                break
-        plans.append(
-            LinehaulPlan(
-                dc_id,
-                problem,
-                solution,
-                stop_warehouse,
-                stop_volume,
-                _assign_vans(dc_id, solution, params.reload_s),
-            )
-        )
+        drops = _drops(part, params)
+        routed = _route(dc_id, matrices, drops.routed, params)
+        plans.append(_plan(dc_id, routed, drops, params))
     return plans
+
+
+@dataclass(frozen=True)
+class _Drops:
+    """A DC's drops: full vans to send as shuttles, the leftovers to route."""
+
+    shuttles: list[Stop]
+    routed: list[Stop]
+    warehouse: dict[str, str]
+    volume: dict[str, float]
+
+
+def _drops(part: pl.DataFrame, params: LinehaulParams) -> _Drops:
+    """Per warehouse, ``⌊load / van⌋`` full-van shuttles and a drop for what is left.
+
+    Stop ids: the warehouse's id when it gets one drop, else ``{warehouse}#1…``
+    (the shuttles first). Location ``k`` is the ``k``-th warehouse of ``part``.
+    """
+    drops = _Drops([], [], {}, {})
+    capacity = params.van_capacity_l
+    window = (params.offset(params.accept_from), params.offset(params.deliver_by))
+    for location, (warehouse, volume) in enumerate(
+        part.select("warehouse_id", "volume_l").rows(), start=1
+    ):
+        full = int(volume // capacity)
+        rest = volume - full * capacity
+        shares = [float(capacity)] * full + ([rest] if rest > 0 else [])
+        for k, share in enumerate(shares):
+            stop_id = warehouse if len(shares) == 1 else f"{warehouse}#{k + 1}"
+            stop = Stop(
+                stop_id,
+                location,
+                min(capacity, math.ceil(share)),
+                params.unload_fixed_s + math.ceil(params.unload_s_per_1000l * share / 1000),
+                window,
+            )
+            (drops.shuttles if k < full else drops.routed).append(stop)
+            drops.warehouse[stop_id] = warehouse
+            drops.volume[stop_id] = share
+    return drops
+
+
+def _route(
+    dc_id: str, matrices: TravelMatrices, stops: list[Stop], params: LinehaulParams
+) -> tuple[RoutingProblem, RoutingSolution]:
+    """The leftover drops' routing problem and solution (no routes when there are none).
+
+    Few trips per slot first, so trips spread over the night; if that leaves
+    drops behind, as many as there are drops.
+    """
+    fleets = [params.vans] if params.vans else [-(-len(stops) // params.trips_per_van) + 1]
+    if not params.vans and fleets[0] < len(stops):
+        fleets.append(len(stops))
+    budget = min(params.time_limit_s, max(1.0, params.time_per_stop_s * len(stops)))
+    for fleet in fleets:
+        problem = RoutingProblem(
+            f"linehaul {dc_id}", 0, matrices, _trips(dc_id, fleet, params), tuple(stops)
+        )
+        if not stops:
+            return problem, RoutingSolution((), (), 0, 0)
+        solution = solve(problem, SolveParams(time_limit=budget, seed=params.seed))
+        if not solution.unassigned:
+            break
+    return problem, solution
 
 
 def _trips(dc_id: str, fleet: int, params: LinehaulParams) -> tuple[Vehicle, ...]:
@@ -254,45 +324,23 @@ def _trips(dc_id: str, fleet: int, params: LinehaulParams) -> tuple[Vehicle, ...
     )
 
 
-def _assign_vans(dc_id: str, solution: RoutingSolution, reload_s: int) -> dict[str, str]:
-    """Trips to physical vans, earliest departure first, each to the first van free by then."""
-    free_at: list[int] = []
-    van_of: dict[str, str] = {}
-    for route in sorted(solution.routes, key=lambda r: (r.departure, r.vehicle)):
-        van = next((j for j, free in enumerate(free_at) if free <= route.departure), len(free_at))
-        if van == len(free_at):
-            free_at.append(0)
-        free_at[van] = route.return_time + reload_s
-        van_of[route.vehicle] = f"{dc_id}-van{van + 1:02d}"
-    return van_of
-
-
-def _stops(
-    part: pl.DataFrame, params: LinehaulParams
-) -> tuple[list[Stop], dict[str, str], dict[str, float]]:
-    stops: list[Stop] = []
-    warehouse_of: dict[str, str] = {}
-    volume_of: dict[str, float] = {}
-    window = (params.offset(params.accept_from), params.offset(params.deliver_by))
-    for location, (warehouse, volume) in enumerate(
-        part.select("warehouse_id", "volume_l").rows(), start=1
-    ):
-        drops = max(1, math.ceil(volume / params.van_capacity_l))
-        for k in range(drops):
-            share = volume / drops
-            stop_id = warehouse if drops == 1 else f"{warehouse}#{k + 1}"
-            stops.append(
-                Stop(
-                    stop_id,
-                    location,
-                    min(params.van_capacity_l, math.ceil(share)),
-                    params.unload_fixed_s + math.ceil(params.unload_s_per_1000l * share / 1000),
-                    window,
-                )
-            )
-            warehouse_of[stop_id] = warehouse
-            volume_of[stop_id] = share
-    return stops, warehouse_of, volume_of
+def _plan(
+    dc_id: str,
+    routed: tuple[RoutingProblem, RoutingSolution],
+    drops: _Drops,
+    params: LinehaulParams,
+) -> LinehaulPlan:
+    """The routed trips and the shuttles on vans (``{dc}-van01`` leaves first)."""
+    night = (params.offset(params.depart), params.offset(params.return_by))
+    shuttles = [
+        (Vehicle(f"{dc_id}-s{n + 1:03d}", params.van_capacity_l, night), stop)
+        for n, stop in enumerate(drops.shuttles)
+    ]
+    rules = VanRules(params.reload_s, params.trips_per_van, params.vans)
+    vans = put_on_vans(*routed, shuttles, rules)
+    width = max(2, len(str(max(vans.van_of.values(), default=0))))  # sorts as text
+    van_of = {trip: f"{dc_id}-van{n:0{width}d}" for trip, n in vans.van_of.items()}
+    return LinehaulPlan(dc_id, vans.problem, vans.solution, drops.warehouse, drops.volume, van_of)
 
 
 def route_rows(plans: list[LinehaulPlan], as_of: date, params: LinehaulParams) -> pl.DataFrame:
@@ -311,9 +359,13 @@ def route_rows(plans: list[LinehaulPlan], as_of: date, params: LinehaulParams) -
     for plan in plans:
         index = {s.id: s for s in plan.problem.stops}
         distance = plan.problem.matrices.distance
-        for route in plan.solution.routes:
+        trip_of: defaultdict[str, int] = defaultdict(int)
+        for route in sorted(
+            plan.solution.routes, key=lambda r: (plan.van_of[r.vehicle], r.departure)
+        ):
             van = plan.van_of[route.vehicle]
-            route_id = f"{van}/{route.vehicle.rsplit('-', 2)[-2]}"
+            trip_of[van] += 1
+            route_id = f"{van}/t{trip_of[van]}"
             on_board = sum(plan.stop_volume[s] for s in route.stops)
             rows.append(
                 ("linehaul", route_id, van, 0, "depart", plan.dc_id,

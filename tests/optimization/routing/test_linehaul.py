@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
+import time as time_module
+from collections import Counter
 from datetime import UTC, date, datetime, time
 
 import polars as pl
@@ -74,6 +77,20 @@ def test_a_load_above_a_van_is_split_into_drops_on_several_vans() -> None:
     assert len(plan.solution.routes) == 3
 
 
+def test_full_vans_go_straight_there_and_only_the_rest_is_routed() -> None:
+    (plan,) = plan_linehaul(_loads({"FW001": 19_000, "FW002": 100}), SITES_FRAME, FAST)
+    assert check_solution(plan.problem, plan.solution) == []
+    stops_of = {r.vehicle: r.stops for r in plan.solution.routes}
+    shuttles = {v: s for v, s in stops_of.items() if v.startswith("DC01-s")}
+    # Two full vans of FW001's 19,000 l, each its own trip; its 3,000 l left with FW002's 100 l.
+    assert sorted(shuttles.values()) == [("FW001#1",), ("FW001#2",)]
+    assert all(plan.stop_volume[s] == 8_000 for (s,) in shuttles.values())
+    (routed,) = [s for v, s in stops_of.items() if v not in shuttles]
+    assert sorted(routed) == ["FW001#3", "FW002"]
+    assert plan.delivered_l == pytest.approx(19_100)
+    assert plan.fill == pytest.approx(19_100 / (3 * 8_000))
+
+
 def test_a_fleet_too_small_leaves_drops_unassigned_with_a_reason() -> None:
     params = LinehaulParams(vans=1, trips_per_van=1, time_limit_s=1.0)
     (plan,) = plan_linehaul(_loads({"FW001": 7000, "FW002": 7000}), SITES_FRAME, params)
@@ -97,6 +114,67 @@ def test_vans_do_several_trips_and_never_two_at_once() -> None:
         trips.sort()
         for (_, back), (out, _) in itertools.pairwise(trips):
             assert out >= back + FAST.reload_s
+
+
+def _ring(count: int, km: float) -> pl.DataFrame:
+    """A DC out of town and ``count`` warehouses on a circle ``km`` around the town centre."""
+    centre = (31.23, 121.47)
+    rows = [("DC01", centre[0] + 0.1, centre[1] + 0.35)]
+    for k in range(count):
+        angle = 2 * math.pi * k / count
+        rows.append(
+            (
+                f"FW{k + 1:03d}",
+                centre[0] + km / 111 * math.sin(angle),
+                centre[1] + km / 95 * math.cos(angle),
+            )
+        )
+    return pl.DataFrame(rows, schema=SITES, orient="row")
+
+
+def test_a_first_night_of_hundreds_of_full_vans_is_delivered_in_seconds() -> None:
+    # Like the first large night (2026-12-06): 30 warehouses, ~5.9 million litres,
+    # ~740 drops. Routed as drops on ~744 trips, the solver found no first solution in
+    # its budget and left every litre unassigned.
+    sites = _ring(30, 25)
+    volumes: dict[str, float] = {
+        w: 150_000 + 3_700 * k for k, w in enumerate(sites["warehouse_id"][1:])
+    }
+    started = time_module.perf_counter()
+    (plan,) = plan_linehaul(_loads(volumes), sites, FAST)
+    took = time_module.perf_counter() - started
+    assert check_solution(plan.problem, plan.solution) == []
+    assert plan.unassigned_volume_l == 0
+    assert plan.delivered_l == pytest.approx(sum(volumes.values()))
+    full = sum(int(v // FAST.van_capacity_l) for v in volumes.values())
+    assert plan.trips >= full + 1 and plan.fill > 0.95
+    trips_per_van = Counter(plan.van_of.values())
+    assert max(trips_per_van.values()) <= FAST.trips_per_van
+    assert plan.vans_needed < plan.trips  # near warehouses get a van's second trip
+    assert took < 30
+
+
+def test_a_warehouse_too_far_for_the_night_is_unassigned_with_the_reason() -> None:
+    sites = pl.concat(
+        [SITES_FRAME, pl.DataFrame([("FW009", 33.5, 121.5)], schema=SITES, orient="row")]
+    )
+    (plan,) = plan_linehaul(_loads({"FW001": 9_000, "FW009": 16_000}), sites, FAST)
+    assert check_solution(plan.problem, plan.solution) == []
+    late = {u.stop: u.reason for u in plan.solution.unassigned}
+    assert set(late) == {"FW009#1", "FW009#2"}
+    assert "cannot start unloading inside the window" in late["FW009#1"]
+    assert plan.unassigned_volume_l == pytest.approx(16_000)
+    assert plan.delivered_l == pytest.approx(9_000)
+
+
+def test_a_fleet_cap_leaves_the_shuttles_no_van_can_take_unassigned() -> None:
+    params = LinehaulParams(vans=1, trips_per_van=2, time_limit_s=1.0)
+    (plan,) = plan_linehaul(_loads({"FW001": 24_000}), SITES_FRAME, params)
+    assert check_solution(plan.problem, plan.solution) == []
+    assert plan.vans_needed == 1 and plan.trips == 2
+    (left,) = plan.solution.unassigned
+    assert left.reason == "no van of the fleet of 1 is free to drive it in time"
+    assert plan.unassigned_volume_l == pytest.approx(8_000)
 
 
 def test_route_rows_follow_each_van_from_the_dc_and_back_in_utc() -> None:
