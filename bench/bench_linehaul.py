@@ -8,10 +8,16 @@ route``), for two loads per warehouse:
 * ``average night`` — the litres of an average day's demand over the last 28
   days (what a steady night replaces);
 * ``busiest night`` — the litres of the warehouse's busiest day of the last
-  91 days, all warehouses at once (a peak night, e.g. after the 11.11 sale).
+  91 days, all warehouses at once (a peak night, e.g. after the 11.11 sale);
+* ``tonight's plan`` — when the database holds a succeeded nightly run (e.g.
+  one kept by ``bench/bench_night_large.py --keep``): its transfer orders due
+  the next morning, what the night's ``plan_routes`` routed. On a first night
+  that is the forward warehouses' stock-up to the policy's levels.
 
 Each at the given time limits (``--limits``), ``--repeat`` runs each; the
-table shows medians of the wall time and the best and worst distance.
+table shows medians of the wall time, vans and trips, the best and worst
+distance, and the fill of the trips (litres delivered over the vans'
+capacity of the trips driven; a shuttle is a full van).
 
     .venv/bin/python bench/bench_linehaul.py --db /tmp/large/w.duckdb [--limits 5,10,30]
         [--repeat 3]
@@ -27,13 +33,14 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimization.routing.linehaul import LINEHAUL_LOADS, LinehaulParams, plan_linehaul  # noqa: E402
-from warehouse import demand, replenishment  # noqa: E402
+from warehouse import demand, replenishment, runs  # noqa: E402
 from warehouse.schema import connect  # noqa: E402
 
 
@@ -63,6 +70,29 @@ def night_loads(con: object, as_of: date) -> dict[str, pl.DataFrame]:
     }
 
 
+def planned_loads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """``LINEHAUL_LOADS`` of the latest succeeded nightly's transfers due the next morning."""
+    latest = runs.latest_succeeded(con, "nightly")
+    if latest is None:
+        return None
+    frame: pl.DataFrame = con.sql(
+        """
+        SELECT o.from_warehouse_id AS dc_id, o.to_warehouse_id AS warehouse_id,
+               sum(l.quantity * s.unit_volume_l) AS volume_l, sum(l.quantity) AS units
+        FROM transfer_orders o
+        JOIN transfer_order_lines l USING (transfer_id)
+        JOIN skus s USING (sku)
+        JOIN warehouses w ON w.warehouse_id = o.from_warehouse_id
+        JOIN runs r ON r.run_id = o.run_id
+        WHERE o.run_id = $run AND w.kind = 'dc'
+          AND o.needed_by = r.as_of + INTERVAL 1 DAY AND l.quantity > 0
+        GROUP BY ALL ORDER BY dc_id, warehouse_id
+        """,
+        params={"run": latest[0]},
+    ).pl()
+    return frame.select(LINEHAUL_LOADS.names()).cast(LINEHAUL_LOADS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True)
@@ -73,6 +103,9 @@ def main() -> None:
         as_of = demand.last_demand_date(con)
         assert as_of is not None
         loads = night_loads(con, as_of)
+        planned = planned_loads(con)
+        if planned is not None and not planned.is_empty():
+            loads["tonight's plan"] = planned
         sites = replenishment.warehouse_sites(con)
 
     print(f"date {date.today()}, {platform.platform()}")
@@ -80,13 +113,13 @@ def main() -> None:
     print()
     print(
         "| night | warehouses | litres | limit s | wall s (median) | vans | trips "
-        "| km (best–worst) | unassigned l | latest drop |"
+        "| km (best–worst) | fill | unassigned l | latest drop |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
     for name, frame in loads.items():
         for limit in (float(x) for x in args.limits.split(",")):
             params = LinehaulParams(time_limit_s=limit)
-            walls, kms, vans, trips, unassigned, latest = [], [], [], [], [], []
+            walls, kms, vans, trips, fills, unassigned, latest = [], [], [], [], [], [], []
             for seed in range(args.repeat):
                 started = time.perf_counter()
                 plans = plan_linehaul(frame, sites, LinehaulParams(time_limit_s=limit, seed=seed))
@@ -94,6 +127,8 @@ def main() -> None:
                 kms.append(sum(p.solution.distance for p in plans) / 1000)
                 vans.append(sum(p.vans_needed for p in plans))
                 trips.append(sum(p.trips for p in plans))
+                capacity = sum(p.trips * params.van_capacity_l for p in plans)
+                fills.append(sum(p.delivered_l for p in plans) / capacity)
                 unassigned.append(sum(p.unassigned_volume_l for p in plans))
                 latest.append(max(a for p in plans for r in p.solution.routes for a in r.arrivals))
             last = params.night_start.hour * 3600 + max(latest)
@@ -101,7 +136,8 @@ def main() -> None:
                 f"| {name} | {frame.height} | {frame['volume_l'].sum():,.0f} | {limit:g} "
                 f"| {statistics.median(walls):.1f} | {statistics.median(vans):g} "
                 f"| {statistics.median(trips):g} "
-                f"| {min(kms):,.1f}–{max(kms):,.1f} | {max(unassigned):,.0f} "
+                f"| {min(kms):,.1f}–{max(kms):,.1f} | {statistics.median(fills):.3f} "
+                f"| {max(unassigned):,.0f} "
                 f"| {(last // 3600) % 24:02d}:{last % 3600 // 60:02d} |"
             )
 

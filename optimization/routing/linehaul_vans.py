@@ -1,21 +1,22 @@
 """The line-haul's vans: every trip of the night put on a physical van.
 
-A trip leaves the DC and comes back. Some have fixed times (the routes the
-solver found); a full-van shuttle straight to one warehouse and back may
-leave at any moment that still lands it inside the warehouse's window.
+A trip leaves the DC and comes back: a route the solver found, or a full-van
+shuttle straight to one warehouse and back. Either may leave earlier or later
+as a whole (every time moved alike) as far as its windows and shift allow.
 :func:`schedule_vans` chains trips on vans: a van needs ``reload_s`` at the
 DC between two trips and drives at most ``trips_per_van`` a night (a
 driver's shift), and the fewer vans the better. :func:`put_on_vans` does it
 for a routed problem and its shuttles and hands back one checked problem and
 solution (a shuttle is a vehicle of its own), with each trip's van.
 
-The greedy takes the trip with the earliest latest departure first and puts
-it on the van that wastes the least time waiting for it (the one free the
-latest, but still in time), else on a new van at the trip's earliest
-departure. On fixed trips this is interval partitioning, which needs no more
-vans than trips ever under way at once; on the large network's shuttles the
-far warehouses' trips (one a night, leaving early) come first and the near
-warehouses' trips then fill the vans that are back.
+The greedy takes the trip that can leave first (ties: the one that must
+leave soonest) and puts it on the van that wastes the least time waiting for
+it (the one free the latest, but still in time), else on a new van at the
+trip's earliest departure. On fixed trips this is interval partitioning,
+which needs no more vans than trips ever under way at once. On movable ones
+it is a heuristic: on the first large night (737 trips) it used 480 vans,
+where the fewest possible is at least 470 (a cover of the trips by feasible
+one-van sequences, bounded by CP-SAT in 120 s), in 0.1 s.
 """
 
 from __future__ import annotations
