@@ -3,6 +3,9 @@ dispatcher (a Prefect flow), its KPIs and delivery-time distribution stored and 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,11 +20,10 @@ from flows.night import mark_run_failed
 from optimization.delivery.day_replay import (
     DAY_KPIS,
     DELIVERY_TIMES,
+    InstanceReview,
     SimParams,
     day_instances,
-    delivery_times,
-    run_instance,
-    size_fleet,
+    review_instance,
 )
 from pipelines.errors import InputError
 from settings import DataPaths
@@ -52,63 +54,112 @@ def load_day(db_path: Path, day: date | None) -> tuple[date, pl.DataFrame, pl.Da
         return resolved, orders, dispatch.warehouse_points(con)
 
 
+#: Most worker processes a dispatch review starts (one warehouse's day each at a time).
+MAX_WORKERS = 64
+
+
+def default_workers() -> int:
+    """The cores this process may run on: one worker each."""
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
 @task(cache_policy=NO_CACHE)
 def replay_day(
-    orders: pl.DataFrame, warehouses: pl.DataFrame, riders: int | None
+    orders: pl.DataFrame,
+    warehouses: pl.DataFrame,
+    riders: int | None,
+    workers: int = 1,
+    params: SimParams | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Both dispatchers per warehouse: with ``riders`` each, or at their smallest fleet.
+
+    The warehouses' days are independent: with ``workers`` > 1 they are
+    replayed in that many processes (spawned: a forked copy of this process
+    would inherit Prefect's threads and signal handlers), each warehouse's
+    result the same as in turn. As each warehouse is done, a line says what it
+    needs (on the terminal, above the bar; nothing otherwise).
 
     Returns the KPIs (``DAY_KPIS`` + ``fleet_sized``) and the delivery-time
     distribution (``DELIVERY_TIMES``) of the same dispatches.
     """
-    params = SimParams()
-    rows: list[dict[str, object]] = []
-    times: list[pl.DataFrame] = []
+    params = params or SimParams()
     instances = day_instances(orders, warehouses, params)
     bar = progress.current()  # partsflow dispatch's bar, if one is drawn
-    bar.set_total(2 * len(instances))
-    for instance in instances:
-        for dispatcher in ("rolling", "naive"):
-            if riders is None:
-                sized = size_fleet(instance, dispatcher, params)
-                result, row = sized.result, sized.kpis
-            else:
-                result, row = run_instance(instance, riders, dispatcher, params)
-            rows.append({**row, "fleet_sized": riders is None})
-            times.append(delivery_times(instance, result, dispatcher, params))
-            bar.advance()
+    bar.set_total(len(instances))
+    reviews: list[InstanceReview] = []
+
+    def done(review: InstanceReview) -> None:
+        reviews.append(review)
+        bar.note(_warehouse_line(review))
+        bar.advance()
+
+    workers = max(1, min(workers, len(instances)))
+    if workers == 1:
+        for instance in instances:
+            done(review_instance(instance, riders, params))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            # The longest days first, so that no worker is left with a big one at the end.
+            ordered = sorted(instances, key=lambda i: len(i.orders), reverse=True)
+            futures = [pool.submit(review_instance, i, riders, params) for i in ordered]
+            for future in as_completed(futures):
+                done(future.result())
+    rows = [row for review in reviews for row in review.kpis]
     kpis = pl.DataFrame(rows, schema={**DAY_KPIS, "fleet_sized": pl.Boolean}, orient="row").sort(
         "warehouse_id", "dispatcher"
     )
+    times = [review.times for review in sorted(reviews, key=lambda r: r.warehouse_id)]
     return kpis, pl.concat(times) if times else DELIVERY_TIMES.to_frame()
 
 
+def _warehouse_line(review: InstanceReview) -> str:
+    """``FW001: 846 orders; rolling 29 riders, 99.3 % on time, 363 rider-h; naive 45 …``."""
+    parts = [
+        f"{row['dispatcher']} {row['riders']} riders, {float(str(row['on_time_rate'])):.1%}"
+        f" on time, {float(str(row['rider_hours'])):,.0f} rider-h"
+        for row in review.kpis
+    ]
+    orders = review.kpis[0]["orders"] if review.kpis else 0
+    return f"{review.warehouse_id}: {orders:,} orders; " + "; ".join(parts)
+
+
 def dispatch_review(
-    paths: DataPaths, day: date | None = None, riders: int | None = None
+    paths: DataPaths,
+    day: date | None = None,
+    riders: int | None = None,
+    workers: int | None = None,
 ) -> DispatchReview:
     """Replay a day of store deliveries with the rolling and the naive dispatcher; store KPIs.
 
     ``riders`` per warehouse, or (None) each dispatcher's smallest fleet keeping 99 % on
-    time. The arguments are checked before the Prefect flow (and its server) starts.
+    time. ``workers``: processes replaying warehouses side by side (default: one per
+    core, :func:`default_workers`). The arguments are checked before the Prefect flow
+    (and its server) starts.
 
     Raises
     ------
     InputError
-        No database, fewer than one rider, or no store orders on the day.
+        No database, fewer than one rider, workers outside 1..64, or no store orders
+        on the day.
     """
     require_database(paths.db)
     if riders is not None and riders < 1:
         raise InputError(f"--riders must be at least 1, got {riders}")
-    return _dispatch_review(paths, day, riders)
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"--workers must be in 1..{MAX_WORKERS}, got {workers}")
+    return _dispatch_review(paths, day, riders, workers or default_workers())
 
 
 @flow(name="dispatch-review", log_prints=True, validate_parameters=False)
-def _dispatch_review(paths: DataPaths, day: date | None, riders: int | None) -> DispatchReview:
+def _dispatch_review(
+    paths: DataPaths, day: date | None, riders: int | None, workers: int
+) -> DispatchReview:
     with database_lock(paths.db, "dispatch"):  # no other command writes the file meanwhile
-        return _replay(paths, day, riders)
+        return _replay(paths, day, riders, workers)
 
 
-def _replay(paths: DataPaths, day: date | None, riders: int | None) -> DispatchReview:
+def _replay(paths: DataPaths, day: date | None, riders: int | None, workers: int) -> DispatchReview:
     with connect(paths.db) as con:
         # runs.kind has no 'dispatch' (a referenced table cannot be altered): a dispatch
         # replay is a routing run.
@@ -117,7 +168,7 @@ def _replay(paths: DataPaths, day: date | None, riders: int | None) -> DispatchR
         )
     try:
         resolved, orders, warehouses = load_day(paths.db, day)
-        kpis, times = replay_day(orders, warehouses, riders)
+        kpis, times = replay_day(orders, warehouses, riders, workers)
         with connect(paths.db) as con:
             plan.write_dispatch_kpis(
                 con, run_id, kpis, {"day": resolved, "orders": orders.height}, times=times

@@ -88,6 +88,11 @@ class Reporter:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, amount)
 
+    def note(self, line: str) -> None:
+        """Print ``line`` above the bar (a part of the work is done: what it came to)."""
+        if self._bar is not None:
+            self._bar.console.print(line, highlight=False, markup=False)
+
     def set_total(self, total: float | None) -> None:
         """The units the whole work takes (None: unknown, the bar pulses)."""
         self._update(total=total)

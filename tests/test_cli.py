@@ -323,6 +323,8 @@ def test_dispatch_of_a_missing_database_or_no_riders_is_a_one_line_error(tmp_pat
     (tmp_path / "w.duckdb").touch()
     zero = _run("dispatch", "--db", str(tmp_path / "w.duckdb"), "--riders", "0", cwd=tmp_path)
     _assert_one_line_error(zero, "--riders must be at least 1")
+    many = _run("dispatch", "--db", str(tmp_path / "w.duckdb"), "--workers", "65", cwd=tmp_path)
+    _assert_one_line_error(many, "--workers must be in 1..64, got 65")
 
 
 def test_api_keys_are_created_listed_and_revoked(

@@ -21,7 +21,15 @@ from optimization.delivery.day_replay import (
     size_fleet,
     smallest_fleet,
 )
-from optimization.delivery.dispatch import DispatchParams, DispatchResult, Trip
+from optimization.delivery.dispatch import (
+    DispatchParams,
+    DispatchResult,
+    Rider,
+    Trip,
+    dispatch_naive,
+    dispatch_rolling,
+    late_orders,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 2, 7)
@@ -209,18 +217,83 @@ def test_the_distribution_counts_every_order_of_its_kpi_row(busy_morning: pl.Dat
         assert times.filter(pl.col("minutes") > DELIVERY_CAP_MIN).is_empty()
 
 
-@pytest.mark.parametrize("start", [1, 3, 7, 40])
-def test_smallest_fleet_brackets_from_any_start(start: int) -> None:
+@pytest.mark.parametrize("near", [False, True])
+@pytest.mark.parametrize("start", [1, 3, 6, 7, 8, 40])
+def test_smallest_fleet_brackets_from_any_start(start: int, near: bool) -> None:
     calls: list[int] = []
 
     def rate(n: int) -> float:
         calls.append(n)
         return min(1.0, n / 7)
 
-    found = smallest_fleet(rate, target=0.99, start=start)
+    found = smallest_fleet(rate, target=0.99, start=start, near=near)
     assert found.riders == 7 and found.on_time_rate == 1.0
     assert len(calls) == len(set(calls))  # each size simulated once
     assert found.tried[6] < 0.99
+
+
+@pytest.mark.parametrize("start", [6, 7])
+def test_a_start_near_the_answer_takes_two_probes(start: int) -> None:
+    calls: list[int] = []
+
+    def rate(n: int) -> float:
+        calls.append(n)
+        return min(1.0, n / 7)
+
+    assert smallest_fleet(rate, target=0.99, start=start, near=True).riders == 7
+    assert sorted(calls) == [6, 7]
+
+
+def test_a_replay_given_a_late_limit_stops_once_past_it(busy_morning: pl.DataFrame) -> None:
+    """One rider for an hour of orders every 100 s: soon late. Told that 3 late orders
+    fail it, the replay stops at the fourth, its trips those committed until then."""
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    whole, _ = run_instance(fw1, 1, "rolling", PARAMS)
+    assert whole.stopped_s is None and late_orders(whole.trips, fw1.orders, PARAMS.times) > 3
+    riders = [Rider("R001", round(PARAMS.capacity_l * 10), PARAMS.shift)]
+    stopped = dispatch_rolling(
+        fw1.orders, riders, fw1.travel, PARAMS.times, PARAMS.dispatch, late_limit=3
+    )
+    assert stopped.stopped_s is not None
+    assert late_orders(stopped.trips, fw1.orders, PARAMS.times) > 3
+    assert len(stopped.trips) < len(whole.trips)
+    assert stopped.trips == whole.trips[: len(stopped.trips)]  # the same day, cut short
+    naive = dispatch_naive(fw1.orders, riders, fw1.travel, PARAMS.times, late_limit=3)
+    assert naive.stopped_s is not None and late_orders(naive.trips, fw1.orders, PARAMS.times) == 4
+
+
+@pytest.mark.parametrize("dispatcher", ["rolling", "naive"])
+def test_fleet_sizing_with_probes_stopped_early_finds_the_fleet_of_whole_days(
+    busy_morning: pl.DataFrame, dispatcher: str
+) -> None:
+    """The sizing's answer is the smallest fleet whose whole day reaches 99 %, as found
+    by replaying every fleet size to the end of the day."""
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    whole = {
+        n: float(str(run_instance(fw1, n, dispatcher, PARAMS)[1]["on_time_rate"]))
+        for n in range(1, 33)
+    }
+    expected = min(n for n, rate in whole.items() if rate >= 0.99)
+    sized = size_fleet(fw1, dispatcher, PARAMS)
+    assert sized.size.riders == expected
+    assert sized.result.stopped_s is None
+    assert sized.kpis["on_time_rate"] == whole[expected]
+    for n, rate in sized.size.tried.items():  # a stopped probe's rate bounds its whole day's
+        assert rate >= whole[n] and (rate >= 0.99) == (whole[n] >= 0.99)
+
+
+def test_sizing_the_guided_search_starts_from_the_greedy_fleet(busy_morning: pl.DataFrame) -> None:
+    """With guided local search, the fleet is first sized with the greedy search; the
+    configured search then probes near it and its own answer holds: it reaches the
+    target and one rider less does not."""
+    (fw1, _) = day_instances(busy_morning, WAREHOUSES, PARAMS)
+    guided = SimParams(dispatch=DispatchParams(search="gls"))
+    greedy = size_fleet(fw1, "rolling", PARAMS).size.riders
+    sized = size_fleet(fw1, "rolling", guided)
+    n = sized.size.riders
+    assert abs(n - greedy) <= 2 and len(sized.size.tried) <= 3
+    assert float(str(sized.kpis["on_time_rate"])) >= 0.99
+    assert n == 1 or sized.size.tried[n - 1] < 0.99
 
 
 def test_smallest_fleet_gives_up_at_the_ceiling() -> None:
