@@ -109,10 +109,11 @@ class LinehaulParams:
     unload_s_per_1000l: int = 300
     van_fixed_cost: int = 1_000_000
     timezone: str = "Asia/Shanghai"
-    #: The solver's budget per DC: ``time_per_stop_s`` a drop, at least 1 s, at most
-    #: ``time_limit_s``. A DC's night is a small problem (10–15 drops on the medium
-    #: network): 0.5 s and 10 s found the same routes on every night tried, while the
-    #: solver always spends its whole budget (guided local search does not stop early).
+    #: The solver's budget per DC: ``time_per_stop_s`` a routed drop, at least 1 s, at
+    #: most ``time_limit_s``. With full vans sent as shuttles a DC routes at most one
+    #: drop per warehouse (8 on the medium network, 30 on the large); 0.5 s and 10 s
+    #: found the same routes on every medium night tried, while the solver always
+    #: spends its whole budget (guided local search does not stop early).
     time_limit_s: float = 10.0
     time_per_stop_s: float = 0.1
     seed: int = 0
