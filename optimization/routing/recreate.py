@@ -15,7 +15,6 @@ Pure numpy on the numbers the OR-Tools model was built from
 
 from __future__ import annotations
 
-import itertools
 import random
 
 import numpy as np
@@ -33,6 +32,10 @@ BLINK_RATE = 0.01
 #: solutions often use more vehicles (annealing judges the true cost).
 OPEN_BIAS_SHARE = 0.2
 OPEN_BIAS = 0.5
+#: Share of the strings that keep a run of their stops in place, and the chance
+#: that run stops growing at each further stop (SISR's split string, beta).
+SPLIT_SHARE = 0.5
+SPLIT_DEPTH = 0.01
 
 
 def ruin(
@@ -40,13 +43,17 @@ def ruin(
 ) -> tuple[list[list[int]], list[int]]:
     """Remove strings of stops from the routes nearest a random seed stop.
 
+    A share of the strings keep a run of their stops in place (SISR's split
+    string): the stops on either side of the run go, so recreate can put
+    them back across it.
+
     Returns the ruined routes and the removed stops.
     """
     where = {stop: (r, i) for r, route in enumerate(routes) for i, stop in enumerate(route)}
     if not where:
         return routes, []
-    target = rng.randint(1, min(RUIN_SIZE, max(1, len(where) // 4)))
     seed = rng.choice(sorted(where))
+    target = rng.randint(1, min(RUIN_SIZE, max(1, len(where) // 4)))
     removed: set[int] = set()
     touched: set[int] = set()
     for stop in neighbours[seed]:
@@ -58,11 +65,23 @@ def ruin(
         if r in touched:
             continue
         touched.add(r)
-        length = rng.randint(1, min(len(routes[r]), MAX_STRING, target - len(removed)))
-        begin = max(0, min(i - rng.randrange(length), len(routes[r]) - length))
-        removed.update(routes[r][begin : begin + length])
+        removed.update(_string(routes[r], i, target - len(removed), rng))
     ruined = [[s for s in route if s not in removed] for route in routes]
     return ruined, sorted(removed)
+
+
+def _string(route: list[int], at: int, most: int, rng: random.Random) -> list[int]:
+    """A string of stops of ``route`` around position ``at``, at most ``most`` long."""
+    length = rng.randint(1, min(len(route), MAX_STRING, most))
+    kept = 0
+    if length < len(route) and rng.random() < SPLIT_SHARE:
+        kept = 1
+        while kept < len(route) - length and rng.random() >= SPLIT_DEPTH:
+            kept += 1
+    span = length + kept
+    begin = max(0, min(at - rng.randrange(span), len(route) - span))
+    keep_from = begin + rng.randint(1, length) if kept else begin + span
+    return route[begin:keep_from] + route[keep_from + kept : begin + span]
 
 
 def route_cost(routes: list[list[int]], nodes: NodeData, first: int, penalties: bool = True) -> int:
@@ -84,7 +103,7 @@ def route_cost(routes: list[list[int]], nodes: NodeData, first: int, penalties: 
 
 
 #: Arc data per (vehicle, route); most routes survive a ruin unchanged.
-ArcCache = dict[tuple[int, tuple[int, ...]], tuple[tuple[np.ndarray, ...], int]]
+ArcCache = dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, int]]
 _CACHE_SIZE = 20_000
 
 
@@ -106,15 +125,48 @@ class Tables:
         self.cost_out = np.ascontiguousarray(nodes.cost.transpose(1, 0, 2)).reshape(size, -1)
 
 
+#: Rows of :class:`Arcs`' table, one column per arc.
+_ROWS = (
+    "tail",
+    "head",
+    "ready",
+    "latest",
+    "vehicle",
+    "position",
+    "flat_tail",
+    "flat_head",
+    "head_earliest",
+    "room",
+    "skip",
+    "opening",
+    "empty",
+)
+
+
 class Arcs:
     """Every arc of every route with what a cheapest insertion needs about it.
 
     Per arc: ``ready`` is the earliest start of service at its tail,
     ``latest`` the latest start at its head that keeps the rest of the route
     feasible, ``room`` the route's spare capacity, ``skip`` the arc's own
-    cost, ``empty`` whether the route is empty and ``opening`` the vehicle's
-    fixed cost if so.
+    cost, ``empty`` whether the route is empty (1) and ``opening`` the
+    vehicle's fixed cost if so. The rows live in one ``int64`` table (one row
+    per name in ``_ROWS``), so an insertion splices one array, not thirteen.
     """
+
+    tail: np.ndarray
+    head: np.ndarray
+    ready: np.ndarray
+    latest: np.ndarray
+    vehicle: np.ndarray
+    position: np.ndarray
+    flat_tail: np.ndarray
+    flat_head: np.ndarray
+    head_earliest: np.ndarray
+    room: np.ndarray
+    skip: np.ndarray
+    opening: np.ndarray
+    empty: np.ndarray
 
     def __init__(self, routes: list[list[int]], tables: Tables, cache: ArcCache) -> None:
         self.routes = routes
@@ -122,28 +174,15 @@ class Arcs:
         self.cache = cache
         self.costs = [0] * len(routes)
         parts = [self._route_arcs(v) for v in range(len(routes))]
-        self.columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-        self.offsets = np.cumsum([0] + [len(part[0]) for part in parts])
-        self._name_columns()
+        self.table = np.concatenate(parts, axis=1)
+        self.offsets = np.cumsum([0] + [part.shape[1] for part in parts])
+        self._name_rows()
 
-    def _name_columns(self) -> None:
-        (
-            self.tail,
-            self.head,
-            self.ready,
-            self.latest,
-            self.vehicle,
-            self.position,
-            self.flat_tail,
-            self.flat_head,
-            self.head_earliest,
-            self.room,
-            self.skip,
-            self.opening,
-            self.empty,
-        ) = self.columns
+    def _name_rows(self) -> None:
+        for name, row in zip(_ROWS, self.table, strict=True):
+            setattr(self, name, row)
 
-    def _route_arcs(self, v: int) -> tuple[np.ndarray, ...]:
+    def _route_arcs(self, v: int) -> np.ndarray:
         key = (v, tuple(self.routes[v]))
         entry = self.cache.get(key)
         if entry is None:
@@ -153,39 +192,38 @@ class Arcs:
         self.costs[v] = entry[1]
         return entry[0]
 
-    def _compute_route_arcs(self, v: int) -> tuple[tuple[np.ndarray, ...], int]:
+    def _compute_route_arcs(self, v: int) -> tuple[np.ndarray, int]:
         nodes, first = self.tables.nodes, self.tables.first
         profile = int(nodes.profile[v])
         time_matrix = nodes.time[profile]
-        path = [int(nodes.start[v]), *(first + p for p in self.routes[v]), int(nodes.end[v])]
+        path = np.array([nodes.start[v], *(first + p for p in self.routes[v]), nodes.end[v]])
+        tails, heads = path[:-1], path[1:]
+        # The time recurrences run on Python ints: numpy scalars cost more per step.
+        legs = time_matrix[tails, heads].tolist()
         ready = [int(nodes.shift_start[v])]
-        for tail, head in itertools.pairwise(path):
-            ready.append(max(ready[-1] + int(time_matrix[tail, head]), int(nodes.earliest[head])))
+        for leg, opens in zip(legs, nodes.earliest[heads].tolist(), strict=True):
+            ready.append(max(ready[-1] + leg, opens))
         latest = [int(nodes.shift_end[v])]
-        for tail, head in itertools.pairwise(reversed(path)):
-            latest.append(min(latest[-1] - int(time_matrix[head, tail]), int(nodes.latest[head])))
+        for leg, closes in zip(reversed(legs), nodes.latest[tails].tolist()[::-1], strict=True):
+            latest.append(min(latest[-1] - leg, closes))
         latest.reverse()
         count = len(path) - 1
-        tails, heads = np.array(path[:-1]), np.array(path[1:])
         skip = nodes.cost[profile, tails, heads]
         empty = count == 1
         cost = 0 if empty else int(skip.sum() + nodes.fixed_cost[v])
-        columns = (
-            tails,
-            heads,
-            np.array(ready[:-1]),
-            np.array(latest[1:]),
-            np.full(count, v),
-            np.arange(count),
-            tails + profile * self.tables.size,
-            heads + profile * self.tables.size,
-            nodes.earliest[heads],
-            np.full(count, nodes.capacity[v] - nodes.demand[path].sum()),
-            skip,
-            np.full(count, nodes.fixed_cost[v] if empty else 0),
-            np.full(count, empty),
-        )
-        return columns, cost
+        table = np.empty((len(_ROWS), count), dtype=np.int64)
+        table[0], table[1] = tails, heads
+        table[2], table[3] = ready[:-1], latest[1:]
+        table[4], table[5] = v, np.arange(count)
+        table[6] = tails + profile * self.tables.size
+        table[7] = heads + profile * self.tables.size
+        table[8] = nodes.earliest[heads]
+        table[9] = nodes.capacity[v] - nodes.demand[path].sum()
+        table[10] = skip
+        table[11] = nodes.fixed_cost[v] if empty else 0
+        table[12] = empty
+        table.setflags(write=False)
+        return table, cost
 
     def insert(self, stop: int, arc: int) -> None:
         """Insert ``stop`` (a position in ``model.stops``) on arc ``arc``."""
@@ -193,12 +231,9 @@ class Arcs:
         self.routes[v].insert(int(self.position[arc]), stop)
         part = self._route_arcs(v)
         begin, end = self.offsets[v], self.offsets[v + 1]
-        self.columns = [
-            np.concatenate((column[:begin], new, column[end:]))
-            for column, new in zip(self.columns, part, strict=True)
-        ]
+        self.table = np.concatenate((self.table[:, :begin], part, self.table[:, end:]), axis=1)
         self.offsets[v + 1 :] += 1
-        self._name_columns()
+        self._name_rows()
 
 
 def recreate(
@@ -243,7 +278,7 @@ def recreate(
         delta = tables.cost_into[node][arcs.flat_tail] + tables.cost_out[node][arcs.flat_head]
         delta += arcs.opening - arcs.skip
         if opening_bias:
-            delta = np.where(arcs.empty, (delta * OPEN_BIAS).astype(np.int64), delta)
+            delta = np.where(arcs.empty == 1, (delta * OPEN_BIAS).astype(np.int64), delta)
         delta[~feasible] = np.iinfo(np.int64).max
         arc = int(np.argmin(delta))
         if delta[arc] >= nodes.penalty[stop]:

@@ -138,3 +138,29 @@ def test_discounted_opening_lets_recreate_add_a_route(
     rebuilt, cost = _rebuild(model, [[0], []], [1])
     assert sum(1 for route in rebuilt if route) == routes
     assert cost == route_cost(rebuilt, model.nodes, model.first_stop_node)
+
+
+def test_a_split_string_keeps_one_run_of_stops_between_the_removed_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(recreate_module, "SPLIT_SHARE", 1.0)
+    route = list(range(100, 130))
+    splits = 0
+    for seed in range(50):
+        removed = recreate_module._string(route, 15, 8, random.Random(seed))
+        positions = [route.index(s) for s in removed]
+        assert 1 <= len(removed) <= 8
+        assert positions == sorted(positions)
+        kept = [p for p in range(positions[0], positions[-1] + 1) if p not in positions]
+        if kept:
+            splits += 1
+            assert kept == list(range(kept[0], kept[-1] + 1))
+    assert splits > 0
+
+
+def test_without_splits_a_string_is_consecutive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recreate_module, "SPLIT_SHARE", 0.0)
+    route = list(range(30))
+    for seed in range(50):
+        removed = recreate_module._string(route, 15, 8, random.Random(seed))
+        assert removed == list(range(removed[0], removed[-1] + 1))
