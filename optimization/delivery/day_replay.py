@@ -396,9 +396,9 @@ def size_fleet(
 ) -> SizedFleet:
     """The smallest fleet keeping ``target`` on time for one instance, with its day replayed.
 
-    ``start`` defaults to a lower bound from the work to do (see
-    :func:`_lower_bound`). Three things keep the search to minutes on a busy
-    day (the medium network's busiest took over 15 minutes before):
+    ``start`` defaults to a guess (:func:`_first_guess`). Four things keep
+    the search to minutes on a busy day (the medium network's busiest took
+    over 15 minutes before):
 
     * a probe stops as soon as more orders are late than the target allows
       (a fleet too small shows it in its first busy hour, not at 20:30);
@@ -407,13 +407,20 @@ def size_fleet(
       less than the fleet it finds is then the ``near`` start of the sizing
       with the search as configured, whose answer is most often that or the
       greedy fleet itself: two replays of the day instead of six or seven;
+    * the rolling dispatcher's search starts near two thirds of the naive
+      dispatcher's fleet, found in a tenth of a second;
     * the KPIs and the result are those of the configured search, always a
       replay run to the end of the day.
+
+    The starts only save time: whatever they are, the fleet found reaches the
+    target and one rider less did not.
     """
     params = params or SimParams()
     allowed_late = len(instance.orders) - math.ceil(target * len(instance.orders) - 1e-9)
-    first = start if start is not None else _lower_bound(instance, params)
-    near = False
+    if start is None:
+        first, near = _first_guess(instance, dispatcher, params, target, allowed_late)
+    else:
+        first, near = start, False
     if dispatcher == "rolling" and params.dispatch.search != "greedy":
         quick = replace(params, dispatch=replace(params.dispatch, search="greedy"))
         greedy = _sized(instance, dispatcher, quick, target, first, allowed_late, near).size.riders
@@ -450,6 +457,24 @@ def _sized(
     found = smallest_fleet(rate, target, start=start, near=near)
     result, row = whole[found.riders]
     return SizedFleet(found, result, row)
+
+
+def _first_guess(
+    instance: DayInstance, dispatcher: str, params: SimParams, target: float, allowed_late: int
+) -> tuple[int, bool]:
+    """Where the fleet search starts, and whether it is ``near`` the answer.
+
+    The naive dispatcher from the lower bound of the work (:func:`_lower_bound`),
+    galloping. The rolling dispatcher near two thirds of the naive fleet:
+    batching two orders a trip on the busy hours saved it a third of the riders
+    on every warehouse of the medium network (0.59 to 0.70 of naive's fleet);
+    off by a rider or two, the search takes a probe or two more, nothing else.
+    """
+    if dispatcher != "rolling":
+        return _lower_bound(instance, params), False
+    start = _lower_bound(instance, params)
+    naive = _sized(instance, "naive", params, target, start, allowed_late, near=False)
+    return max(1, round(naive.size.riders * 2 / 3)), True
 
 
 def _lower_bound(instance: DayInstance, params: SimParams) -> int:
