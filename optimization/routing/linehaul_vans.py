@@ -63,6 +63,14 @@ class VanRules:
     trips_per_van: int
     max_vans: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.reload_s < 0:
+            raise ValueError(f"reload time must be >= 0 s, got {self.reload_s}")
+        if self.trips_per_van < 1:
+            raise ValueError(f"trips per van must be at least 1, got {self.trips_per_van}")
+        if self.max_vans is not None and self.max_vans < 1:
+            raise ValueError(f"the fleet must have at least 1 van, got {self.max_vans}")
+
 
 @dataclass(frozen=True)
 class VanPlan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from optimization.routing import (
     RoutingProblem,
@@ -100,6 +101,13 @@ def test_van_clashes_names_a_van_out_again_before_it_is_reloaded() -> None:
     times = {"a": (0, 100), "b": (110, 200)}
     (clash,) = van_clashes({"a": 1, "b": 1}, times, reload_s=30)
     assert "van 1 leaves on 'b' at 110" in clash
+
+
+def test_rules_for_vans_that_cannot_work_are_refused() -> None:
+    with pytest.raises(ValueError, match="trips per van must be at least 1"):
+        VanRules(1_800, 0)
+    with pytest.raises(ValueError, match="at least 1 van, got 0"):
+        VanRules(1_800, 2, max_vans=0)
 
 
 def _empty() -> RoutingSolution:
