@@ -28,7 +28,7 @@ rider, in arrival order.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,18 +68,32 @@ class DeliveryTimes:
 
 @dataclass(frozen=True)
 class DispatchOrder:
-    """An order to deliver: ``location`` indexes the travel matrices (0 is the warehouse)."""
+    """An order to deliver: ``location`` indexes the travel matrices (0 is the warehouse).
+
+    ``due_s``: the handover promised to the store, when it was promised a time
+    (:mod:`optimization.delivery.promise`); else the 30-minute promise from its
+    arrival applies (:meth:`due`). ``quote``: the order is being priced, not
+    yet placed (a promise is being worked out for it).
+    """
 
     id: str
     location: int
     arrival_s: int
     size: int
+    due_s: int | None = None
+    quote: bool = False
 
     def __post_init__(self) -> None:
         if self.location < 1:
             raise ValueError(f"order {self.id!r}: location must be a store (>= 1)")
         if self.size < 0:
             raise ValueError(f"order {self.id!r}: size must be >= 0, got {self.size}")
+        if self.due_s is not None and self.due_s <= self.arrival_s:
+            raise ValueError(f"order {self.id!r}: due_s must come after arrival_s")
+
+    def due(self, times: DeliveryTimes) -> int:
+        """When the handover must be done: the time promised, or arrival + the promise."""
+        return self.due_s if self.due_s is not None else self.arrival_s + times.promise_s
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,10 @@ class DispatchParams:
             raise ValueError(f"hold_s must be >= 0 or None, got {self.hold_s}")
         if self.gls_solutions is not None and self.gls_solutions < 1:
             raise ValueError(f"gls_solutions must be >= 1 or None, got {self.gls_solutions}")
+
+
+#: ``reveal(tick_s, order, open_orders, free_s_by_rider) -> order`` (see dispatch_rolling).
+Reveal = Callable[[int, DispatchOrder, Sequence[DispatchOrder], Mapping[str, int]], DispatchOrder]
 
 
 @dataclass(frozen=True)
@@ -304,6 +322,7 @@ def dispatch_rolling(
     times: DeliveryTimes | None = None,
     params: DispatchParams | None = None,
     late_limit: int | None = None,
+    reveal: Reveal | None = None,
 ) -> DispatchResult:
     """Replay the day: every tick, plan the open orders and commit the trips leaving now.
 
@@ -323,6 +342,10 @@ def dispatch_rolling(
     late_limit
         Stop once more orders than this are committed late (see
         :class:`DispatchResult`).
+    reveal
+        Called as each order becomes known, in arrival order, with the tick,
+        the order, the orders still open and when each rider is next free; the
+        order it returns is the one planned (a promise sets its ``due_s``).
 
     Returns
     -------
@@ -347,7 +370,8 @@ def dispatch_rolling(
     late = 0
     while position < len(pending) or known:
         while position < len(pending) and pending[position].arrival_s <= now:
-            known.append(pending[position])
+            order = pending[position]
+            known.append(order if reveal is None else reveal(now, order, tuple(known), free))
             position += 1
         next_tick = now + tick
         if known and min(free.values()) < next_tick:
@@ -399,6 +423,9 @@ def plan_tick(
     (``lateness_cost`` a second) and a hard cap ``max_late_s`` after that.
     Each order is optional with a drop penalty growing with its age, so an
     order that fits no trip this tick stays open for the next.
+
+    An order being quoted (:attr:`DispatchOrder.quote`) weighs a tenth of the
+    others' lateness: it goes as early as it can without making one of them late.
     """
     orders = tuple(known)
     plan_riders = _candidates(now, orders, riders, free, times)
@@ -439,12 +466,13 @@ def plan_tick(
     for k, order in enumerate(orders, start=1):
         index = manager.NodeToIndex(k)
         ready = order.arrival_s + times.pick_s
-        deadline = order.arrival_s + times.promise_s - times.service_s - params.buffer_s
+        deadline = order.due(times) - times.service_s - params.buffer_s
         cap = max(deadline, now) + params.max_late_s
         departure.CumulVar(index).SetMin(ready)
         earliest = ready + int(matrices.duration[0, order.location])
         clock.CumulVar(index).SetRange(earliest, max(cap, earliest))
-        clock.SetCumulVarSoftUpperBound(index, deadline, params.lateness_cost)
+        weight = params.lateness_cost // 10 if order.quote else params.lateness_cost
+        clock.SetCumulVarSoftUpperBound(index, deadline, weight)
         overdue = max(0, now - order.arrival_s)
         routing.AddDisjunction([index], _DROP_PENALTY + params.lateness_cost * overdue)
 
@@ -525,7 +553,7 @@ def _commit(
             continue
         if params.hold_s is not None and sum(o.size for o in stops) < rider.capacity:
             slack = min(
-                o.arrival_s + times.promise_s - (a + times.service_s)
+                o.due(times) - (a + times.service_s)
                 for o, a in zip(stops, trip.arrivals_s, strict=True)
             )
             if slack - params.tick_s >= params.hold_s:
