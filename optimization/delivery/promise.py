@@ -99,9 +99,10 @@ def promise_handover(
         The promise's components and the dispatcher's settings: those of the
         dispatcher that will deliver the order.
     margin_s
-        Added to the planned handover (0 or more): the default, one tick,
-        kept every order of the medium network's busiest day (see
-        docs/BENCHMARKS.md).
+        Added to the planned handover (0 or more). The default, one tick (120
+        s), kept 423 of 425 and 841 of 846 promises on two warehouses of the
+        medium network's busiest day at their smallest fleets (without it: 392
+        and 770; docs/BENCHMARKS.md).
     """
     if margin_s < 0:
         raise ValueError(f"margin_s must be >= 0, got {margin_s}")
