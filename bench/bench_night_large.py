@@ -11,6 +11,12 @@ the task that was running: the one that finished next. Prints, per night, the
 wall and peak RSS of each task, and the process's ``ru_maxrss`` (the figure
 ``/usr/bin/time -v`` gives as "Maximum resident set size").
 
+``--dask-workers N`` starts a ``distributed.LocalCluster`` of N worker processes
+(one thread each, as docs/DEPLOYMENT.md advises) in this process and runs each
+night with ``PARTSFLOW_DASK_ADDRESS`` pointing at it; the workers' RSS is sampled
+with the night's and reported beside it (``workers GiB``, and the night and its
+workers together). The cluster lives for all the nights, as a deployed one would.
+
 ``--capture-save DIR`` also writes the tables the night saves (``save_plan``'s
 :class:`warehouse.plan.NightTables`) as Parquet into ``DIR``, with a copy of
 the database as it was before the save; ``--save-only DIR`` then times
@@ -20,7 +26,7 @@ can be measured in minutes instead of a night.
 
     .venv/bin/python bench/bench_night_large.py --db BASE.duckdb [--work /tmp/bench_night]
         [--landing DIR] [--nights 2] [--repeat 1] [--interval 1] [--keep]
-        [--capture-save DIR [--capture-night N]] [--json OUT.jsonl]
+        [--dask-workers N] [--capture-save DIR [--capture-night N]] [--json OUT.jsonl]
     .venv/bin/python bench/bench_night_large.py --save-only DIR [--repeat 3] [--memory-limit 2GB]
 
 Run one at a time: a large night takes up to 14 GB.
@@ -123,11 +129,14 @@ class Night:
     wall_s: float
     returncode: int
     maxrss: int
-    samples: list[tuple[float, int, int]] = field(default_factory=list)  # time, own, tree
+    # time, own, tree, Dask workers
+    samples: list[tuple[float, int, int, int]] = field(default_factory=list)
     finished: list[tuple[float, str]] = field(default_factory=list)  # time, task
 
     def steps(self) -> list[dict[str, Any]]:
-        """Per task in order: seconds since the previous task finished, peak own/tree RSS."""
+        """Per task in order: seconds since the previous task finished, peak RSS of the
+        night's process, of its process tree, of the Dask workers and of the tree and the
+        workers together."""
         rows: list[dict[str, Any]] = []
         start = self.samples[0][0] if self.samples else 0.0
         bounds = [*self.finished, (float("inf"), "(after the last task)")]
@@ -139,6 +148,8 @@ class Night:
                     "seconds": round((end if end != float("inf") else self._last()) - start, 1),
                     "peak_gib": round(max((s[1] for s in inside), default=0) / GIB, 2),
                     "tree_gib": round(max((s[2] for s in inside), default=0) / GIB, 2),
+                    "workers_gib": round(max((s[3] for s in inside), default=0) / GIB, 2),
+                    "all_gib": round(max((s[2] + s[3] for s in inside), default=0) / GIB, 2),
                 }
             )
             start = end
@@ -155,8 +166,10 @@ def run_night(
     interval: float,
     capture: Path | None,
     label: str,
+    workers: list[psutil.Process] | None = None,
 ) -> Night:
-    """Run ``partsflow nightly`` on ``db`` in a child process, sampling its RSS."""
+    """Run ``partsflow nightly`` on ``db`` in a child process, sampling its RSS (and the
+    RSS of ``workers``, the Dask cluster's worker processes, if any)."""
     args = ["nightly", "--db", str(db)]
     args += ["--landing", str(landing)] if landing else ["--no-landing"]
     env = dict(os.environ)
@@ -183,7 +196,7 @@ def run_night(
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
-        night.samples.append((time.time(), *_rss(proc)))
+        night.samples.append((time.time(), *_rss(proc), _workers_rss(workers or [])))
         time.sleep(interval)
     child.returncode = os.waitstatus_to_exitcode(status)
     reader.join(timeout=10)
@@ -203,6 +216,34 @@ def _rss(proc: psutil.Process) -> tuple[int, int]:
         return own, tree
     except psutil.Error:
         return 0, 0
+
+
+def _workers_rss(workers: list[psutil.Process]) -> int:
+    total = 0
+    for worker in workers:
+        with contextlib.suppress(psutil.Error):  # a worker restarted by its nanny
+            total += worker.memory_info().rss
+    return total
+
+
+@contextlib.contextmanager
+def dask_cluster(n_workers: int) -> Any:
+    """A LocalCluster of ``n_workers`` processes of one thread; yields (address, workers).
+
+    Its address goes to the nights through ``PARTSFLOW_DASK_ADDRESS``; the workers are
+    returned as processes so that their RSS can be sampled with the night's.
+    """
+    import distributed
+
+    # distributed is untyped: LocalCluster() and Client() are called without types.
+    with (
+        distributed.LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        pids = client.run(os.getpid)
+        yield cluster.scheduler_address, [psutil.Process(pid) for pid in pids.values()]
 
 
 def _read_log(child: subprocess.Popen[str], night: Night, started: float) -> None:
@@ -340,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-only", type=Path, help="time write_plan on a --capture-save dir")
     parser.add_argument("--json", type=Path, help="append one JSON line per night")
     parser.add_argument(
+        "--dask-workers", type=int, default=0, help="run the nights on a LocalCluster of N"
+    )
+    parser.add_argument(
         "--memory-limit", default="", help="with --save-only: SET memory_limit first (e.g. 2GB)"
     )
     args = parser.parse_args(argv)
@@ -350,6 +394,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.db is None:
         parser.error("--db is required (or --save-only)")
     print(f"load before: {os.getloadavg()}")
+    with contextlib.ExitStack() as stack:
+        workers: list[psutil.Process] = []
+        if args.dask_workers:
+            address, workers = stack.enter_context(dask_cluster(args.dask_workers))
+            os.environ["PARTSFLOW_DASK_ADDRESS"] = address
+            print(f"LocalCluster at {address}: {args.dask_workers} workers of one thread")
+        return _nights(args, workers)
+
+
+def _nights(args: argparse.Namespace, workers: list[psutil.Process]) -> int:
     results: list[Night] = []
     for r in range(args.repeat):
         copy, snapshots = args.work / "night.duckdb", args.work / "published"
@@ -358,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(args.nights):
             label = f"repeat {r + 1}, night {n + 1} ({'cold' if n == 0 else 'normal'})"
             capture = args.capture_save if (r == 0 and n == args.capture_night - 1) else None
-            night = run_night(copy, snapshots, args.landing, args.interval, capture, label)
+            night = run_night(copy, snapshots, args.landing, args.interval, capture, label, workers)
             results.append(night)
             _report(night, os.getloadavg())
             if args.json:
@@ -386,7 +440,12 @@ def _record(night: Night) -> dict[str, Any]:
         if night.samples
         else [],
         "rss_gib": [
-            (round(t - night.samples[0][0], 1), round(own / GIB, 2)) for t, own, _ in night.samples
+            (round(t - night.samples[0][0], 1), round(own / GIB, 2))
+            for t, own, _, _ in night.samples
+        ],
+        "workers_gib": [
+            (round(t - night.samples[0][0], 1), round(workers / GIB, 2))
+            for t, _, _, workers in night.samples
         ],
     }
 
@@ -396,9 +455,18 @@ def _report(night: Night, load: tuple[float, float, float]) -> None:
         f"\n{night.label}: wall {night.wall_s:.0f} s, ru_maxrss {night.maxrss / GIB:.2f} GiB, "
         f"exit {night.returncode}, load after {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}"
     )
-    print("| step | s | peak RSS GiB | tree GiB |\n|---|---:|---:|---:|")
+    print(
+        "| step | s | peak RSS GiB | tree GiB | Dask workers GiB | tree + workers GiB |\n"
+        "|---|---:|---:|---:|---:|---:|"
+    )
     for row in night.steps():
-        print(f"| {row['step']} | {row['seconds']} | {row['peak_gib']} | {row['tree_gib']} |")
+        print(
+            f"| {row['step']} | {row['seconds']} | {row['peak_gib']} | {row['tree_gib']} "
+            f"| {row['workers_gib']} | {row['all_gib']} |"
+        )
+    if night.samples:
+        top = max(tree + workers for _, _, tree, workers in night.samples)
+        print(f"peak of the night's tree and the Dask workers together: {top / GIB:.2f} GiB")
 
 
 def _medians(results: list[Night], nights: int) -> None:
