@@ -11,7 +11,11 @@ machine).
     .venv/bin/partsflow generate --scale medium --out /tmp/dispatch_gen
     .venv/bin/partsflow ingest --db /tmp/dispatch.duckdb /tmp/dispatch_gen
     .venv/bin/python bench/bench_dispatch.py --db /tmp/dispatch.duckdb [--day YYYY-MM-DD]
-        [--tick 120] [--time-limit 1.0] [--hold 180] [--warehouses FW001,FW004]
+        [--tick 120] [--time-limit 1.0] [--hold 180] [--warehouses FW001,FW004] [--promise]
+
+``--promise`` then replays each day at the rolling fleet with every order promised a
+handover as it is placed (the promise engine, ``optimization.delivery.promise``) and
+reports the promises kept.
 """
 
 from __future__ import annotations
@@ -24,8 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from optimization.delivery.day_replay import SimParams, SizedFleet, day_instances, size_fleet
-from optimization.delivery.dispatch import DispatchParams
+from optimization.delivery.day_replay import (
+    DayInstance,
+    SimParams,
+    SizedFleet,
+    day_instances,
+    make_riders,
+    size_fleet,
+)
+from optimization.delivery.dispatch import DispatchParams, late_orders
+from optimization.delivery.promise import dispatch_promised
 from warehouse.dispatch import busiest_day, day_orders, warehouse_points
 from warehouse.schema import connect
 
@@ -49,6 +61,11 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--hold", type=int, default=DispatchParams().hold_s)
     parser.add_argument("--warehouses", default="")
+    parser.add_argument(
+        "--promise",
+        action="store_true",
+        help="also replay each day at the rolling fleet promising every order a time",
+    )
     args = parser.parse_args()
 
     con = connect(args.db, read_only=True)
@@ -127,6 +144,47 @@ def main() -> None:
             f"\n{ticks.size} solved ticks at the rolling minimum fleets; max tick "
             f"{ticks.max():.3f} s; bench time {sum(r[4] for r in rows):.0f} s; "
             f"load after: {_load()}"
+        )
+    if args.promise:
+        _promises(day_instances(orders, warehouses, params), rows, params)
+
+
+def _promises(
+    instances: list[DayInstance],
+    rows: list[tuple[str, int, SizedFleet, SizedFleet, float]],
+    params: SimParams,
+) -> None:
+    """Each day again at the rolling fleet, each order promised a handover as it is
+    placed (``optimization.delivery.promise.dispatch_promised``): promises kept, how long
+    they were, and the 30-minute rule kept meanwhile."""
+    by_id = {i.warehouse_id: i for i in instances}
+    print(
+        "\n| FW | riders | promises kept | promise p50 / p90 / max min "
+        "| on time (30 min) with promises | without |"
+    )
+    print("|---|---:|---:|---|---:|---:|")
+    for wid, _, _, rolling, _ in rows:
+        instance = by_id[wid]
+        fleet = make_riders(rolling.size.riders, params)
+        result, promised = dispatch_promised(
+            instance.orders, fleet, instance.travel, params.times, params.dispatch
+        )
+        placed = {o.id: o.arrival_s for o in instance.orders}
+        handed = {
+            oid: a + params.times.service_s
+            for trip in result.trips
+            for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
+        }
+        kept = sum(handed[oid] <= due for oid, due in promised.items())
+        minutes = np.array([(due - placed[oid]) / 60 for oid, due in promised.items()])
+        late = late_orders(result.trips, instance.orders, params.times)
+        n = len(instance.orders)
+        p50, p90, top = np.quantile(minutes, [0.5, 0.9, 1.0])
+        print(
+            f"| {wid} | {rolling.size.riders} | {kept}/{n} ({kept / n:.1%}) "
+            f"| {p50:.1f} / {p90:.1f} / {top:.1f} | {(n - late) / n:.1%} "
+            f"| {_num(rolling.kpis, 'on_time_rate'):.1%} |",
+            flush=True,
         )
 
 
