@@ -396,7 +396,7 @@ def size_fleet(
 ) -> SizedFleet:
     """The smallest fleet keeping ``target`` on time for one instance, with its day replayed.
 
-    ``start`` defaults to a guess (:func:`_first_guess`). Four things keep
+    ``start`` defaults to a guess (:func:`_first_guess`). Three things keep
     the search to minutes on a busy day (the medium network's busiest took
     over 15 minutes before):
 
@@ -408,11 +408,10 @@ def size_fleet(
       with the search as configured, whose answer is most often that or the
       greedy fleet itself: two replays of the day instead of six or seven;
     * the rolling dispatcher's search starts near two thirds of the naive
-      dispatcher's fleet, found in a tenth of a second;
-    * the KPIs and the result are those of the configured search, always a
-      replay run to the end of the day.
+      dispatcher's fleet, found in a tenth of a second.
 
-    The starts only save time: whatever they are, the fleet found reaches the
+    The KPIs and the result are those of the configured search, always a
+    replay run to the end of the day. The starts only save time: whatever they are, the fleet found reaches the
     target and one rider less did not.
     """
     params = params or SimParams()
