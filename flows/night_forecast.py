@@ -116,7 +116,7 @@ def forecast_demand(
         how="anti",
     )
     return DemandForecast(
-        forecasts=pl.concat([network.forecasts, unsold]),
+        forecasts=pl.concat([network.forecasts, unsold], rechunk=False),  # see gather_forecasts
         dispersion=network.dispersion,
         selections=network.selections,
         accuracy=accuracy_rollup(network.accuracy),

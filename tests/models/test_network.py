@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
-from models.network import accuracy_rollup, forecast_unsold, unsold_targets
+from models.network import _owned, accuracy_rollup, forecast_unsold, unsold_targets
 from models.schemas import DEMAND_HISTORY, NETWORK_FORECAST
 from optimization.replenishment.policy import POSITIONS
 
@@ -100,3 +101,23 @@ def test_accuracy_rolls_up_by_warehouse_category_class_and_network() -> None:
     network = rows.filter(pl.col("scope") == "network").row(0, named=True)
     assert network["series"] == 3
     assert network["wape"] == (7 + 14 + 0) / 42
+
+
+def _character_bytes(frame: pl.DataFrame, column: str) -> int:
+    """Bytes of the character buffers behind a string column (its views' data buffers)."""
+    arrow = frame.to_arrow(compat_level=pl.CompatLevel.newest()).column(column)
+    return sum(b.size for chunk in arrow.chunks for b in chunk.buffers()[2:] if b is not None)
+
+
+def test_kept_frames_hold_only_their_own_characters() -> None:
+    # A 1 % filter of 100,000 long ids: the filtered column still points at all of them.
+    ids = pl.DataFrame({"k": pl.int_range(100_000, eager=True)}).with_columns(
+        unique_id=pl.format("FW001/SKU{}-long", pl.col("k"))
+    )
+    kept = ids.filter(pl.col("k") % 100 == 0)
+    assert _character_bytes(kept, "unique_id") == _character_bytes(ids, "unique_id")
+
+    owned = _owned(kept)
+
+    assert_frame_equal(owned, kept)
+    assert _character_bytes(owned, "unique_id") * 50 < _character_bytes(ids, "unique_id")
