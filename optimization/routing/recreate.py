@@ -1,8 +1,8 @@
 """Ruin and recreate for the routing search: SISR string removal and cheapest insertion.
 
 Pure numpy on the numbers the OR-Tools model was built from
-(:class:`optimization.routing.model.NodeData`), so an iteration costs ~0.5 ms on
-a 100-stop instance (~20,000 in 10 s of CPU on the Solomon instances):
+(:class:`optimization.routing.model.NodeData`), so an iteration costs ~0.6 ms on
+a 100-stop instance (~16,000 in 10 s of CPU on the Solomon instances):
 
 * :func:`ruin` removes strings of stops near a random seed stop from
   several neighbouring routes (Christiaens & Vanden Berghe, 2020);

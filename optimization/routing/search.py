@@ -12,7 +12,7 @@ it from ruined solutions gains little: a GLS round costs ~0.1 s of CPU, so a
    several neighbouring routes, re-insert them one by one at their cheapest
    feasible place (times, windows, shifts, capacity and arc costs of each
    vehicle's profile, as in the model), and accept the result by simulated
-   annealing. An iteration costs ~0.5 ms, so ~20,000 fit in 10 s;
+   annealing. An iteration costs ~0.6 ms, so ~16,000 fit in 10 s;
 3. GLS from the best solution for the last 5% of the budget. Its result
    replaces the first phase's only when OR-Tools' own objective says it is
    better (the loop's cost leaves out waiting under the duration objective).
