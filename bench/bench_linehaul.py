@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from optimization.routing.linehaul import LINEHAUL_LOADS, LinehaulParams, plan_linehaul  # noqa: E402
 from warehouse import demand, replenishment, runs  # noqa: E402
 from warehouse.schema import connect  # noqa: E402
+from warehouse.transfers import released_loads  # noqa: E402
 
 
 def night_loads(con: object, as_of: date) -> dict[str, pl.DataFrame]:
@@ -75,21 +76,7 @@ def planned_loads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     latest = runs.latest_succeeded(con, "nightly")
     if latest is None:
         return None
-    frame: pl.DataFrame = con.sql(
-        """
-        SELECT o.from_warehouse_id AS dc_id, o.to_warehouse_id AS warehouse_id,
-               sum(l.quantity * s.unit_volume_l) AS volume_l, sum(l.quantity) AS units
-        FROM transfer_orders o
-        JOIN transfer_order_lines l USING (transfer_id)
-        JOIN skus s USING (sku)
-        JOIN warehouses w ON w.warehouse_id = o.from_warehouse_id
-        JOIN runs r ON r.run_id = o.run_id
-        WHERE o.run_id = $run AND w.kind = 'dc'
-          AND o.needed_by = r.as_of + INTERVAL 1 DAY AND l.quantity > 0
-        GROUP BY ALL ORDER BY dc_id, warehouse_id
-        """,
-        params={"run": latest[0]},
-    ).pl()
+    frame = released_loads(con, latest[0], only_released=False)
     return frame.select(LINEHAUL_LOADS.names()).cast(LINEHAUL_LOADS)
 
 

@@ -203,14 +203,18 @@ def store_availability(
     return frame if skus is None else frame.filter(pl.col("sku").is_in(skus))
 
 
-def released_loads(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
-    """Litres and units of the run's released DC → warehouse orders due the day after it.
+def released_loads(
+    con: duckdb.DuckDBPyConnection, run_id: str, *, only_released: bool = True
+) -> pl.DataFrame:
+    """Litres and units of the run's released DC → warehouse orders due the day after it
+    (``only_released=False``: of all its orders, as the night planned them).
 
     Returns ``optimization.routing.linehaul.LINEHAUL_LOADS`` rows (warehouses with
     nothing released are left out).
     """
+    released = "AND o.status = 'released'" if only_released else ""
     frame = con.sql(
-        """
+        f"""
         SELECT o.from_warehouse_id AS dc_id, o.to_warehouse_id AS warehouse_id,
                sum(l.quantity * s.unit_volume_l) AS volume_l, sum(l.quantity) AS units
         FROM transfer_orders o
@@ -218,7 +222,7 @@ def released_loads(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
         JOIN skus s USING (sku)
         JOIN warehouses w ON w.warehouse_id = o.from_warehouse_id
         JOIN runs r ON r.run_id = o.run_id
-        WHERE o.run_id = $run AND o.status = 'released' AND w.kind = 'dc'
+        WHERE o.run_id = $run {released} AND w.kind = 'dc'
           AND o.needed_by = r.as_of + INTERVAL 1 DAY AND l.quantity > 0
         GROUP BY ALL ORDER BY dc_id, warehouse_id
         """,
