@@ -411,8 +411,8 @@ def size_fleet(
       dispatcher's fleet, found in a tenth of a second.
 
     The KPIs and the result are those of the configured search, always a
-    replay run to the end of the day. The starts only save time: whatever they are, the fleet found reaches the
-    target and one rider less did not.
+    replay run to the end of the day. The starts only save time: whatever
+    they are, the fleet found reaches the target and one rider less did not.
     """
     params = params or SimParams()
     allowed_late = len(instance.orders) - math.ceil(target * len(instance.orders) - 1e-9)
