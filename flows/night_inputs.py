@@ -13,6 +13,7 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.progress import current
 from models.coldstart import fitment_exposure
 from models.seasonal import TOTALS_DAYS
 from models.selection import Selection
@@ -27,9 +28,20 @@ from warehouse.schema import connect
 
 @task(cache_policy=NO_CACHE)
 def ingest_landing(db_path: Path, landing_dir: Path) -> dict[str, int]:
-    """Load every file in the landing folder (already-loaded files change nothing)."""
+    """Load every file in the landing folder (already-loaded files change nothing).
+
+    Each file, once done, is named on the nightly's progress bar (when one is drawn).
+    """
+    bar = current()
+    done = 0
+
+    def file_done(path: Path) -> None:
+        nonlocal done
+        done += 1
+        bar.step(f"ingest: {done} file{'s' if done > 1 else ''} done, {path.name} last")
+
     with connect(db_path) as con:
-        report = ingest(con, [landing_dir])
+        report = ingest(con, [landing_dir], on_file=file_done)
     logger = get_run_logger()
     for file in report.files:
         if file.error or file.quarantined:

@@ -13,7 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+import pytest
+
 from flows.progress import NIGHTLY_STEPS, current, progress, report_step
+from tests.pipelines.ingest_support import ORDER_HEADER, line, skus, write_csv, write_parquet
 
 SCRIPT = Path(sys.executable).with_name("partsflow")
 
@@ -138,3 +141,29 @@ def test_the_cli_draws_progress_on_a_terminal(tmp_path: Path) -> None:
     done, drawn = _on_terminal(tmp_path, *INGEST)
     assert re.search(r"ingest: \S+\.(csv|parquet) loaded", drawn)  # each file as it is done
     assert b"\x1b[" not in done.stdout
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_nightly_ingest_names_each_file_on_the_bar(tmp_path: Path) -> None:
+    """The nightly's ingest step (a real Prefect task) moves the bar file by file."""
+    from prefect import flow
+
+    from flows.night_inputs import ingest_landing
+
+    @flow
+    def ingest_step(db: Path, folder: Path) -> dict[str, int]:
+        return ingest_landing(db, folder)
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_parquet(landing / "skus.parquet", skus("K1"))
+    write_csv(landing / "order_lines_1.csv", ORDER_HEADER, [line(sku="K1")])
+    with (
+        _terminal() as (stream, reader),
+        progress("nightly", steps=NIGHTLY_STEPS, stream=stream) as bar,
+    ):
+        counts = ingest_step(tmp_path / "w.duckdb", landing)
+        bar.refresh()
+        drawn = _drawn(reader)
+    assert counts["files"] == 2
+    assert "ingest: 2 files done, order_lines_1.csv last" in drawn
