@@ -36,7 +36,7 @@ from optimization.delivery.day_replay import (
     make_riders,
     size_fleet,
 )
-from optimization.delivery.dispatch import DispatchParams, late_orders
+from optimization.delivery.dispatch import DispatchParams, handovers, late_orders
 from optimization.delivery.promise import dispatch_promised
 from warehouse.dispatch import busiest_day, day_orders, warehouse_points
 from warehouse.schema import connect
@@ -93,7 +93,9 @@ def main() -> None:
             continue
         started = time.perf_counter()
         naive = size_fleet(instance, "naive", params, args.target)
-        rolling = size_fleet(instance, "rolling", params, args.target)
+        rolling = size_fleet(
+            instance, "rolling", params, args.target, naive_riders=naive.size.riders
+        )
         seconds = time.perf_counter() - started
         solve.extend(t.solve_s for t in rolling.result.ticks)
         rows.append((instance.warehouse_id, len(instance.orders), naive, rolling, seconds))
@@ -170,11 +172,7 @@ def _promises(
             instance.orders, fleet, instance.travel, params.times, params.dispatch
         )
         placed = {o.id: o.arrival_s for o in instance.orders}
-        handed = {
-            oid: a + params.times.service_s
-            for trip in result.trips
-            for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
-        }
+        handed = handovers(result.trips, params.times)
         kept = sum(handed[oid] <= due for oid, due in promised.items())
         minutes = np.array([(due - placed[oid]) / 60 for oid, due in promised.items()])
         late = late_orders(result.trips, instance.orders, params.times)

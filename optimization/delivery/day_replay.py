@@ -49,6 +49,7 @@ from optimization.delivery.dispatch import (
     TravelClock,
     dispatch_naive,
     dispatch_rolling,
+    handovers,
     late_orders,
 )
 from optimization.routing.travel import HaversineProvider, TravelTimeProvider
@@ -393,10 +394,13 @@ def size_fleet(
     params: SimParams | None = None,
     target: float = 0.99,
     start: int | None = None,
+    naive_riders: int | None = None,
 ) -> SizedFleet:
     """The smallest fleet keeping ``target`` on time for one instance, with its day replayed.
 
-    ``start`` defaults to a guess (:func:`_first_guess`). Three things keep
+    ``start`` defaults to a guess (:func:`_first_guess`; ``naive_riders``, the
+    naive dispatcher's fleet for the same day and target when the caller has
+    sized it already, spares sizing it again). Three things keep
     the search to minutes on a busy day (the medium network's busiest took
     over 15 minutes before):
 
@@ -417,7 +421,7 @@ def size_fleet(
     params = params or SimParams()
     allowed_late = len(instance.orders) - math.ceil(target * len(instance.orders) - 1e-9)
     if start is None:
-        first, near = _first_guess(instance, dispatcher, params, target, allowed_late)
+        first, near = _first_guess(instance, dispatcher, params, target, allowed_late, naive_riders)
     else:
         first, near = start, False
     if dispatcher == "rolling" and params.dispatch.search != "greedy":
@@ -459,7 +463,12 @@ def _sized(
 
 
 def _first_guess(
-    instance: DayInstance, dispatcher: str, params: SimParams, target: float, allowed_late: int
+    instance: DayInstance,
+    dispatcher: str,
+    params: SimParams,
+    target: float,
+    allowed_late: int,
+    naive_riders: int | None,
 ) -> tuple[int, bool]:
     """Where the fleet search starts, and whether it is ``near`` the answer.
 
@@ -471,9 +480,11 @@ def _first_guess(
     """
     if dispatcher != "rolling":
         return _lower_bound(instance, params), False
-    start = _lower_bound(instance, params)
-    naive = _sized(instance, "naive", params, target, start, allowed_late, near=False)
-    return max(1, round(naive.size.riders * 2 / 3)), True
+    if naive_riders is None:
+        start = _lower_bound(instance, params)
+        naive = _sized(instance, "naive", params, target, start, allowed_late, near=False)
+        naive_riders = naive.size.riders
+    return max(1, round(naive_riders * 2 / 3)), True
 
 
 def _lower_bound(instance: DayInstance, params: SimParams) -> int:
@@ -542,11 +553,7 @@ def _kpis(
 def _delivery_s(instance: DayInstance, result: DispatchResult, params: SimParams) -> dict[str, int]:
     """Seconds from order (its release) to handover done, per delivered order id."""
     ordered = {o.id: o.arrival_s for o in instance.orders}
-    return {
-        oid: a + params.times.service_s - ordered[oid]
-        for trip in result.trips
-        for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
-    }
+    return {oid: done - ordered[oid] for oid, done in handovers(result.trips, params.times).items()}
 
 
 def delivery_times(
@@ -633,14 +640,17 @@ def review_instance(
     """Each dispatcher on ``instance``: with ``riders``, or (None) at its smallest fleet
     keeping 99 % on time. A pure function of its arguments: a worker process can run it."""
     params = params or SimParams()
-    rows: list[dict[str, object]] = []
-    times: list[pl.DataFrame] = []
-    for dispatcher in dispatchers:
+    done: dict[str, tuple[DispatchResult, dict[str, object]]] = {}
+    naive_riders = None
+    # The naive fleet first: it is where the rolling dispatcher's sizing starts.
+    for dispatcher in sorted(dispatchers, key=lambda d: d != "naive"):
         if riders is None:
-            sized = size_fleet(instance, dispatcher, params)
-            result, row = sized.result, sized.kpis
+            sized = size_fleet(instance, dispatcher, params, naive_riders=naive_riders)
+            done[dispatcher] = sized.result, sized.kpis
+            if dispatcher == "naive":
+                naive_riders = sized.size.riders
         else:
-            result, row = run_instance(instance, riders, dispatcher, params)
-        rows.append({**row, "fleet_sized": riders is None})
-        times.append(delivery_times(instance, result, dispatcher, params))
-    return InstanceReview(instance.warehouse_id, tuple(rows), pl.concat(times))
+            done[dispatcher] = run_instance(instance, riders, dispatcher, params)
+    rows = tuple({**done[d][1], "fleet_sized": riders is None} for d in dispatchers)
+    times = [delivery_times(instance, done[d][0], d, params) for d in dispatchers]
+    return InstanceReview(instance.warehouse_id, rows, pl.concat(times))

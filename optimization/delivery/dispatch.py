@@ -225,15 +225,22 @@ class DispatchResult:
     stopped_s: int | None = None
 
 
+def handovers(trips: Sequence[Trip], times: DeliveryTimes) -> dict[str, int]:
+    """When each order of ``trips`` is handed over (arrival at the store + service), by id."""
+    return {
+        oid: a + times.service_s
+        for trip in trips
+        for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
+    }
+
+
 def late_orders(
     trips: Sequence[Trip], orders: Sequence[DispatchOrder], times: DeliveryTimes
 ) -> int:
     """How many orders of ``trips`` are handed over after their promise."""
     arrived = {o.id: o.arrival_s for o in orders}
     return sum(
-        a + times.service_s - arrived[oid] > times.promise_s
-        for trip in trips
-        for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
+        done - arrived[oid] > times.promise_s for oid, done in handovers(trips, times).items()
     )
 
 

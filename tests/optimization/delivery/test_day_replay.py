@@ -133,6 +133,10 @@ def test_rolling_keeps_the_promise_with_fewer_riders_than_naive(busy_morning: pl
     assert float(str(rolling.kpis["on_time_rate"])) >= 0.99
     assert rolling.size.riders < naive.size.riders
     assert rolling.result.ticks and all(t.solve_s < 2.0 for t in rolling.result.ticks)
+    # Told the naive fleet, the rolling sizing starts where it would have: the same answer.
+    told = size_fleet(fw1, "rolling", PARAMS, naive_riders=naive.size.riders)
+    assert told.size == rolling.size
+    assert told.result.trips == rolling.result.trips
 
 
 def test_fleet_sizing_returns_the_first_fleet_that_reaches_the_target(

@@ -8,7 +8,12 @@ import polars as pl
 import pytest
 
 from optimization.delivery.day_replay import day_instances, make_riders
-from optimization.delivery.dispatch import DispatchOrder, dispatch_rolling, late_orders
+from optimization.delivery.dispatch import (
+    DispatchOrder,
+    dispatch_rolling,
+    handovers,
+    late_orders,
+)
 from optimization.delivery.promise import (
     WarehouseNow,
     dispatch_promised,
@@ -85,11 +90,7 @@ def test_every_order_is_delivered_by_its_promise_in_the_day_replay(
     fleet = make_riders(riders, PARAMS)
     result, promised = dispatch_promised(fw1.orders, fleet, fw1.travel, TIMES, DISPATCH)
     by_id = {o.id: o for o in fw1.orders}
-    handed = {
-        oid: a + TIMES.service_s
-        for trip in result.trips
-        for oid, a in zip(trip.orders, trip.arrivals_s, strict=True)
-    }
+    handed = handovers(result.trips, TIMES)
     assert sorted(promised) == sorted(handed) == sorted(by_id)
     for oid, due in promised.items():
         assert earliest_handover(by_id[oid], fw1.travel, TIMES) <= due
