@@ -274,6 +274,9 @@ def dump_tables(
         if isinstance(value, pl.DataFrame):
             value.write_parquet(folder / f"{part.name}.parquet")
             meta["parts"][part.name] = "frame"
+        elif isinstance(value, Path):  # the night's spilled rows (flows/spill.py)
+            shutil.copyfile(value, folder / f"{part.name}.parquet")
+            meta["parts"][part.name] = "file"
         elif isinstance(value, tuple):
             for i, frame in enumerate(value):
                 frame.write_parquet(folder / f"{part.name}.{i}.parquet")
@@ -308,6 +311,8 @@ def load_tables(folder: Path) -> tuple[str, Any, dict[str, Any], int | None]:
     for name, kind in meta["parts"].items():
         if kind == "frame":
             parts[name] = pl.read_parquet(folder / f"{name}.parquet")
+        elif kind == "file":  # saved from the file, as the night saves it
+            parts[name] = folder / f"{name}.parquet"
         elif isinstance(kind, str) and kind.startswith("tuple:"):
             n = int(kind.split(":")[1])
             parts[name] = tuple(pl.read_parquet(folder / f"{name}.{i}.parquet") for i in range(n))

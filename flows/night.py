@@ -40,6 +40,7 @@ from flows.night_plan import (
     replay_targets,
 )
 from flows.progress import report_step
+from flows.spill import Spill, night_spill, remove_orphans
 from flows.store import copy_store_workflow, publish_to_store, repair_store_publication
 from optimization.replenishment.planning import NetworkPlan, transfer_orders
 from pipelines.errors import InputError, disk_full_message, is_disk_full
@@ -89,7 +90,13 @@ class NightlyResult:
 
 @dataclass(frozen=True)
 class Night:
-    """Everything the night computed, saved in one transaction."""
+    """Everything the night computed, saved in one transaction.
+
+    The forecast and plan rows to save are Parquet files (``forecast_rows``,
+    ``plan_rows``: :mod:`flows.spill`); ``demand_forecast`` and ``network_plan``
+    keep the columns the night reads after they are made (:data:`FORECAST_READ`,
+    all of the plan's but :data:`PLAN_TEXT`).
+    """
 
     demand_forecast: DemandForecast
     network_plan: NetworkPlan
@@ -98,6 +105,17 @@ class Night:
     replays: pl.DataFrame
     coverage: pl.DataFrame
     purchases: DcPurchases
+    forecast_rows: Path
+    plan_rows: Path
+
+
+#: The forecast columns the night reads after the forecast step (the planning, the
+#: DC's demand, the summary): the others (12 in all, 1.7 GiB on the large network)
+#: are only saved.
+FORECAST_READ = ("warehouse_id", "sku", "ds", "mean", "class")
+#: The plan's text, only saved once the transfer orders are made (0.6 of its 1.0 GiB
+#: on the large network).
+PLAN_TEXT = ("reason", "stocking_reason", "decision")
 
 
 @task(cache_policy=NO_CACHE)
@@ -110,8 +128,8 @@ def save_plan(
     """
     with connect(db_path) as con:
         tables = plan.NightTables(
-            night.demand_forecast.forecasts,
-            night.network_plan.plan,
+            night.forecast_rows,
+            night.plan_rows,
             selections=night.demand_forecast.selections,
             accuracy=night.demand_forecast.accuracy,
             allocations=night.network_plan.allocations,
@@ -219,6 +237,8 @@ def _night(
     db = paths.db
     laps = _Laps()
     if db.exists():
+        if removed := remove_orphans(db):
+            get_run_logger().warning(f"removed {removed} spill folder(s) of killed nights")
         check_publication(db, paths.snapshots)
         if paths.ops_url is not None:
             repair_store_publication(db, paths.ops_url)
@@ -233,46 +253,11 @@ def _night(
 
     run_id, as_of = start_nightly_run(db, as_of, asdict(params))
     try:
-        history, positions, skus = load_planning_inputs(db, as_of, params.history_days)
-        inputs = load_forecast_inputs(db, as_of, params.history_days, params.new_warehouse_days)
-        with fanout(dask_address) as warehouses:  # per-warehouse tasks: here, or on Dask
-            demand_forecast = forecast_network_demand(
-                history, positions, inputs, as_of, params.forecast, warehouses
-            )
-            laps.lap("forecast")
-            supply = load_supply_inputs(db, as_of)
-            network_plan = plan_replenishment(
-                demand_forecast,
-                positions,
-                skus,
-                supply,
-                as_of,
-                (params.policy, params.allocation),
-                warehouses,
-            )
-            transfers = transfer_orders(network_plan.plan, run_id, as_of)
-            laps.lap("plan")
-            linehaul = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
-            laps.lap("line-haul")
-            replays = replay_targets(history, network_plan, as_of, params.replay, warehouses)
-            laps.lap("replay")
-        coverage = check_coverage(db)
-        laps.lap("coverage")
-        purchases = plan_dc_purchases(
-            demand_forecast, network_plan, supply, as_of, run_id, params.purchasing
-        )
-        laps.lap("purchase")
-        night = Night(
-            demand_forecast,
-            network_plan,
-            transfers=transfers,
-            linehaul=linehaul,
-            replays=replays,
-            coverage=coverage,
-            purchases=purchases,
-        )
-        result = replace(_summary(run_id, as_of, loaded, night), step_seconds=laps.seconds)
-        save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
+        with night_spill(db, run_id) as spill:
+            night = _plan_night(db, run_id, as_of, params, dask_address, spill, laps)
+            result = replace(_summary(run_id, as_of, loaded, night), step_seconds=laps.seconds)
+            save_plan(db, run_id, night, asdict(result), params.forecast_retention_runs)
+        del night  # the night's frames: publishing needs none of them
         published.record_latest_run(paths.snapshots, run_id, as_of)  # /readyz: committed
         snapshot = publish_plan(db, run_id, paths.snapshots)
         if paths.ops_url and basis_at is not None:
@@ -283,6 +268,65 @@ def _night(
     final = replace(result, snapshot=str(snapshot))
     publish_night_artifacts(final, paths.snapshots)  # the night in the Prefect UI; never fails
     return final
+
+
+def _plan_night(
+    db: Path,
+    run_id: str,
+    as_of: date,
+    params: NightlyParams,
+    dask_address: str | None,
+    spill: Spill,
+    laps: _Laps,
+) -> Night:
+    """The night from its inputs to what it saves. The forecast and plan rows go to
+    ``spill`` as soon as each is made, and the night goes on with the columns it reads."""
+    history, positions, skus = load_planning_inputs(db, as_of, params.history_days)
+    inputs = load_forecast_inputs(db, as_of, params.history_days, params.new_warehouse_days)
+    with fanout(dask_address) as warehouses:  # per-warehouse tasks: here, or on Dask
+        demand_forecast = forecast_network_demand(
+            history, positions, inputs, as_of, params.forecast, warehouses
+        )
+        forecast_rows = spill.put("forecasts", demand_forecast.forecasts)
+        demand_forecast = replace(
+            demand_forecast, forecasts=demand_forecast.forecasts.select(FORECAST_READ)
+        )
+        laps.lap("forecast")
+        supply = load_supply_inputs(db, as_of)
+        network_plan = plan_replenishment(
+            demand_forecast,
+            positions,
+            skus,
+            supply,
+            as_of,
+            (params.policy, params.allocation),
+            warehouses,
+        )
+        transfers = transfer_orders(network_plan.plan, run_id, as_of)
+        plan_rows = spill.put("plan", network_plan.plan)
+        network_plan = replace(network_plan, plan=network_plan.plan.drop(PLAN_TEXT))
+        laps.lap("plan")
+        linehaul = plan_routes(network_plan, supply.sites, as_of, params.linehaul)
+        laps.lap("line-haul")
+        replays = replay_targets(history, network_plan, as_of, params.replay, warehouses)
+        laps.lap("replay")
+    coverage = check_coverage(db)
+    laps.lap("coverage")
+    purchases = plan_dc_purchases(
+        demand_forecast, network_plan, supply, as_of, run_id, params.purchasing
+    )
+    laps.lap("purchase")
+    return Night(
+        demand_forecast,
+        network_plan,
+        transfers=transfers,
+        linehaul=linehaul,
+        replays=replays,
+        coverage=coverage,
+        purchases=purchases,
+        forecast_rows=forecast_rows,
+        plan_rows=plan_rows,
+    )
 
 
 _NO_FILES = {"files": 0, "loaded": 0, "quarantined": 0, "errors": 0}

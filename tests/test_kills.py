@@ -181,6 +181,7 @@ def first_night(
     site.folder.mkdir()
     done = site.nightly(last_day - timedelta(days=1))
     assert done.returncode == 0, done.stderr
+    assert not list(site.folder.glob(".*.spill"))  # a night removes its spilled rows
     return site
 
 
@@ -210,6 +211,7 @@ def _recovered(site: Site, reference: Site, as_of: date) -> str:
     assert nights[-1] == run_id
     assert open_runs <= {run_id}
     assert not list(site.snapshots.glob(".*.building*"))
+    assert not list(site.folder.glob(".*.spill"))  # the night's spilled rows: flows/spill.py
     assert site.loaded() == reference.loaded()
     assert_frame_equal(site.plan_of(run_id), reference.plan_of(reference.succeeded(as_of)))
     # No run is left running; each earlier attempt of the date says why it is not the plan.
@@ -263,6 +265,9 @@ def test_a_kill_inside_the_save_transaction_leaves_nothing_of_the_night(
         ).fetchall()[0][0]
     assert forecasts == 0
     assert site.published_run() == before
+    # Its forecast and plan rows were spilled, and the kill left them: the rerun removes them.
+    (spilled,) = site.folder.glob(f".warehouse.duckdb.{killed['run_id'][0]}.spill")
+    assert sorted(p.name for p in spilled.iterdir()) == ["forecasts.parquet", "plan.parquet"]
     _recovered(site, second_night, last_day)
 
 

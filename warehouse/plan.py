@@ -52,11 +52,12 @@ class NightTables:
     (``optimization.delivery.coverage.ASSIGNMENT_CHECK``) complete the plan, with
     the DC's ``purchases`` (``optimization.replenishment.purchasing.PurchaseOrders``)
     and its ``purchase_plan`` per SKU (``PURCHASE_PLAN``); a part left ``None`` is not
-    written.
+    written. ``forecasts`` and ``plan`` may be Parquet files of those rows instead of
+    frames (the nightly's, written as each was made: ``flows/spill.py``).
     """
 
-    forecasts: pl.DataFrame
-    plan: pl.DataFrame
+    forecasts: pl.DataFrame | Path
+    plan: pl.DataFrame | Path
     selections: Mapping[str, Selection] | None = None
     accuracy: pl.DataFrame | None = None
     allocations: pl.DataFrame | None = None
@@ -84,12 +85,15 @@ def write_plan(
     forecasts, plan, selections = tables.forecasts, tables.plan, tables.selections
     accuracy, allocations, transfers = tables.accuracy, tables.allocations, tables.transfers
     routes, replays, coverage = tables.routes, tables.replays, tables.coverage
-    rows = plan.drop("dc_id", strict=False).rename({"target_level": "service_target"})
+    as_stored = {"target_level": "service_target"}
     with memory_limit(con, WRITE_MEMORY_LIMIT), transaction(con):
-        for big_table, big in (("forecasts", forecasts), ("replenishment_plan", rows)):
-            with streamed(con, big) as stream:
+        for big_table, big, drop, rename in (
+            ("forecasts", forecasts, (), {}),
+            ("replenishment_plan", plan, ("dc_id",), as_stored),
+        ):
+            with _rows(con, big, drop, rename) as source:
                 con.execute(
-                    f"INSERT INTO {big_table} BY NAME SELECT $run_id AS run_id, * FROM {stream}",
+                    f"INSERT INTO {big_table} BY NAME SELECT $run_id AS run_id, * FROM {source}",
                     {"run_id": run_id},
                 )
         if selections is not None:
@@ -148,6 +152,30 @@ def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET memory_limit = '{before}'")
+
+
+@contextmanager
+def _rows(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame | Path,
+    drop: tuple[str, ...] = (),
+    rename: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """``rows`` (a frame, or a Parquet file of one) as a SQL source, less the columns
+    ``drop`` and with those of ``rename`` renamed."""
+    rename = rename or {}
+    if isinstance(rows, pl.DataFrame):
+        with streamed(con, rows.drop(drop, strict=False).rename(rename)) as stream:
+            yield stream
+        return
+    names = [name for name in pl.read_parquet_schema(rows) if name not in drop]
+    columns = ", ".join(f"{_quoted(name)} AS {_quoted(rename.get(name, name))}" for name in names)
+    path = str(rows).replace("'", "''")
+    yield f"(SELECT {columns} FROM read_parquet('{path}'))"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 #: Rows of a frame turned into Arrow at a time by :func:`streamed`.

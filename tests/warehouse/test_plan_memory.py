@@ -73,3 +73,31 @@ def test_the_memory_limit_holds_in_the_block_and_is_put_back(tmp_path: Path) -> 
         with memory_limit(con, "1GiB"):
             assert limit(con) == "1.0 GiB"
         assert limit(con) == "3.0 GiB"
+
+
+def test_write_plan_from_parquet_files_stores_what_the_frames_would(tmp_path: Path) -> None:
+    """The nightly spills its forecast and plan rows to Parquet (flows/spill.py) and saves
+    them from there: the stored rows are those the frames give, dc_id dropped and
+    target_level stored as service_target alike. A path with a quote is no SQL."""
+    from tests.warehouse.test_published import FORECASTS, PLAN
+
+    folder = tmp_path / "it's spilled"
+    folder.mkdir()
+    FORECASTS.write_parquet(folder / "forecasts.parquet")
+    PLAN.write_parquet(folder / "plan.parquet")
+    stored = {}
+    for name, tables in (
+        ("frames", NightTables(FORECASTS, PLAN)),
+        ("files", NightTables(folder / "forecasts.parquet", folder / "plan.parquet")),
+    ):
+        with connect(tmp_path / f"{name}.duckdb") as con:
+            run_id = runs.start_run(con, "nightly", AS_OF)
+            write_plan(con, run_id, tables, {})
+            stored[name] = [
+                con.sql(f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL").pl()
+                for table in ("forecasts", "replenishment_plan")
+            ]
+    for from_frames, from_files in zip(stored["frames"], stored["files"], strict=True):
+        assert from_frames.height > 0
+        assert_frame_equal(from_files, from_frames)
+    assert stored["files"][1]["service_target"].to_list() == [0.95] * PLAN.height
