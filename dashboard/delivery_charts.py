@@ -1,13 +1,14 @@
-"""The Delivery page's replayed-day charts: the delivery-time histogram, the busy hours.
+"""The Delivery page's charts: the replayed day's delivery times and busy hours, the line-haul.
 
-Pure functions from the published dispatch replay (``warehouse.published``'s
-``dispatch_kpis`` and ``dispatch_delivery_times`` frames of one warehouse) to
+Pure functions from published frames (one warehouse's ``dispatch_kpis`` and
+``dispatch_delivery_times``, the night's ``routes``: ``warehouse.published``) to
 Dash components and Plotly figures; no callbacks, no snapshot access: the page
 (:mod:`dashboard.pages.delivery`) reads the frames and places what these return.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -258,5 +259,133 @@ def busy_hours(dispatch: pl.DataFrame, times: pl.DataFrame | None) -> Any:
                 className="pf-status",
             ),
             dcc.Graph(id="dl-hours", figure=figure, config=GRAPH_CONFIG),
+        ]
+    )
+
+
+_LAT_M = 110_540.0  # metres per degree of latitude
+_LON_M = 111_320.0  # per degree of longitude at the equator (× cos latitude)
+
+
+def top(values: pl.Series) -> float:
+    """The largest value, 0 for none."""
+    found = values.max()
+    return float(found) if isinstance(found, int | float) else 0.0
+
+
+def metres(lat: float, lon: float, origin: dict[str, Any]) -> tuple[float, float]:
+    """Metres east and north of ``origin`` (a row with ``lat`` and ``lon``): flat, near it."""
+    scale = math.cos(math.radians(origin["lat"]))
+    return (lon - origin["lon"]) * _LON_M * scale, (lat - origin["lat"]) * _LAT_M
+
+
+def linehaul(houses: pl.DataFrame, routes: pl.DataFrame, warehouse_id: str) -> Any:
+    """Tonight's line-haul trips on a map in km from the DC (those stopping at
+    ``warehouse_id`` in blue) and a table of those: ``houses`` are the sites (DC and
+    forward warehouses, with ``kind``, ``lat``, ``lon``), ``routes`` the ``routes`` rows."""
+    if routes.is_empty():
+        return html.Div("No line-haul routes tonight.", className="pf-notice")
+    points = {r["warehouse_id"]: r for r in houses.iter_rows(named=True)}
+    dcs = houses.filter(pl.col("kind") == "dc")
+    origin = dcs.row(0, named=True) if dcs.height else houses.row(0, named=True)
+    figure = go.Figure()
+    summary = []
+    # Two traces, not one a route: the large network's first night has 737 trips, and a
+    # trace each made the page slow to draw. A None between routes breaks the line.
+    lines: dict[bool, tuple[list[float | None], list[float | None], list[str]]] = {
+        False: ([], [], []),
+        True: ([], [], []),
+    }
+    for (route_id,), stops in routes.group_by(["route_id"], maintain_order=True):
+        located = [points[s] for s in stops["location_id"].to_list() if s in points]
+        stops_here = warehouse_id in stops["location_id"].to_list()
+        xs, ys, text = lines[stops_here]
+        for p in located:
+            x, y = metres(p["lat"], p["lon"], origin)
+            xs.append(x / 1000)
+            ys.append(y / 1000)
+            text.append(f"{route_id}: {p['warehouse_id']}")
+        xs.append(None)
+        ys.append(None)
+        text.append("")
+        summary.append(
+            {
+                "route": str(route_id),
+                "van": stops["vehicle_id"][0],
+                "stops": " → ".join(stops["location_id"].to_list()),
+                "km": top(stops["distance_m"]) / 1000,
+                "departs": stops["arrival"].min(),
+                "returns": stops["arrival"].max(),
+                "mine": stops_here,
+            }
+        )
+    for mine_too in (False, True):  # this warehouse's routes drawn over the others
+        xs, ys, text = lines[mine_too]
+        if not xs:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                line={"width": 3 if mine_too else 1, "color": "#1d4ed8" if mine_too else "#bcccdc"},
+                name=f"routes via {warehouse_id}" if mine_too else "other routes",
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            )
+        )
+    label = houses.with_columns(
+        xy=pl.struct("lat", "lon").map_elements(
+            lambda p: list(metres(p["lat"], p["lon"], origin)), return_dtype=pl.List(pl.Float64)
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[p[0] / 1000 for p in label["xy"].to_list()],
+            y=[p[1] / 1000 for p in label["xy"].to_list()],
+            mode="markers+text",
+            text=label["warehouse_id"].to_list(),
+            textposition="top center",
+            marker={"size": 10, "symbol": "square", "color": "#102a43"},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.update_layout(
+        height=420,
+        margin={"l": 50, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#fff",
+        xaxis={"title": "km east of the DC", "gridcolor": "#eef1f4"},
+        yaxis={"title": "km north", "gridcolor": "#eef1f4", "scaleanchor": "x", "scaleratio": 1},
+    )
+    mine = [s for s in summary if s["mine"]]
+    rows = [
+        html.Tr(
+            [
+                html.Td(s["route"]),
+                html.Td(s["van"]),
+                html.Td(s["stops"]),
+                html.Td(f"{s['departs']:%H:%M}–{s['returns']:%H:%M} UTC"),
+                html.Td(f"{s['km']:,.1f}", className="num"),
+            ]
+        )
+        for s in mine
+    ]
+    head = ["route", "van", "stops", "on the road", "km"]
+    return html.Div(
+        [
+            html.P(
+                f"{len(summary)} trips tonight; the {len(mine)} stopping at {warehouse_id} "
+                "in blue.",
+                className="pf-status",
+            ),
+            dcc.Graph(id="dl-linehaul", figure=figure, config=GRAPH_CONFIG),
+            html.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                className="pf-table",
+            )
+            if rows
+            else None,
         ]
     )

@@ -20,7 +20,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import context
 from dashboard.components import kpi_card, no_plan, page_title, percent
-from dashboard.delivery_charts import GRAPH_CONFIG, busy_hours, replay
+from dashboard.delivery_charts import GRAPH_CONFIG, busy_hours, linehaul, metres, replay, top
 from dashboard.filters import choices
 from warehouse import published
 
@@ -29,8 +29,6 @@ dash.register_page(
 )
 
 _RING_M = 5000
-_LAT_M = 110_540.0  # metres per degree of latitude
-_LON_M = 111_320.0  # per degree of longitude at the equator (× cos latitude)
 
 
 def layout(warehouse_id: str | None = None, **_: str) -> html.Div:
@@ -132,7 +130,7 @@ def _show(_cards: Any, warehouse_id: str | None) -> Any:
             className="pf-section",
         ),
         html.Div(
-            [html.H2("Tonight's line-haul from the DC"), _linehaul(houses, routes, warehouse_id)],
+            [html.H2("Tonight's line-haul from the DC"), linehaul(houses, routes, warehouse_id)],
             className="pf-section",
         ),
     ]
@@ -156,8 +154,8 @@ def _cards(
         ),
         kpi_card(
             "Farthest store",
-            f"{_top(coverage['distance_m']) / 1000:.1f} km",
-            detail=f"{_top(coverage['reach_s']) / 60:.0f} min at the busy hour",
+            f"{top(coverage['distance_m']) / 1000:.1f} km",
+            detail=f"{top(coverage['reach_s']) / 60:.0f} min at the busy hour",
         ),
     ]
     visits = routes.filter(pl.col("location_id") == warehouse_id)
@@ -183,25 +181,12 @@ def _cards(
     return cards
 
 
-def _top(values: pl.Series) -> float:
-    """The largest value, 0 for none."""
-    top = values.max()
-    return float(top) if isinstance(top, int | float) else 0.0
-
-
-def _metres(lat: float, lon: float, origin: dict[str, Any]) -> tuple[float, float]:
-    scale = math.cos(math.radians(origin["lat"]))
-    return (lon - origin["lon"]) * _LON_M * scale, (lat - origin["lat"]) * _LAT_M
-
-
 def _store_map(
     home: dict[str, Any], houses: pl.DataFrame, stores: pl.DataFrame, coverage: pl.DataFrame
 ) -> go.Figure:
     placed = stores.join(coverage, on="store_id", how="inner", suffix="_check")
     xs, ys = (
-        zip(
-            *(_metres(r["lat"], r["lon"], home) for r in placed.iter_rows(named=True)), strict=False
-        )
+        zip(*(metres(r["lat"], r["lon"], home) for r in placed.iter_rows(named=True)), strict=False)
         if placed.height
         else ((), ())
     )
@@ -240,8 +225,7 @@ def _store_map(
         )
     others = houses.filter(pl.col("warehouse_id") != home["warehouse_id"])
     near = [
-        (r["warehouse_id"], *_metres(r["lat"], r["lon"], home))
-        for r in others.iter_rows(named=True)
+        (r["warehouse_id"], *metres(r["lat"], r["lon"], home)) for r in others.iter_rows(named=True)
     ]
     near = [w for w in near if math.hypot(w[1], w[2]) <= 3 * _RING_M]
     figure.add_trace(
@@ -268,97 +252,3 @@ def _store_map(
                "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
     )  # fmt: skip
     return figure
-
-
-def _linehaul(houses: pl.DataFrame, routes: pl.DataFrame, warehouse_id: str) -> Any:
-    if routes.is_empty():
-        return html.Div("No line-haul routes tonight.", className="pf-notice")
-    points = {r["warehouse_id"]: r for r in houses.iter_rows(named=True)}
-    dcs = houses.filter(pl.col("kind") == "dc")
-    origin = dcs.row(0, named=True) if dcs.height else houses.row(0, named=True)
-    figure = go.Figure()
-    summary = []
-    for (route_id,), stops in routes.group_by(["route_id"], maintain_order=True):
-        located = [points[s] for s in stops["location_id"].to_list() if s in points]
-        xy = [_metres(p["lat"], p["lon"], origin) for p in located]
-        stops_here = warehouse_id in stops["location_id"].to_list()
-        figure.add_trace(
-            go.Scatter(
-                x=[x / 1000 for x, _ in xy],
-                y=[y / 1000 for _, y in xy],
-                mode="lines+markers",
-                line={
-                    "width": 3 if stops_here else 1,
-                    "color": "#1d4ed8" if stops_here else "#bcccdc",
-                },
-                name=str(route_id),
-                text=[p["warehouse_id"] for p in located],
-                hovertemplate=f"{route_id}: %{{text}}<extra></extra>",
-                showlegend=False,
-            )
-        )
-        summary.append(
-            {
-                "route": str(route_id),
-                "van": stops["vehicle_id"][0],
-                "stops": " → ".join(stops["location_id"].to_list()),
-                "km": _top(stops["distance_m"]) / 1000,
-                "departs": stops["arrival"].min(),
-                "returns": stops["arrival"].max(),
-                "mine": stops_here,
-            }
-        )
-    label = houses.with_columns(
-        xy=pl.struct("lat", "lon").map_elements(
-            lambda p: list(_metres(p["lat"], p["lon"], origin)), return_dtype=pl.List(pl.Float64)
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=[p[0] / 1000 for p in label["xy"].to_list()],
-            y=[p[1] / 1000 for p in label["xy"].to_list()],
-            mode="markers+text",
-            text=label["warehouse_id"].to_list(),
-            textposition="top center",
-            marker={"size": 10, "symbol": "square", "color": "#102a43"},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    figure.update_layout(
-        height=420,
-        margin={"l": 50, "r": 10, "t": 10, "b": 40},
-        plot_bgcolor="#fff",
-        xaxis={"title": "km east of the DC", "gridcolor": "#eef1f4"},
-        yaxis={"title": "km north", "gridcolor": "#eef1f4", "scaleanchor": "x", "scaleratio": 1},
-    )
-    mine = [s for s in summary if s["mine"]]
-    rows = [
-        html.Tr(
-            [
-                html.Td(s["route"]),
-                html.Td(s["van"]),
-                html.Td(s["stops"]),
-                html.Td(f"{s['departs']:%H:%M}–{s['returns']:%H:%M} UTC"),
-                html.Td(f"{s['km']:,.1f}", className="num"),
-            ]
-        )
-        for s in mine
-    ]
-    head = ["route", "van", "stops", "on the road", "km"]
-    return html.Div(
-        [
-            html.P(
-                f"{len(summary)} trips tonight; the {len(mine)} stopping at {warehouse_id} "
-                "in blue.",
-                className="pf-status",
-            ),
-            dcc.Graph(id="dl-linehaul", figure=figure, config=GRAPH_CONFIG),
-            html.Table(
-                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                className="pf-table",
-            )
-            if rows
-            else None,
-        ]
-    )
