@@ -55,9 +55,9 @@ def test_each_warehouse_done_prints_a_line_on_the_terminal() -> None:
         drawn = _drawn(reader)
     fw1 = {r["dispatcher"]: r for r in kpis.filter(warehouse_id="FW1").iter_rows(named=True)}
     line = (
-        f"FW1: 30 orders; rolling 3 riders, {fw1['rolling']['on_time_rate']:.1%} on time,"
-        f" {fw1['rolling']['rider_hours']:,.0f} rider-h; naive 3 riders"
+        f"FW1 30 orders · rolling 3 riders {fw1['rolling']['on_time_rate']:.1%}"
+        f" {fw1['rolling']['rider_hours']:,.0f} h · naive 3 riders"
     )
     assert line in drawn
-    assert "FW2: 12 orders; rolling 3 riders" in drawn
+    assert "FW2 12 orders · rolling 3 riders" in drawn
     assert "2/2" in drawn
