@@ -19,8 +19,6 @@ same frames (``tests/test_dask.py`` runs a night both ways and compares them).
 
 from __future__ import annotations
 
-import ctypes
-import gc
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -85,7 +83,6 @@ class Fanout:
             for future in done:
                 index, submitted = running.pop(future)
                 results[index] = submitted.result()
-                future.release()  # the worker may drop it now
 
         for index, call in enumerate(calls):
             if len(running) >= threads:
@@ -95,23 +92,7 @@ class Fanout:
             running[submitted.wrapped_future] = (index, submitted)
         if running:
             collect("ALL_COMPLETED")
-        client.run(give_back_memory)
         return [results[index] for index in sorted(results)]
-
-
-def give_back_memory() -> int:
-    """On a Dask worker after a map: collect garbage, hand freed heap back to the system.
-
-    A worker's glibc heap keeps what a warehouse's forecast freed (numpy's arrays
-    under statsforecast), so between maps a worker held gigabytes it no longer
-    used (docs/BENCHMARKS.md; Dask's "memory not released back to the OS").
-    Returns what ``malloc_trim`` returns (1 if memory was released), 0 without glibc.
-    """
-    gc.collect()
-    try:
-        return int(ctypes.CDLL("libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):  # not glibc
-        return 0
 
 
 @contextmanager
