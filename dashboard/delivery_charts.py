@@ -267,12 +267,6 @@ _LAT_M = 110_540.0  # metres per degree of latitude
 _LON_M = 111_320.0  # per degree of longitude at the equator (× cos latitude)
 
 
-def top(values: pl.Series) -> float:
-    """The largest value, 0 for none."""
-    found = values.max()
-    return float(found) if isinstance(found, int | float) else 0.0
-
-
 def metres(lat: float, lon: float, origin: dict[str, Any]) -> tuple[float, float]:
     """Metres east and north of ``origin`` (a row with ``lat`` and ``lon``): flat, near it."""
     scale = math.cos(math.radians(origin["lat"]))
@@ -313,7 +307,7 @@ def linehaul(houses: pl.DataFrame, routes: pl.DataFrame, warehouse_id: str) -> A
                 "route": str(route_id),
                 "van": stops["vehicle_id"][0],
                 "stops": " → ".join(stops["location_id"].to_list()),
-                "km": top(stops["distance_m"]) / 1000,
+                "km": as_float(stops["distance_m"].max()) / 1000,
                 "departs": stops["arrival"].min(),
                 "returns": stops["arrival"].max(),
                 "mine": stops_here,

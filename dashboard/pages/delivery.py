@@ -19,8 +19,8 @@ import polars as pl
 from dash import Input, Output, State, dcc, html
 
 from dashboard import context
-from dashboard.components import kpi_card, no_plan, page_title, percent
-from dashboard.delivery_charts import GRAPH_CONFIG, busy_hours, linehaul, metres, replay, top
+from dashboard.components import as_float, kpi_card, no_plan, page_title, percent
+from dashboard.delivery_charts import GRAPH_CONFIG, busy_hours, linehaul, metres, replay
 from dashboard.filters import choices
 from warehouse import published
 
@@ -154,8 +154,8 @@ def _cards(
         ),
         kpi_card(
             "Farthest store",
-            f"{top(coverage['distance_m']) / 1000:.1f} km",
-            detail=f"{top(coverage['reach_s']) / 60:.0f} min at the busy hour",
+            f"{as_float(coverage['distance_m'].max()) / 1000:.1f} km",
+            detail=f"{as_float(coverage['reach_s'].max()) / 60:.0f} min at the busy hour",
         ),
     ]
     visits = routes.filter(pl.col("location_id") == warehouse_id)
