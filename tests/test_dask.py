@@ -18,8 +18,12 @@ import distributed
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.settings import PREFECT_API_URL
 
 import flows
+from flows.fanout import fanout
 from pipelines.errors import InputError
 from pipelines.generate import generate
 from settings import DataPaths, Settings
@@ -45,7 +49,7 @@ PER_WAREHOUSE_TASKS = (
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two worker processes of one thread: every task leaves the flow's process, two at a time."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as local:
         yield local
 
@@ -166,6 +170,58 @@ def test_the_workers_hold_nothing_of_the_night_after_it(
     with distributed.Client(cluster) as client:
         held = client.run(lambda dask_worker: len(dask_worker.data))
     assert len(held) == 2 and set(held.values()) == {0}
+
+
+def test_a_worker_sends_each_night_s_task_runs_to_that_night_s_prefect_api(
+    prefect_server: None, cluster: distributed.LocalCluster
+) -> None:
+    """A worker that outlived a night's Prefect server (the CLI's ephemeral one, gone with
+    that night) reports the next night's task runs to the next night's API: Prefect binds
+    a process's event sender to the first API it sent to, and on the dead one every event
+    waited, holding its task's inputs and result."""
+    gone = "http://127.0.0.1:9/api"  # the discard port: nothing answers
+
+    def send_to(api_url: str, events: int) -> None:
+        import time
+
+        from prefect.events import emit_event
+        from prefect.settings import temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            for n in range(events):
+                emit_event(event="partsflow.test", resource={"prefect.resource.id": f"t.{n}"})
+        deadline = time.monotonic() + 10  # the sender takes its client when it starts
+        while not apis() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def apis() -> list[str]:
+        """The APIs the worker's started event senders send to."""
+        from prefect.events.worker import EventsWorker
+
+        senders = [s for s in EventsWorker._instances.values() if isinstance(s, EventsWorker)]
+        return sorted(s._client._api_url for s in senders if hasattr(s, "_client"))
+
+    with distributed.Client(cluster) as client:
+        client.run(send_to, gone, 50)
+        assert list(client.run(apis).values()) == [[gone], [gone]]
+
+    night = _one_map(cluster.scheduler_address)
+
+    assert night == [0, 1, 4, 9]
+    with distributed.Client(cluster) as client:
+        assert list(client.run(apis).values()) == [[PREFECT_API_URL.value()]] * 2
+
+
+@task(cache_policy=NO_CACHE)
+def _square(n: int) -> int:
+    return n * n
+
+
+@flow
+def _one_map(dask_address: str) -> list[int]:
+    """A night in miniature: one task mapped on the cluster."""
+    with fanout(dask_address) as warehouses:
+        return warehouses.map(_square, ({"n": n} for n in range(4)))
 
 
 def test_a_scheduler_that_does_not_answer_fails_the_night_in_one_line(
