@@ -25,7 +25,7 @@ task-run events to that dead server (:func:`_follow_api` retires it).
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,19 +53,30 @@ class Fanout:
         """Whether the tasks run on a Dask cluster."""
         return self._runner is not None
 
-    def map(self, task: Task[..., R], calls: Iterable[dict[str, Any]]) -> list[R]:
+    def map(
+        self,
+        task: Task[..., R],
+        calls: Iterable[dict[str, Any]],
+        keep: Callable[[int, R], R] | None = None,
+    ) -> list[R]:
         """``task(**call)`` for every call, results in the order of ``calls``.
 
         ``calls`` is consumed lazily: locally one call at a time, on Dask as
-        worker threads free up. The first failed task raises its error.
+        worker threads free up. ``keep(index, result)``, if given, is what is kept
+        of each result as it arrives (here, in arrival order), e.g. its big rows
+        written to disk. The first failed task raises its error.
         """
+        kept = keep or _whole
         if self._runner is None:
-            return [task(**call) for call in calls]
-        return self._on_dask(self._runner, task, calls)
+            return [kept(index, task(**call)) for index, call in enumerate(calls)]
+        return self._on_dask(self._runner, task, calls, kept)
 
     @staticmethod
     def _on_dask(
-        runner: DaskTaskRunner, task: Task[..., R], calls: Iterable[dict[str, Any]]
+        runner: DaskTaskRunner,
+        task: Task[..., R],
+        calls: Iterable[dict[str, Any]],
+        kept: Callable[[int, R], R],
     ) -> list[R]:
         import distributed
 
@@ -88,7 +99,7 @@ class Fanout:
                 done, _ = distributed.wait(list(running), return_when=return_when)  # type: ignore[no-untyped-call]
             for future in done:
                 index, submitted = running.pop(future)
-                results[index] = submitted.result()
+                results[index] = kept(index, submitted.result())
 
         for index, call in enumerate(calls):
             if len(running) >= threads:
@@ -99,6 +110,10 @@ class Fanout:
         if running:
             collect("ALL_COMPLETED")
         return [results[index] for index in sorted(results)]
+
+
+def _whole(index: int, result: R) -> R:
+    return result
 
 
 @contextmanager

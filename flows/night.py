@@ -92,10 +92,10 @@ class NightlyResult:
 class Night:
     """Everything the night computed, saved in one transaction.
 
-    The forecast and plan rows to save are Parquet files (``forecast_rows``,
-    ``plan_rows``: :mod:`flows.spill`); ``demand_forecast`` and ``network_plan``
-    keep the columns the night reads after they are made (:data:`FORECAST_READ`,
-    all of the plan's but :data:`PLAN_TEXT`).
+    The forecast and plan rows to save are Parquet files (``forecast_rows``, a folder
+    of them, and ``plan_rows``: :mod:`flows.spill`); ``demand_forecast`` and
+    ``network_plan`` keep the columns the night reads after they are made
+    (:data:`~flows.night_forecast.FORECAST_READ`, all of the plan's but :data:`PLAN_TEXT`).
     """
 
     demand_forecast: DemandForecast
@@ -109,10 +109,6 @@ class Night:
     plan_rows: Path
 
 
-#: The forecast columns the night reads after the forecast step (the planning, the
-#: DC's demand, the summary): the others (12 in all, 1.7 GiB on the large network)
-#: are only saved.
-FORECAST_READ = ("warehouse_id", "sku", "ds", "mean", "class")
 #: The plan's text, only saved once the transfer orders are made (0.6 of its 1.0 GiB
 #: on the large network).
 PLAN_TEXT = ("reason", "stocking_reason", "decision")
@@ -285,11 +281,7 @@ def _plan_night(
     inputs = load_forecast_inputs(db, as_of, params.history_days, params.new_warehouse_days)
     with fanout(dask_address) as warehouses:  # per-warehouse tasks: here, or on Dask
         demand_forecast = forecast_network_demand(
-            history, positions, inputs, as_of, params.forecast, warehouses
-        )
-        forecast_rows = spill.put("forecasts", demand_forecast.forecasts)
-        demand_forecast = replace(
-            demand_forecast, forecasts=demand_forecast.forecasts.select(FORECAST_READ)
+            history, positions, inputs, as_of, params.forecast, (warehouses, spill)
         )
         laps.lap("forecast")
         supply = load_supply_inputs(db, as_of)
@@ -324,7 +316,7 @@ def _plan_night(
         replays=replays,
         coverage=coverage,
         purchases=purchases,
-        forecast_rows=forecast_rows,
+        forecast_rows=demand_forecast.rows,
         plan_rows=plan_rows,
     )
 

@@ -4,6 +4,11 @@ Each forward warehouse is one task (:func:`forecast_warehouse_demand`) mapped by
 night's :class:`~flows.fanout.Fanout`, in this process or on a Dask cluster; the
 network's forecast is gathered from them in the warehouses' order
 (:func:`forecast_demand`), so it is the same frame either way.
+
+Each warehouse's forecast rows go to the night's spill folder as they arrive, and
+the night keeps only the columns it reads (:data:`FORECAST_READ`): on the large
+network the whole rows are 1.7 GiB, and holding them until the last warehouse came
+back was the night's peak (issue 15, item 8; docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -19,6 +25,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.fanout import Fanout
 from flows.night_inputs import ForecastInputs
+from flows.spill import Spill
 from models.network import (
     WarehouseForecast,
     accuracy_rollup,
@@ -32,10 +39,21 @@ from models.params import ForecastParams
 from models.selection import Selection
 from pipelines.demand_series import censored_days, stockout_spans, warehouse_series
 
+#: The forecast columns the night reads after the forecast step (the planning, the
+#: DC's demand, the summary): the others (12 in all, 1.7 GiB on the large network)
+#: are only saved, from the spill folder.
+FORECAST_READ = ("warehouse_id", "sku", "ds", "mean", "class")
+#: The spill's name for the forecast rows: one part per warehouse, then the unsold.
+FORECAST_ROWS = "forecasts"
+
 
 @dataclass(frozen=True)
 class DemandForecast:
-    """Tonight's forecasts, what to store beside them, and the sales they came from."""
+    """Tonight's forecasts, what to store beside them, and the sales they came from.
+
+    ``forecasts`` has the columns :data:`FORECAST_READ`; the whole rows
+    (``models.schemas.NETWORK_FORECAST``) are the Parquet parts in the folder ``rows``.
+    """
 
     forecasts: pl.DataFrame
     dispersion: pl.DataFrame
@@ -45,6 +63,7 @@ class DemandForecast:
     cold_starts: int
     censored_days: int
     sales: pl.DataFrame  # the demand history read (its last day per series: the last sale)
+    rows: Path
 
 
 def forecast_network_demand(
@@ -53,9 +72,13 @@ def forecast_network_demand(
     inputs: ForecastInputs,
     as_of: date,
     params: ForecastParams,
-    warehouses: Fanout,
+    night: tuple[Fanout, Spill],
 ) -> DemandForecast:
-    """Forecast every active series: sold in the history window, or stocked."""
+    """Forecast every active series: sold in the history window, or stocked.
+
+    ``night``: where the per-warehouse tasks run, and where the whole rows go.
+    """
+    warehouses, spill = night
     censored = censor_stockouts(history, inputs, as_of)
     if warehouses.on_dask and params.n_jobs != 1:
         # A Dask worker's processes are daemons, which may not start a pool of their own;
@@ -64,11 +87,20 @@ def forecast_network_demand(
             f"on Dask each warehouse fits in one process (n_jobs {params.n_jobs})"
         )
         params = replace(params, n_jobs=1)
+
+    def kept(index: int, part: WarehouseForecast | None) -> WarehouseForecast | None:
+        if part is None:
+            return None
+        spill.put_part(FORECAST_ROWS, f"{index:05d}", part.forecasts)
+        return replace(part, forecasts=part.forecasts.select(FORECAST_READ))
+
     by_warehouse = warehouses.map(
-        forecast_warehouse_demand, _warehouse_calls(history, censored, inputs, as_of, params)
+        forecast_warehouse_demand,
+        _warehouse_calls(history, censored, inputs, as_of, params),
+        keep=kept,
     )
     return forecast_demand(
-        by_warehouse, history, positions, inputs, as_of, params.horizon, censored.height
+        by_warehouse, history, positions, inputs, as_of, (params.horizon, censored.height), spill
     )
 
 
@@ -100,11 +132,15 @@ def forecast_demand(
     positions: pl.DataFrame,
     inputs: ForecastInputs,
     as_of: date,
-    horizon: int,
-    censored: int,
+    horizon_censored: tuple[int, int],
+    spill: Spill,
 ) -> DemandForecast:
     """The network's forecast: the warehouses' gathered, plus the stocked series without a
-    sale (cold starts and dormant ones)."""
+    sale (cold starts and dormant ones), whose whole rows join the warehouses' in ``spill``.
+
+    ``horizon_censored``: the horizon in days, and how many stock-out days were censored.
+    """
+    horizon, censored = horizon_censored
     network = gather_forecasts(by_warehouse, inputs.sku_groups)
     targets, cold = unsold_targets(positions, history, inputs.new_warehouses)
     unsold = forecast_unsold(
@@ -115,8 +151,12 @@ def forecast_demand(
         on=["unique_id", "selected_through"],
         how="anti",
     )
+    rows = spill.put_part(FORECAST_ROWS, "unsold", unsold)  # after the warehouses' keys
     return DemandForecast(
-        forecasts=pl.concat([network.forecasts, unsold], rechunk=False),  # see gather_forecasts
+        forecasts=pl.concat(  # not rechunked: see gather_forecasts
+            [network.forecasts.select(FORECAST_READ), unsold.select(FORECAST_READ)],
+            rechunk=False,
+        ),
         dispersion=network.dispersion,
         selections=network.selections,
         accuracy=accuracy_rollup(network.accuracy),
@@ -124,6 +164,7 @@ def forecast_demand(
         cold_starts=cold.height,
         censored_days=censored,
         sales=history,
+        rows=rows,
     )
 
 

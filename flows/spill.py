@@ -43,6 +43,15 @@ class Spill:
         frame.write_parquet(path, compression="zstd", statistics=False)
         return path
 
+    def put_part(self, name: str, key: str, frame: pl.DataFrame) -> Path:
+        """Write ``frame`` as part ``key`` of ``name`` (``<name>/<key>.parquet``); the
+        parts' folder, which :func:`warehouse.plan.write_plan` reads whole, in the order
+        of the keys."""
+        folder = self.folder / name
+        folder.mkdir(exist_ok=True)
+        frame.write_parquet(folder / f"{key}.parquet", compression="zstd", statistics=False)
+        return folder
+
 
 def folder_for(db: Path, run_id: str) -> Path:
     """Where run ``run_id`` of database ``db`` spills: a hidden folder beside it."""

@@ -182,11 +182,16 @@ def test_a_worker_sends_each_night_s_task_runs_to_that_night_s_prefect_api(
     gone = "http://127.0.0.1:9/api"  # the discard port: nothing answers
 
     def send_to(api_url: str, events: int) -> None:
+        """Bind the worker's event sender to ``api_url``, as a first night's task would."""
         import time
 
         from prefect.events import emit_event
+        from prefect.events.worker import EventsWorker
         from prefect.settings import temporary_settings
 
+        for sender in list(EventsWorker._instances.values()):  # an earlier test's night's
+            if isinstance(sender, EventsWorker):
+                sender.drain()
         with temporary_settings({PREFECT_API_URL: api_url}):
             for n in range(events):
                 emit_event(event="partsflow.test", resource={"prefect.resource.id": f"t.{n}"})

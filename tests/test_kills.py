@@ -267,7 +267,8 @@ def test_a_kill_inside_the_save_transaction_leaves_nothing_of_the_night(
     assert site.published_run() == before
     # Its forecast and plan rows were spilled, and the kill left them: the rerun removes them.
     (spilled,) = site.folder.glob(f".warehouse.duckdb.{killed['run_id'][0]}.spill")
-    assert sorted(p.name for p in spilled.iterdir()) == ["forecasts.parquet", "plan.parquet"]
+    assert sorted(p.name for p in spilled.iterdir()) == ["forecasts", "plan.parquet"]
+    assert (spilled / "forecasts" / "unsold.parquet").exists()  # one file a warehouse, then these
     _recovered(site, second_night, last_day)
 
 

@@ -20,6 +20,16 @@ def test_a_spilled_frame_reads_back_the_same(tmp_path: Path) -> None:
     assert not path.parent.exists()
 
 
+def test_parts_of_a_name_share_a_folder(tmp_path: Path) -> None:
+    with night_spill(tmp_path / "w.duckdb", "nightly-1") as spill:
+        first = spill.put_part("forecasts", "00000", pl.DataFrame({"a": [1]}))
+        last = spill.put_part("forecasts", "unsold", pl.DataFrame({"a": [2, 3]}))
+        assert first == last == spill.folder / "forecasts"
+        assert sorted(p.name for p in first.iterdir()) == ["00000.parquet", "unsold.parquet"]
+        assert pl.read_parquet(first / "unsold.parquet")["a"].to_list() == [2, 3]
+    assert not spill.folder.exists()
+
+
 def test_the_folder_goes_when_the_night_fails(tmp_path: Path) -> None:
     with (
         pytest.raises(RuntimeError, match="failed"),

@@ -53,7 +53,8 @@ class NightTables:
     the DC's ``purchases`` (``optimization.replenishment.purchasing.PurchaseOrders``)
     and its ``purchase_plan`` per SKU (``PURCHASE_PLAN``); a part left ``None`` is not
     written. ``forecasts`` and ``plan`` may be Parquet files of those rows instead of
-    frames (the nightly's, written as each was made: ``flows/spill.py``).
+    frames, or folders of such files read in the order of their names (the nightly's,
+    written as each was made: ``flows/spill.py``).
     """
 
     forecasts: pl.DataFrame | Path
@@ -161,17 +162,21 @@ def _rows(
     drop: tuple[str, ...] = (),
     rename: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """``rows`` (a frame, or a Parquet file of one) as a SQL source, less the columns
+    """``rows`` (a frame, a Parquet file of one, or a folder of such files of the same
+    columns, read in the order of their names) as a SQL source, less the columns
     ``drop`` and with those of ``rename`` renamed."""
     rename = rename or {}
     if isinstance(rows, pl.DataFrame):
         with streamed(con, rows.drop(drop, strict=False).rename(rename)) as stream:
             yield stream
         return
-    names = [name for name in pl.read_parquet_schema(rows) if name not in drop]
+    files = sorted(rows.glob("*.parquet")) if rows.is_dir() else [rows]
+    if not files:
+        raise ValueError(f"{rows}: no Parquet file of rows to save")
+    names = [name for name in pl.read_parquet_schema(files[0]) if name not in drop]
     columns = ", ".join(f"{_quoted(name)} AS {_quoted(rename.get(name, name))}" for name in names)
-    path = str(rows).replace("'", "''")
-    yield f"(SELECT {columns} FROM read_parquet('{path}'))"
+    paths = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
+    yield f"(SELECT {columns} FROM read_parquet([{paths}]))"
 
 
 def _quoted(name: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from optimization.replenishment.planning import NETWORK_PLAN
@@ -78,17 +79,25 @@ def test_the_memory_limit_holds_in_the_block_and_is_put_back(tmp_path: Path) -> 
 def test_write_plan_from_parquet_files_stores_what_the_frames_would(tmp_path: Path) -> None:
     """The nightly spills its forecast and plan rows to Parquet (flows/spill.py) and saves
     them from there: the stored rows are those the frames give, dc_id dropped and
-    target_level stored as service_target alike. A path with a quote is no SQL."""
+    target_level stored as service_target alike, whether a file or a folder of parts
+    (the forecasts: one per warehouse as it came back, then the unsold), parts in the
+    order of their names. A path with a quote is no SQL."""
     from tests.warehouse.test_published import FORECASTS, PLAN
 
     folder = tmp_path / "it's spilled"
-    folder.mkdir()
+    parts = folder / "forecasts"
+    parts.mkdir(parents=True)
     FORECASTS.write_parquet(folder / "forecasts.parquet")
     PLAN.write_parquet(folder / "plan.parquet")
+    half = FORECASTS.height // 2
+    FORECASTS.tail(-half).write_parquet(parts / "unsold.parquet")  # written first, read last
+    FORECASTS.head(half).write_parquet(parts / "00000.parquet")
+    assert 0 < half < FORECASTS.height
     stored = {}
     for name, tables in (
         ("frames", NightTables(FORECASTS, PLAN)),
         ("files", NightTables(folder / "forecasts.parquet", folder / "plan.parquet")),
+        ("parts", NightTables(parts, folder / "plan.parquet")),
     ):
         with connect(tmp_path / f"{name}.duckdb") as con:
             run_id = runs.start_run(con, "nightly", AS_OF)
@@ -97,7 +106,22 @@ def test_write_plan_from_parquet_files_stores_what_the_frames_would(tmp_path: Pa
                 con.sql(f"SELECT * EXCLUDE (run_id) FROM {table} ORDER BY ALL").pl()
                 for table in ("forecasts", "replenishment_plan")
             ]
-    for from_frames, from_files in zip(stored["frames"], stored["files"], strict=True):
+            if name == "parts":
+                in_order = con.sql("SELECT sku, ds FROM forecasts ORDER BY rowid").pl()
+                assert_frame_equal(in_order, FORECASTS.select("sku", "ds"))
+    for from_frames, from_files, from_parts in zip(*stored.values(), strict=True):
         assert from_frames.height > 0
         assert_frame_equal(from_files, from_frames)
+        assert_frame_equal(from_parts, from_frames)
     assert stored["files"][1]["service_target"].to_list() == [0.95] * PLAN.height
+
+
+def test_write_plan_refuses_an_empty_folder_of_rows(tmp_path: Path) -> None:
+    from tests.warehouse.test_published import PLAN
+
+    (tmp_path / "forecasts").mkdir()
+    with connect(tmp_path / "w.duckdb") as con:
+        run_id = runs.start_run(con, "nightly", AS_OF)
+        with pytest.raises(ValueError, match="forecasts: no Parquet file of rows to save"):
+            write_plan(con, run_id, NightTables(tmp_path / "forecasts", PLAN), {})
+        assert con.execute("SELECT count(*) FROM forecasts").fetchall() == [(0,)]
