@@ -274,6 +274,10 @@ def dump_tables(
         if isinstance(value, pl.DataFrame):
             value.write_parquet(folder / f"{part.name}.parquet")
             meta["parts"][part.name] = "frame"
+        elif isinstance(value, Path) and value.is_dir():  # spilled in parts (flows/spill.py)
+            parts = sorted(value.glob("*.parquet"))  # in the order write_plan reads them
+            pl.scan_parquet(parts).sink_parquet(folder / f"{part.name}.parquet")
+            meta["parts"][part.name] = "file"
         elif isinstance(value, Path):  # the night's spilled rows (flows/spill.py)
             shutil.copyfile(value, folder / f"{part.name}.parquet")
             meta["parts"][part.name] = "file"
